@@ -1,0 +1,118 @@
+"""Per-call buffer filled on the request path: bytes and times, nothing parsed.
+
+``forward`` appends what it already has in hand (request bytes, response chunks) and stamps
+times; every method here is O(1) apart from the append, never awaits, never parses, and never
+touches storage. The recorder turns a finished ``Capture`` into a ``CallRecord`` later, on the
+writer's thread. Bodies are kept up to a cap so a 50 MB upload does not sit in memory.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+Outcome = Literal["ok", "error", "cancelled"]
+
+
+@dataclass(slots=True)
+class RequestMeta:
+    """Wiretrace-* (and Helicone-* alias) headers and trace context, read from the request."""
+
+    project: str | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    name: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+    traceparent: str | None = None
+    tracestate: str | None = None
+
+
+@dataclass(slots=True)
+class Capture:
+    """Everything seen of one proxied call, as bytes and monotonic times."""
+
+    call_id: str
+    method: str
+    path: str
+    """Path as received, e.g. ``/v1/chat/completions``."""
+    query: str
+    started_wall: float
+    """``time.time()`` at arrival: the record's ``started_at``."""
+    t0: float
+    """``time.perf_counter()`` at arrival; every other time is relative to the same clock."""
+    request_headers: list[tuple[str, str]]
+    """Headers as received (secrets included: redacted by the recorder, never stored)."""
+    meta: RequestMeta
+    max_body_bytes: int
+    """Cap on bytes kept per body; the excess is counted, not kept."""
+
+    request_body: bytearray = field(default_factory=bytearray)
+    request_size: int = 0
+    request_truncated: bool = False
+    usage_injected: bool = False
+    """The proxy added ``stream_options.include_usage`` upstream (and strips it downstream)."""
+
+    status: int | None = None
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    chunks: list[bytes] = field(default_factory=list)
+    """Response body as received from the upstream (before any downstream filtering)."""
+    response_size: int = 0
+    response_truncated: bool = False
+
+    t_first_chunk: float | None = None
+    t_end: float | None = None
+    upstream_wait: float = 0.0
+    """Seconds spent awaiting the upstream (connect, headers, each body read)."""
+
+    outcome: Outcome | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+    def add_request(self, data: bytes) -> None:
+        """Keep request bytes up to the cap and count all of them."""
+        self.request_size += len(data)
+        room = self.max_body_bytes - len(self.request_body)
+        if room >= len(data):
+            self.request_body += data
+        else:
+            if room > 0:
+                self.request_body += data[:room]
+            self.request_truncated = True
+
+    def set_request_body(self, data: bytes) -> None:
+        """Replace the request body (after the proxy rewrote it, e.g. usage injection)."""
+        self.request_body = bytearray()
+        self.request_size = 0
+        self.request_truncated = False
+        self.add_request(data)
+
+    def start_response(self, status: int, headers: list[tuple[str, str]]) -> None:
+        self.status = status
+        self.response_headers = headers
+
+    def add(self, chunk: bytes) -> None:
+        """Keep one upstream body chunk (up to the cap) and stamp the first one's time."""
+        if self.t_first_chunk is None:
+            self.t_first_chunk = time.perf_counter()
+        self.response_size += len(chunk)
+        if self.response_size <= self.max_body_bytes:
+            self.chunks.append(chunk)
+        else:
+            self.response_truncated = True
+
+    def finish(
+        self, outcome: Outcome, error_type: str | None = None, error_message: str | None = None
+    ) -> None:
+        """Close the capture once; later calls keep the first outcome."""
+        if self.outcome is not None:
+            return
+        self.outcome = outcome
+        self.error_type = error_type
+        self.error_message = error_message
+        self.t_end = time.perf_counter()
+
+    @property
+    def body(self) -> bytes:
+        """The kept response body as one bytes object (joined lazily, off the hot path)."""
+        return b"".join(self.chunks)

@@ -1,0 +1,115 @@
+"""The call record: the one shape every recorded call takes before storage.
+
+A proxied call and an SDK span alike become a ``CallRecord`` (design.md, "A call record").
+It is plain data: the recorder builds it off the request path, the writer stores it, and
+the API serialises it with ``to_api``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, TypeAlias
+
+JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
+JSONObject: TypeAlias = dict[str, JSON]
+
+Status = Literal["ok", "error", "cancelled", "running"]
+UsageSource = Literal["upstream", "injected", "estimated"]
+
+USAGE_KEYS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+)
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token counts in one vocabulary for every endpoint (Responses' input/output included)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+
+    def to_dict(self) -> dict[str, int | None]:
+        return {key: getattr(self, key) for key in USAGE_KEYS}
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One recorded call, proxied or SDK span alike."""
+
+    id: str
+    """16 lowercase hex digits: the record's span id (so SDK spans can parent proxied calls)."""
+    project: str
+    trace_id: str
+    """32 lowercase hex digits (W3C trace id)."""
+    parent_id: str | None
+    op_name: str
+    """``openai.chat.completions.create`` and friends, or an SDK op's name."""
+    display_name: str | None
+    started_at: datetime
+    """Timezone-aware UTC."""
+    ended_at: datetime | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    """Time to first response body byte for streams; None when not streamed."""
+    overhead_ms: float | None
+    """Time the proxy itself added: total minus time spent waiting on the upstream."""
+    status: Status
+    http_status: int | None
+    model: str | None
+    """Model requested (falls back to the model the upstream answered with)."""
+    response_model: str | None
+    inputs: JSON
+    """The request body: parsed JSON, or ``{"raw": ..., "content_type": ...}``."""
+    output: JSON
+    """What the app would have received without streaming (reassembled), or the raw body."""
+    usage: Usage | None
+    usage_source: UsageSource | None
+    cost_usd: float | None
+    error: JSONObject | None
+    """``{"message", "type", "code"}`` when status is error or cancelled."""
+    session_id: str | None = None
+    user_id: str | None = None
+    key_fingerprint: str | None = None
+    """Salted hash + last 4 characters of the API key; never the key itself."""
+    attributes: JSONObject = field(default_factory=dict)
+    """``session_id``, ``user_id``, ``properties``, ``request`` (method, path, headers...), ..."""
+    kind: Literal["llm", "op"] = "llm"
+
+    def to_api(self) -> JSONObject:
+        """The record as the JSON API returns it (design.md contract)."""
+        return {
+            "id": self.id,
+            "project": self.project,
+            "trace_id": self.trace_id,
+            "parent_id": self.parent_id,
+            "kind": self.kind,
+            "op_name": self.op_name,
+            "display_name": self.display_name,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "latency_ms": self.latency_ms,
+            "ttft_ms": self.ttft_ms,
+            "overhead_ms": self.overhead_ms,
+            "status": self.status,
+            "http_status": self.http_status,
+            "model": self.model,
+            "response_model": self.response_model,
+            "inputs": self.inputs,
+            "output": self.output,
+            "usage": dict(self.usage.to_dict()) if self.usage else None,
+            "usage_source": self.usage_source,
+            "cost_usd": self.cost_usd,
+            "error": self.error,
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "key_fingerprint": self.key_fingerprint,
+            "attributes": self.attributes,
+        }
