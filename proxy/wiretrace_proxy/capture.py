@@ -46,6 +46,8 @@ class Capture:
     meta: RequestMeta
     max_body_bytes: int
     """Cap on bytes kept per body; the excess is counted, not kept."""
+    response_cap: int | None = None
+    """Tighter cap for this response (e.g. binary audio), set once its type is known."""
 
     request_body: bytearray = field(default_factory=bytearray)
     request_size: int = 0
@@ -69,10 +71,10 @@ class Capture:
     error_type: str | None = None
     error_message: str | None = None
 
-    def add_request(self, data: bytes) -> None:
-        """Keep request bytes up to the cap and count all of them."""
+    def add_request(self, data: bytes, cap: int | None = None) -> None:
+        """Keep request bytes up to the cap (default ``max_body_bytes``), count all of them."""
         self.request_size += len(data)
-        room = self.max_body_bytes - len(self.request_body)
+        room = (self.max_body_bytes if cap is None else cap) - len(self.request_body)
         if room >= len(data):
             self.request_body += data
         else:
@@ -96,7 +98,8 @@ class Capture:
         if self.t_first_chunk is None:
             self.t_first_chunk = time.perf_counter()
         self.response_size += len(chunk)
-        if self.response_size <= self.max_body_bytes:
+        cap = self.max_body_bytes if self.response_cap is None else self.response_cap
+        if self.response_size <= cap:
             self.chunks.append(chunk)
         else:
             self.response_truncated = True

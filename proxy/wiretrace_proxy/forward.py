@@ -1,0 +1,241 @@
+"""The ``/v1/*`` handler: forward to the upstream byte for byte, tee into a Capture.
+
+Nothing here parses a response, touches storage or waits on a lock: each upstream chunk is
+appended to the capture and written to the client as it arrives; the finished capture is
+handed to the sink with a synchronous ``submit`` in ``finally`` (a cancelled handler still
+records). Upstream failures before a response become OpenAI-shaped 502/504 errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+
+from .appkeys import SETTINGS, SINK, UPSTREAM
+from .capture import Capture
+from .headers import CALL_ID_HEADER, filter_response_headers, split_request_headers
+from .ids import new_span_id
+from .usage_option import INJECTABLE_PATHS, UsageChunkFilter, inject_include_usage
+
+log = logging.getLogger(__name__)
+
+READ_WHOLE_LIMIT = 64 * 1024 * 1024
+"""JSON request bodies up to this size are read whole (to inject the usage option)."""
+RAW_PREVIEW_BYTES = 64 * 1024
+"""Bytes kept of a streamed (non-JSON) request body or a binary response body."""
+_STREAM_CHUNK = 256 * 1024
+
+
+class UpstreamFailure(Exception):
+    """The upstream could not be reached or did not answer in time (before any response)."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    headers, meta = split_request_headers(
+        (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers
+    )
+    capture = Capture(
+        call_id=new_span_id(),
+        method=request.method,
+        path=request.path,
+        query=request.query_string,
+        started_wall=time.time(),
+        t0=time.perf_counter(),
+        request_headers=headers,
+        meta=meta,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    try:
+        return await _proxy(request, capture, CIMultiDict(headers))
+    except asyncio.CancelledError:
+        capture.finish("cancelled", "cancelled", "the request was cancelled")
+        raise
+    finally:
+        if capture.outcome is None:
+            capture.finish("error", "internal_error", "the proxy failed to complete the call")
+        request.app[SINK].submit(capture)
+
+
+async def _proxy(
+    request: web.Request, capture: Capture, headers: CIMultiDict[str]
+) -> web.StreamResponse:
+    upstream = request.app[UPSTREAM]
+    data = await _request_body(request, capture, headers)
+    url = upstream.base_url + request.raw_path
+    t = time.perf_counter()
+    try:
+        response = await upstream.session.request(
+            request.method, url, headers=headers, data=data, allow_redirects=False
+        )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a 502/504 for the app
+        capture.upstream_wait += time.perf_counter() - t
+        failure = _classify(exc, upstream.base_url)
+        capture.start_response(failure.status, [])
+        capture.finish("error", failure.kind, str(failure))
+        return _error_response(failure, capture.call_id)
+    capture.upstream_wait += time.perf_counter() - t
+    async with response:
+        return await _relay(request, response, capture)
+
+
+async def _request_body(
+    request: web.Request, capture: Capture, headers: CIMultiDict[str]
+) -> bytes | aiohttp.payload.AsyncIterablePayload | None:
+    """Whole bytes for JSON bodies (so usage can be injected), else a stream to forward."""
+    if not request.body_exists:
+        return None
+    length = request.content_length
+    if _is_json(headers) and length is not None and length <= READ_WHOLE_LIMIT:
+        body = await request.read()
+        if request.path in INJECTABLE_PATHS and request.method == "POST":
+            injected = await _maybe_inject(body)
+            if injected is not None:
+                body = injected
+                capture.usage_injected = True
+                headers.popall("Content-Length", None)
+        capture.add_request(body)
+        return body
+    return aiohttp.payload.AsyncIterablePayload(_stream_request(request, capture))
+
+
+async def _maybe_inject(body: bytes) -> bytes | None:
+    if b'"stream"' not in body:
+        return None
+    if len(body) <= 1024 * 1024:
+        return inject_include_usage(body)
+    # A multi-megabyte body (inline images) is parsed off the event loop's thread.
+    return await asyncio.to_thread(inject_include_usage, body)
+
+
+async def _stream_request(request: web.Request, capture: Capture):  # type: ignore[no-untyped-def]
+    async for chunk in request.content.iter_chunked(_STREAM_CHUNK):
+        capture.add_request(chunk, RAW_PREVIEW_BYTES)
+        yield chunk
+
+
+def _is_json(headers: CIMultiDict[str]) -> bool:
+    content_type = headers.get("Content-Type", "").lower()
+    return "json" in content_type or not content_type
+
+
+async def _relay(
+    request: web.Request, response: aiohttp.ClientResponse, capture: Capture
+) -> web.StreamResponse:
+    raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
+    out_headers = filter_response_headers(raw)
+    capture.start_response(response.status, raw)
+    content_type = response.headers.get("Content-Type", "").lower()
+    is_sse = content_type.startswith("text/event-stream")
+    if not is_sse and "json" not in content_type and not content_type.startswith("text/"):
+        capture.response_cap = RAW_PREVIEW_BYTES
+    usage_filter = UsageChunkFilter() if capture.usage_injected and is_sse else None
+    if usage_filter is not None:
+        out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
+    client = web.StreamResponse(status=response.status, reason=response.reason)
+    for name, value in out_headers:
+        client.headers.add(name, value)
+    client.headers[CALL_ID_HEADER] = capture.call_id
+    await client.prepare(request)
+    await _pump(response, client, capture, usage_filter)
+    return client
+
+
+async def _pump(
+    response: aiohttp.ClientResponse,
+    client: web.StreamResponse,
+    capture: Capture,
+    usage_filter: UsageChunkFilter | None,
+) -> None:
+    """Upstream chunks to the client as they arrive; the outcome lands in the capture."""
+    content = response.content
+    while True:
+        t = time.perf_counter()
+        try:
+            chunk = await content.readany()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            capture.upstream_wait += time.perf_counter() - t
+            capture.finish("error", "upstream_disconnected", _describe(exc))
+            response.close()
+            _abort_client(client)
+            return
+        capture.upstream_wait += time.perf_counter() - t
+        if not chunk:
+            break
+        capture.add(chunk)
+        out = usage_filter.feed(chunk) if usage_filter is not None else chunk
+        if out and not await _write(client, out, capture, response):
+            return
+    if usage_filter is not None:
+        tail = usage_filter.flush()
+        if tail and not await _write(client, tail, capture, response):
+            return
+    try:
+        await client.write_eof()
+    except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+        capture.finish("cancelled", "client_disconnected", "the client went away at the end")
+        return
+    capture.finish("ok" if response.status < 400 else "error")
+
+
+async def _write(
+    client: web.StreamResponse, data: bytes, capture: Capture, response: aiohttp.ClientResponse
+) -> bool:
+    """Write to the client; a client that went away cancels the upstream request."""
+    try:
+        await client.write(data)
+    except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+        capture.finish("cancelled", "client_disconnected", "the client disconnected mid-response")
+        response.close()
+        return False
+    return True
+
+
+def _abort_client(client: web.StreamResponse) -> None:
+    """Cut the client's connection so it sees the same broken response the proxy saw."""
+    client.force_close()
+    writer = client._payload_writer  # noqa: SLF001 - aiohttp exposes no public abort
+    transport = writer.transport if writer is not None else None
+    if transport is not None:
+        transport.abort()
+
+
+def _classify(exc: BaseException, base_url: str) -> UpstreamFailure:
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamFailure(
+            504, "upstream_timeout", f"wiretrace: upstream {base_url} timed out: {_describe(exc)}"
+        )
+    return UpstreamFailure(
+        502, "upstream_unreachable", f"wiretrace: upstream {base_url} unreachable: {_describe(exc)}"
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _error_response(failure: UpstreamFailure, call_id: str) -> web.Response:
+    body = {
+        "error": {
+            "message": str(failure),
+            "type": failure.kind,
+            "code": "bad_gateway" if failure.status == 502 else "gateway_timeout",
+        }
+    }
+    return web.Response(
+        status=failure.status,
+        body=json.dumps(body).encode(),
+        content_type="application/json",
+        headers={CALL_ID_HEADER: call_id},
+    )

@@ -1,0 +1,242 @@
+"""A fake OpenAI upstream on loopback, deterministic so direct and proxied calls compare.
+
+It answers like the real API does where wiretrace cares: chat streams put ``"usage":null``
+on every chunk and a usage-only final chunk when ``stream_options.include_usage`` is set,
+and nothing of the sort otherwise; ids and ``created`` derive from the request body, so the
+same request gets the same bytes. A test picks a behaviour with the ``x-fake-scenario``
+request header (sent by the ``openai`` SDK via ``extra_headers``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from . import fake_streams as streams
+
+JSONDict = dict[str, Any]
+
+
+@dataclass
+class Seen:
+    """One request as the upstream received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeUpstream:
+    """State shared by the handlers: what was received, and events tests wait on."""
+
+    seen: list[Seen] = field(default_factory=list)
+    stream_started: asyncio.Event = field(default_factory=asyncio.Event)
+    stream_closed: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    """A ``hold`` scenario waits on this before it finishes its stream."""
+
+    def last(self, path: str | None = None) -> Seen:
+        matches = [s for s in self.seen if path is None or s.path == path]
+        return matches[-1]
+
+
+FAKE = web.AppKey("fake", FakeUpstream)
+
+
+def create_fake_upstream() -> web.Application:
+    app = web.Application(client_max_size=1024**3)
+    app[FAKE] = FakeUpstream()
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/completions", completions)
+    app.router.add_post("/v1/responses", responses)
+    app.router.add_post("/v1/embeddings", embeddings)
+    app.router.add_post("/v1/audio/transcriptions", upload_summary)
+    app.router.add_post("/v1/files", upload_summary)
+    app.router.add_get("/v1/models", models)
+    app.router.add_route("*", "/v1/{tail:.*}", not_found)
+    return app
+
+
+async def _receive(request: web.Request) -> tuple[FakeUpstream, bytes]:
+    fake = request.app[FAKE]
+    size = 0
+    digest = hashlib.sha256()
+    kept = bytearray()
+    async for chunk in request.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        digest.update(chunk)
+        if len(kept) < 1 << 20:
+            kept += chunk
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    fake.seen.append(Seen(request.method, request.path, headers, bytes(kept)))
+    request["size"] = size
+    request["sha256"] = digest.hexdigest()
+    return fake, bytes(kept)
+
+
+def error_body(status: int) -> JSONDict:
+    kinds = {
+        400: ("invalid_request_error", "invalid_value", "Invalid value for 'temperature'."),
+        401: (
+            "invalid_request_error",
+            "invalid_api_key",
+            "Incorrect API key provided: sk-...abcd.",
+        ),
+        404: ("invalid_request_error", "unknown_url", "Unknown request URL."),
+        429: ("rate_limit_exceeded", "rate_limit_exceeded", "Rate limit reached for gpt-4o."),
+        500: ("server_error", None, "The server had an error while processing your request."),
+    }
+    kind, code, message = kinds.get(status, ("server_error", None, "error"))
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def json_response(body: object, status: int = 200, *, gzip_body: bool = False) -> web.Response:
+    raw = json.dumps(body).encode()
+    headers = {"x-request-id": "req_" + hashlib.sha1(raw).hexdigest()[:12]}
+    if gzip_body:
+        headers["Content-Encoding"] = "gzip"
+        raw = gzip.compress(raw, mtime=0)
+    return web.Response(status=status, body=raw, content_type="application/json", headers=headers)
+
+
+def _scenario(request: web.Request) -> str:
+    return request.headers.get("x-fake-scenario", "")
+
+
+async def _maybe_fail(request: web.Request) -> web.Response | None:
+    scenario = _scenario(request)
+    if scenario.startswith("error_"):
+        status = int(scenario.removeprefix("error_"))
+        headers = {"retry-after": "0"} if status == 429 else {}
+        response = json_response(error_body(status), status)
+        response.headers.update(headers)
+        return response
+    if scenario.startswith("slow_"):
+        await asyncio.sleep(float(scenario.removeprefix("slow_")))
+    return None
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    fake, body = await _receive(request)
+    failed = await _maybe_fail(request)
+    if failed is not None:
+        return failed
+    payload: JSONDict = json.loads(body)
+    scenario = _scenario(request)
+    options = payload.get("stream_options") or {}
+    if scenario == "reject_stream_options" and "stream_options" in payload:
+        return json_response(error_body(400), 400)
+    plan = streams.chat_plan(payload, scenario)
+    if not payload.get("stream"):
+        return json_response(plan.completion(), gzip_body=scenario == "gzip")
+    include_usage = bool(options.get("include_usage"))
+    events = plan.chunks(include_usage)
+    return await _stream(request, fake, events, scenario)
+
+
+async def completions(request: web.Request) -> web.StreamResponse:
+    fake, body = await _receive(request)
+    failed = await _maybe_fail(request)
+    if failed is not None:
+        return failed
+    payload: JSONDict = json.loads(body)
+    plan = streams.completion_plan(payload)
+    if not payload.get("stream"):
+        return json_response(plan.completion())
+    include_usage = bool((payload.get("stream_options") or {}).get("include_usage"))
+    return await _stream(request, fake, plan.chunks(include_usage), _scenario(request))
+
+
+async def responses(request: web.Request) -> web.StreamResponse:
+    fake, body = await _receive(request)
+    failed = await _maybe_fail(request)
+    if failed is not None:
+        return failed
+    payload: JSONDict = json.loads(body)
+    plan = streams.responses_plan(payload)
+    if not payload.get("stream"):
+        return json_response(plan.response())
+    return await _stream(request, fake, plan.events(), _scenario(request))
+
+
+async def _stream(
+    request: web.Request, fake: FakeUpstream, events: list[bytes], scenario: str
+) -> web.StreamResponse:
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream; charset=utf-8", "x-request-id": "req_s"}
+    )
+    await response.prepare(request)
+    fake.stream_started.set()
+    try:
+        for index, event in enumerate(events):
+            if scenario == "midstream_drop" and index == len(events) // 2:
+                assert request.transport is not None
+                request.transport.abort()
+                return response
+            if scenario == "midstream_error" and index == len(events) // 2:
+                await response.write(streams.error_event())
+                await response.write_eof()
+                return response
+            if scenario == "hold" and index == 2:
+                await fake.release.wait()
+            await response.write(event)
+            if scenario.startswith("drip_"):
+                await asyncio.sleep(float(scenario.removeprefix("drip_")))
+        await response.write_eof()
+    finally:
+        fake.stream_closed.set()
+    return response
+
+
+async def embeddings(request: web.Request) -> web.Response:
+    _fake, body = await _receive(request)
+    payload: JSONDict = json.loads(body)
+    inputs = payload["input"] if isinstance(payload["input"], list) else [payload["input"]]
+    dims = int(payload.get("dimensions", 8))
+    data = [
+        {
+            "object": "embedding",
+            "index": i,
+            "embedding": [round(0.001 * (i + j), 6) for j in range(dims)],
+        }
+        for i in range(len(inputs))
+    ]
+    tokens = sum(len(str(text).split()) for text in inputs)
+    return json_response(
+        {
+            "object": "list",
+            "data": data,
+            "model": payload["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
+
+
+async def upload_summary(request: web.Request) -> web.Response:
+    await _receive(request)
+    return json_response(
+        {
+            "text": f"received {request['size']} bytes",
+            "bytes": request["size"],
+            "sha256": request["sha256"],
+            "content_type": request.headers.get("Content-Type", ""),
+        }
+    )
+
+
+async def models(request: web.Request) -> web.Response:
+    await _receive(request)
+    return json_response({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]})
+
+
+async def not_found(request: web.Request) -> web.Response:
+    await _receive(request)
+    return json_response(error_body(404), 404)
