@@ -7,10 +7,12 @@ from typing import Protocol
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.engine import Engine
 
 from .capture import Capture
 from .record import CallRecord
 from .settings import Settings
+from .writer import Writer
 
 
 class RecordSink(Protocol):
@@ -30,3 +32,5 @@ class Upstream:
 SETTINGS = web.AppKey("settings", Settings)
 UPSTREAM = web.AppKey("upstream", Upstream)
 SINK = web.AppKey("sink", RecordSink)
+ENGINE = web.AppKey("engine", Engine)
+WRITER = web.AppKey("writer", Writer)

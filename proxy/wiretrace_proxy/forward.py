@@ -72,22 +72,53 @@ async def _proxy(
     request: web.Request, capture: Capture, headers: CIMultiDict[str]
 ) -> web.StreamResponse:
     upstream = request.app[UPSTREAM]
-    data = await _request_body(request, capture, headers)
+    original = await _request_body(request, capture, headers)
+    data = original
+    if isinstance(original, bytes) and request.path in INJECTABLE_PATHS:
+        data = await _with_usage_option(request, capture, original, headers)
     url = upstream.base_url + request.raw_path
-    t = time.perf_counter()
     try:
-        response = await upstream.session.request(
-            request.method, url, headers=headers, data=data, allow_redirects=False
-        )
+        response = await _send(upstream.session, request.method, url, headers, data, capture)
+        if capture.usage_injected and await _rejects_usage_option(response):
+            # An upstream that refuses stream_options gets the app's own request instead;
+            # usage is then estimated by the recorder.
+            response.close()
+            capture.usage_injected = False
+            headers["Content-Length"] = str(len(original))  # type: ignore[arg-type]
+            response = await _send(
+                upstream.session, request.method, url, headers, original, capture
+            )
     except Exception as exc:  # noqa: BLE001 - every failure becomes a 502/504 for the app
-        capture.upstream_wait += time.perf_counter() - t
         failure = _classify(exc, upstream.base_url)
         capture.start_response(failure.status, [])
         capture.finish("error", failure.kind, str(failure))
         return _error_response(failure, capture.call_id)
-    capture.upstream_wait += time.perf_counter() - t
     async with response:
         return await _relay(request, response, capture)
+
+
+async def _send(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    headers: CIMultiDict[str],
+    data: bytes | aiohttp.payload.AsyncIterablePayload | None,
+    capture: Capture,
+) -> aiohttp.ClientResponse:
+    t = time.perf_counter()
+    try:
+        return await session.request(method, url, headers=headers, data=data, allow_redirects=False)
+    finally:
+        capture.upstream_wait += time.perf_counter() - t
+
+
+async def _rejects_usage_option(response: aiohttp.ClientResponse) -> bool:
+    """A 400 naming ``stream_options``: the upstream does not support the option."""
+    if response.status != 400:
+        return False
+    body = await response.content.read(64 * 1024)
+    response.content.unread_data(body)
+    return b"stream_options" in body or b"include_usage" in body
 
 
 async def _request_body(
@@ -99,24 +130,26 @@ async def _request_body(
     length = request.content_length
     if _is_json(headers) and length is not None and length <= READ_WHOLE_LIMIT:
         body = await request.read()
-        if request.path in INJECTABLE_PATHS and request.method == "POST":
-            injected = await _maybe_inject(body)
-            if injected is not None:
-                body = injected
-                capture.usage_injected = True
-                headers.popall("Content-Length", None)
         capture.add_request(body)
         return body
     return aiohttp.payload.AsyncIterablePayload(_stream_request(request, capture))
 
 
-async def _maybe_inject(body: bytes) -> bytes | None:
-    if b'"stream"' not in body:
-        return None
+async def _with_usage_option(
+    request: web.Request, capture: Capture, body: bytes, headers: CIMultiDict[str]
+) -> bytes:
+    """The body to send upstream: with ``include_usage`` added when the app left it out."""
+    if request.method != "POST" or b'"stream"' not in body:
+        return body
     if len(body) <= 1024 * 1024:
-        return inject_include_usage(body)
-    # A multi-megabyte body (inline images) is parsed off the event loop's thread.
-    return await asyncio.to_thread(inject_include_usage, body)
+        injected = inject_include_usage(body)
+    else:  # a multi-megabyte body (inline images) is parsed off the event loop's thread
+        injected = await asyncio.to_thread(inject_include_usage, body)
+    if injected is None:
+        return body
+    capture.usage_injected = True  # the capture keeps the app's own body as the inputs
+    headers["Content-Length"] = str(len(injected))
+    return injected
 
 
 async def _stream_request(request: web.Request, capture: Capture):  # type: ignore[no-untyped-def]

@@ -66,6 +66,10 @@ class Settings:
     batch_size: int = 500
     flush_interval: float = 0.05
     """Seconds the writer waits for more records before writing a partial batch."""
+    connect_timeout: float = 30.0
+    """Seconds to connect to the upstream before answering 504."""
+    read_timeout: float = 600.0
+    """Seconds of upstream silence (no byte) before the call fails: reasoning models think."""
     drain_timeout: float = 30.0
     """Seconds a clean stop waits for in-flight calls and the writer to finish."""
 

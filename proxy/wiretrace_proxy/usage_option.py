@@ -61,9 +61,7 @@ def is_usage_only(event: bytes) -> bool:
         chunk = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
         return False
-    return (
-        isinstance(chunk, dict) and chunk.get("choices") == [] and bool(chunk.get("usage"))
-    )
+    return isinstance(chunk, dict) and chunk.get("choices") == [] and bool(chunk.get("usage"))
 
 
 class UsageChunkFilter:

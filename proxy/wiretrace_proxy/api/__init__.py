@@ -1,0 +1,1 @@
+"""The JSON API under ``/api/`` (design.md contract): one module per resource."""

@@ -1,0 +1,98 @@
+"""``create_app(settings)``: routes and the start/stop order of the long-lived parts.
+
+``cleanup_ctx`` pairs each part's start with its stop; aiohttp unwinds them in reverse, so a
+clean stop closes the upstream pool first, then drains the writer (every pending record is
+written), then disposes of the database engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from . import forward, health
+from .api import calls as calls_api
+from .appkeys import ENGINE, SETTINGS, SINK, UPSTREAM, WRITER, Upstream
+from .recorder import Recorder, load_key_salt
+from .settings import Settings
+from .storage.engine import check_database, create_engine_for
+from .storage.migrate import upgrade_to_head
+from .ui import add_ui_routes
+from .usage import TOKENIZERS
+from .writer import Writer
+
+log = logging.getLogger(__name__)
+
+CLIENT_MAX_SIZE = 1024**4
+"""aiohttp's 1 MiB default would reject big requests; the proxy streams what it does not read."""
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=CLIENT_MAX_SIZE)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_storage)
+    app.cleanup_ctx.append(_writer)
+    app.cleanup_ctx.append(_upstream)
+    app.router.add_route("*", "/v1/{tail:.*}", forward.handle)
+    app.router.add_get("/healthz", health.handle)
+    calls_api.add_routes(app.router)
+    add_ui_routes(app.router)
+    return app
+
+
+async def _storage(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+
+    def open_database() -> Engine:
+        engine = create_engine_for(settings.database_url)
+        check_database(engine)
+        upgrade_to_head(engine)
+        return engine
+
+    app[ENGINE] = await asyncio.to_thread(open_database)
+    yield
+    await asyncio.to_thread(app[ENGINE].dispose)
+
+
+async def _writer(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    salt = await asyncio.to_thread(load_key_salt, settings)
+    TOKENIZERS.preload(("o200k_base", "cl100k_base"))
+    recorder = Recorder(settings, salt, TOKENIZERS)
+    writer = Writer(
+        app[ENGINE],
+        recorder,
+        max_pending=settings.max_pending,
+        batch_size=settings.batch_size,
+        flush_interval=settings.flush_interval,
+    )
+    writer.start()
+    app[WRITER] = writer
+    app[SINK] = writer
+    yield
+    drained = await asyncio.to_thread(writer.stop, settings.drain_timeout)
+    if not drained:
+        log.error("writer: stop deadline passed with %d records pending", writer.stats().pending)
+
+
+async def _upstream(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+    session = aiohttp.ClientSession(
+        connector=connector,
+        auto_decompress=False,
+        timeout=aiohttp.ClientTimeout(
+            total=None, connect=settings.connect_timeout, sock_read=settings.read_timeout
+        ),
+        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+    )
+    app[UPSTREAM] = Upstream(session=session, base_url=settings.upstream_base)
+    yield
+    await session.close()

@@ -1,0 +1,71 @@
+"""Run the app until SIGTERM/SIGINT, then stop cleanly (drain, flush, exit 0).
+
+aiohttp's documented shutdown order does the work: stop accepting, wait up to
+``drain_timeout`` for in-flight calls, then run the cleanup contexts in reverse (upstream
+pool closed, writer drained so every record is written, database disposed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from .app import create_app
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings) -> None:
+    asyncio.run(run(settings))
+
+
+async def run(settings: Settings, started: asyncio.Event | None = None) -> None:
+    app = create_app(settings)
+    runner = web.AppRunner(
+        app, handler_cancellation=True, shutdown_timeout=settings.drain_timeout, access_log=None
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        _banner(settings, runner)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if started is not None:
+            started.set()
+        await stop.wait()
+        log.info("server: stopping: draining in-flight calls and pending records")
+    finally:
+        await runner.cleanup()
+    log.info("server: stopped cleanly")
+
+
+def _banner(settings: Settings, runner: web.AppRunner) -> None:
+    addresses = runner.addresses
+    port = addresses[0][1] if addresses else settings.port
+    host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    base = f"http://{host}:{port}"
+    lines = [
+        f"wiretrace is recording calls to {settings.upstream_base}",
+        f"  point your app at:  OPENAI_BASE_URL={base}/v1",
+        f"  web UI:             {base}/",
+        f"  JSON API:           {base}/api/calls",
+        f"  data stored in:     {_safe(settings.database_url)}",
+    ]
+    print("\n".join(lines), file=sys.stdout, flush=True)
+
+
+def _safe(url: str) -> str:
+    """A database URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest and ":" in rest.split("@", 1)[0]:
+        user = rest.split("@", 1)[0].split(":", 1)[0]
+        rest = f"{user}:***@{rest.split('@', 1)[1]}"
+    return f"{scheme}{sep}{rest}"

@@ -1,0 +1,104 @@
+"""Run the fake upstream and the wiretrace app on loopback, in a thread of their own.
+
+The servers get their own event loop in a background thread, so the same harness serves the
+sync ``openai.OpenAI`` client (which blocks) and ``AsyncOpenAI`` in the test's own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from aiohttp import web
+from wiretrace_proxy.app import create_app
+from wiretrace_proxy.appkeys import ENGINE, WRITER
+from wiretrace_proxy.record import CallRecord
+from wiretrace_proxy.settings import Settings
+from wiretrace_proxy.storage import queries
+
+from tests.fakes.upstream import FAKE, FakeUpstream, create_fake_upstream
+
+T = TypeVar("T")
+
+
+class LoopThread:
+    """An event loop running in a daemon thread; ``call`` runs a coroutine on it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
+async def start_site(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
+
+
+class Servers:
+    """The fake upstream and a wiretrace app in front of it."""
+
+    def __init__(self, db_url: str, **overrides: Any) -> None:
+        self.thread = LoopThread()
+        self._runners: list[web.AppRunner] = []
+        upstream_app = create_fake_upstream()
+        self.fake: FakeUpstream = upstream_app[FAKE]
+        runner, self.upstream_url = self.thread.call(start_site(upstream_app))
+        self._runners.append(runner)
+        self.settings = dataclasses.replace(
+            Settings(), upstream=self.upstream_url, db_url=db_url, **overrides
+        )
+        self.app = create_app(self.settings)
+        runner, self.proxy_url = self.thread.call(start_site(self.app))
+        self._runners.insert(0, runner)
+
+    @property
+    def base_url(self) -> str:
+        """What an app sets as ``OPENAI_BASE_URL``."""
+        return self.proxy_url + "/v1"
+
+    def flush(self) -> None:
+        assert self.app[WRITER].flush(10), "writer did not flush in time"
+
+    def records(self, **filters: Any) -> list[CallRecord]:
+        self.flush()
+        with self.app[ENGINE].connect() as conn:
+            return queries.list_calls(conn, limit=1000, **filters)
+
+    def record(self, call_id: str) -> CallRecord:
+        self.flush()
+        with self.app[ENGINE].connect() as conn:
+            found = queries.get_call(conn, call_id)
+        assert found is not None, f"no record {call_id}"
+        return found
+
+    def in_loop(self, fn: Callable[[], T]) -> T:
+        """Run a plain function on the servers' loop (e.g. to set an asyncio.Event)."""
+
+        async def run() -> T:
+            return fn()
+
+        return self.thread.call(run())
+
+    def wait(self, event: asyncio.Event, timeout: float = 10) -> None:
+        self.thread.call(asyncio.wait_for(event.wait(), timeout), timeout + 1)
+
+    def close(self) -> None:
+        for runner in self._runners:
+            self.thread.call(runner.cleanup())
+        self.thread.close()
