@@ -1,0 +1,126 @@
+"""Database engines: one place that knows how to open SQLite and PostgreSQL well.
+
+SQLite is the zero-setup default, so its file's folder is created and each connection gets
+the pragmas a concurrent writer-plus-readers workload needs: WAL (readers never block the
+writer), ``synchronous=NORMAL`` (durable at checkpoints, far fewer fsyncs), a busy timeout,
+and foreign keys. pysqlite's own transaction handling is switched off in favour of an
+explicit ``BEGIN`` so that transactions and SAVEPOINTs behave as SQLAlchemy documents
+(pysqlite otherwise defers ``BEGIN`` and lets a released savepoint commit).
+
+PostgreSQL URLs are routed to the psycopg 3 driver, an optional extra
+(``pip install 'wiretrace[postgres]'``). ``check_database`` turns "cannot connect" into
+one ``StorageUnavailable`` line the CLI can print before exiting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from wiretrace_proxy.errors import ConfigError, StorageUnavailable
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT_MS",
+    "check_database",
+    "create_engine_for",
+    "describe_error",
+    "safe_url",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+"""How long a SQLite connection waits for a lock before failing with "database is locked"."""
+
+_POSTGRES_NAMES = {"postgresql", "postgres", "postgresql+psycopg"}
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+"""JSON for JSON columns: compact, ASCII-escaped (a lone surrogate cannot break a row), and
+one reused encoder (``json.dumps`` with options builds a new encoder per value)."""
+
+
+def create_engine_for(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql://...``, configured for wiretrace.
+
+    Raises ``ConfigError`` for a malformed URL or a missing PostgreSQL driver. Nothing is
+    connected yet: call ``check_database`` to find out whether the database can be opened.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"invalid database URL {url!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, busy_timeout_ms)
+    if parsed.drivername in _POSTGRES_NAMES:
+        if importlib.util.find_spec("psycopg") is None:
+            raise ConfigError(
+                "PostgreSQL needs the psycopg driver: pip install 'wiretrace[postgres]'"
+            )
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, json_serializer=_dumps, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        # Best effort: an unusable folder is reported by check_database, in one line.
+        with contextlib.suppress(OSError):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, json_serializer=_dumps, connect_args={"check_same_thread": False})
+    _configure_sqlite(engine, busy_timeout_ms)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def safe_url(engine: Engine) -> str:
+    """The engine's URL with any password masked, for messages and logs."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+def check_database(engine: Engine) -> None:
+    """Open a connection and run a trivial query; raise ``StorageUnavailable`` if it fails.
+
+    The message is one line, e.g. ``cannot open database sqlite:////nope/x.db: unable to
+    open database file``.
+    """
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1")).scalar_one()
+    except (SQLAlchemyError, OSError) as exc:
+        raise StorageUnavailable(
+            f"cannot open database {safe_url(engine)}: {describe_error(exc)}"
+        ) from exc
+
+
+def describe_error(exc: BaseException) -> str:
+    """The first line of the driver's own message, without SQLAlchemy's SQL and links."""
+    inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(inner).strip().splitlines()
+    return lines[0] if lines else type(inner).__name__

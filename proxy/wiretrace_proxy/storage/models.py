@@ -1,0 +1,102 @@
+"""Database tables: one ``calls`` table that every recorded call and SDK span lands in.
+
+The table mirrors ``CallRecord`` with usage flattened into token columns, so the UI can
+filter, sort and aggregate on plain columns. Everything here is portable between SQLite and
+PostgreSQL: JSON columns are ``JSON`` with a ``JSONB`` variant on PostgreSQL, and times are
+stored through ``UTCDateTime`` so that the same instant always has the same stored form
+(SQLite keeps datetimes as fixed-width text, so ordering is exact only if every value is
+UTC; PostgreSQL keeps ``timestamptz``). Indexes follow what the UI filters and sorts by.
+
+Only ``storage.queries`` and ``writer`` read or write these tables; API shapes are separate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+__all__ = ["JSON_TYPE", "Call", "UTCDateTime"]
+
+JSON_TYPE = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""A JSON column: ``JSONB`` on PostgreSQL, JSON text elsewhere; Python ``None`` is SQL NULL."""
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware datetime stored as UTC and always read back as aware UTC.
+
+    Naive values are refused: a naive time has no meaning once stored.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # SQLite returns what it was given (UTC) without a zone
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Call(SQLModel, table=True):
+    """One recorded call (proxied) or span (SDK); see ``record.CallRecord`` for meanings."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        sa.Index("ix_calls_project_started_at", "project", "started_at"),
+        sa.Index("ix_calls_trace_id_started_at", "trace_id", "started_at"),
+        sa.Index("ix_calls_parent_id", "parent_id"),
+        sa.Index("ix_calls_op_name_started_at", "op_name", "started_at"),
+        sa.Index("ix_calls_model_started_at", "model", "started_at"),
+        sa.Index("ix_calls_status_started_at", "status", "started_at"),
+        sa.Index("ix_calls_session_id", "session_id"),
+        sa.Index("ix_calls_user_id", "user_id"),
+    )
+
+    id: str = Field(primary_key=True)
+    """16 lowercase hex digits (a W3C span id)."""
+    project: str
+    kind: str = "llm"
+    """``llm`` for a model call, ``op`` for an SDK op."""
+    trace_id: str
+    """32 lowercase hex digits."""
+    parent_id: str | None = None
+    op_name: str
+    display_name: str | None = None
+    started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    overhead_ms: float | None = None
+    status: str
+    """``ok``, ``error``, ``cancelled`` or ``running``."""
+    http_status: int | None = None
+    model: str | None = None
+    response_model: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    usage_source: str | None = None
+    cost_usd: float | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    key_fingerprint: str | None = None
+    # JSON columns are typed ``object``: pydantic cannot build a schema for the recursive
+    # ``record.JSON`` alias, and rows are read through ``queries.row_to_record`` anyway.
+    inputs: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    output: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    error: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    attributes: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
