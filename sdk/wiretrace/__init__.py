@@ -1,0 +1,47 @@
+"""wiretrace SDK: your own functions as spans, with proxied OpenAI calls nested under them.
+
+    import wiretrace
+
+    wiretrace.init(project="rag")          # server at $WIRETRACE_URL or 127.0.0.1:8787
+
+    @wiretrace.op
+    def generate(question: str) -> str:
+        prompt = build_prompt(question)    # another op: a child span
+        return client.chat.completions.create(...)  # proxied call: a child too
+
+Why so little: the proxy already records every OpenAI call with no code at all; the SDK
+only adds spans for the app's own functions and links the two with W3C ``traceparent``.
+Its core is the standard library only, ``import wiretrace`` imports nothing heavy (no
+``typing``, no ``inspect``, no HTTP stack), and nothing it does can raise into the app.
+
+The public API is exactly ``__all__``. The package logs under ``wiretrace`` and adds only a
+``NullHandler``; configure logging to see its (single) warning when the server is down.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._context import current_span
+from ._model import Model
+from ._op import op
+from ._span import Span
+from ._state import finish, init
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._threads import ThreadPoolExecutor
+
+__all__ = ["Model", "Span", "ThreadPoolExecutor", "current_span", "finish", "init", "op"]
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def __getattr__(name: str) -> object:
+    # ThreadPoolExecutor is imported on first use: concurrent.futures is not free to import.
+    if name == "ThreadPoolExecutor":
+        from ._threads import ThreadPoolExecutor
+
+        return ThreadPoolExecutor
+    raise AttributeError(f"module 'wiretrace' has no attribute {name!r}")

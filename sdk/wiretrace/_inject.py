@@ -1,0 +1,230 @@
+"""Route OpenAI requests through the proxy and tag them with the current span.
+
+Where: the ``send`` method of ``httpx2.Client`` and ``httpx2.AsyncClient`` (the httpx fork
+the installed ``openai`` uses; every request of an OpenAI client goes through
+``self._client.send(request)``), and of plain ``httpx`` too when it is importable (older
+``openai`` releases, or clients passed as ``http_client=httpx.Client()``).
+
+Why ``send`` on the class: patching the class reaches clients created before ``init()``,
+clients with a custom ``http_client`` (any subclass of ``Client``, any transport, including
+openai's aiohttp client), and it runs before httpx picks a transport for the URL, so proxy
+environment variables and mounts see the rewritten URL. It runs in the caller's thread and
+context (for the async client, inside the caller's task), so ``current_span()`` there is
+the op that made the call. Nothing the app holds is wrapped or replaced: not the client,
+not the response, not the ``Stream``. The original methods are kept and ``uninstall()``
+puts them back.
+
+What it changes, per request:
+
+- URL ``https://api.openai.com/<path>`` becomes ``{url}/<path>`` (the proxy; ``<path>``
+  starts with ``/v1``), with the ``Host`` header to match.
+- A request that goes to the proxy (rewritten, or already aimed at ``{url}/v1``; loopback
+  names are treated as one host) gets ``traceparent`` (when there is a current span or a
+  ``TRACEPARENT`` parent, and the app did not set one) and ``Wiretrace-Project`` (when a
+  project was given).
+- Anything else, including clients configured for another provider (Azure, a local model
+  server, ...), is left untouched: the proxy has a single upstream, and sending another
+  provider's key to it would be wrong.
+
+Import order: if ``httpx2``/``httpx`` is not imported yet at ``init()``, a ``sys.meta_path``
+finder patches it as soon as it is (so ``init()`` then ``import openai`` works) without
+importing it early. The exporter uses ``urllib``, so its own requests are never touched.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import threading
+
+from . import _context
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import ModuleType
+    from typing import Any
+
+__all__ = ["OPENAI_HOST", "install", "installed", "prepare_request", "uninstall"]
+
+log = logging.getLogger(__name__)
+
+OPENAI_HOST = "api.openai.com"
+MODULES = ("httpx2", "httpx")
+"""Modules whose ``Client.send`` and ``AsyncClient.send`` are patched."""
+_METHOD = "send"
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class _Target:
+    """The proxy: where rewritten requests go and how to recognise requests already there."""
+
+    __slots__ = ("base", "host", "netloc", "prefix", "project", "port", "scheme")
+
+    def __init__(self, url: str, project: str | None) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        self.scheme = parts.scheme
+        self.host = (parts.hostname or "").lower()
+        self.port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 80)
+        self.netloc = parts.netloc
+        self.prefix = parts.path.rstrip("/")
+        self.base = f"{parts.scheme}://{parts.netloc}{self.prefix}"
+        self.project = project
+
+    def matches(self, url: Any) -> bool:
+        host = str(url.host).lower()
+        if host != self.host and not (host in _LOOPBACK and self.host in _LOOPBACK):
+            return False
+        port = url.port or _DEFAULT_PORTS.get(url.scheme, 80)
+        return bool(
+            url.scheme == self.scheme
+            and port == self.port
+            and str(url.path).startswith(self.prefix + "/v1")
+        )
+
+
+_target: _Target | None = None
+_patches: list[tuple[type, str, object]] = []
+_finder: _PostImportFinder | None = None
+_lock = threading.RLock()
+
+
+def install(url: str, project: str | None) -> None:
+    """Patch the HTTP clients (now, or when imported) to route and tag OpenAI requests."""
+    global _target, _finder
+    with _lock:
+        _target = _Target(url, project)
+        if _finder is None:
+            _finder = _PostImportFinder()
+            sys.meta_path.insert(0, _finder)
+        for name in MODULES:
+            module = sys.modules.get(name)
+            if module is not None:
+                patch_module(module)
+
+
+def uninstall() -> None:
+    """Restore every patched method and remove the import hook."""
+    global _target, _finder
+    with _lock:
+        _target = None
+        while _patches:
+            owner, attribute, original = _patches.pop()
+            setattr(owner, attribute, original)
+        if _finder is not None and _finder in sys.meta_path:
+            sys.meta_path.remove(_finder)
+        _finder = None
+
+
+def installed() -> bool:
+    """Whether any client class is patched right now."""
+    return bool(_patches)
+
+
+def patch_module(module: ModuleType) -> None:
+    """Patch ``Client.send`` and ``AsyncClient.send`` of an httpx-like module, once."""
+    with _lock:
+        for class_name, is_async in (("Client", False), ("AsyncClient", True)):
+            owner = getattr(module, class_name, None)
+            original = vars(owner).get(_METHOD) if isinstance(owner, type) else None
+            if original is None or getattr(original, "__wiretrace_patch__", False):
+                continue
+            assert isinstance(owner, type)
+            patched = _async_send(original) if is_async else _sync_send(original)
+            setattr(owner, _METHOD, patched)
+            _patches.append((owner, _METHOD, original))
+
+
+def _sync_send(original: Any) -> Any:
+    @functools.wraps(original)
+    def send(self: object, request: Any, *args: object, **kwargs: object) -> object:
+        prepare_request(request)
+        return original(self, request, *args, **kwargs)
+
+    send.__wiretrace_patch__ = True  # type: ignore[attr-defined]
+    return send
+
+
+def _async_send(original: Any) -> Any:
+    @functools.wraps(original)
+    async def send(self: object, request: Any, *args: object, **kwargs: object) -> object:
+        prepare_request(request)
+        return await original(self, request, *args, **kwargs)
+
+    send.__wiretrace_patch__ = True  # type: ignore[attr-defined]
+    return send
+
+
+def prepare_request(request: Any) -> None:
+    """Rewrite an OpenAI request to the proxy and add headers; never raises."""
+    target = _target
+    if target is None:
+        return
+    try:
+        url = request.url
+        if url.host == OPENAI_HOST and url.scheme == "https":
+            raw_path = bytes(url.raw_path).decode("ascii")
+            request.url = type(url)(target.base + raw_path)
+            request.headers["Host"] = target.netloc
+        elif not target.matches(url):
+            return
+        headers = request.headers
+        if "traceparent" not in headers:
+            traceparent = _context.current_traceparent()
+            if traceparent is not None:
+                headers["traceparent"] = traceparent
+        if target.project and "wiretrace-project" not in headers:
+            headers["Wiretrace-Project"] = target.project
+    except Exception:  # fail-open boundary: the request goes out as the app built it
+        log.debug("wiretrace: could not prepare a request", exc_info=True)
+
+
+class _PatchingLoader:
+    """Runs the real loader, then patches the module; leaves no trace on the module."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: Any) -> ModuleType | None:
+        result: ModuleType | None = self.loader.create_module(spec)
+        return result
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        if _target is not None:
+            try:
+                patch_module(module)
+            except Exception:  # fail-open: the module imported fine, only untraced
+                log.debug("wiretrace: could not patch %s", module.__name__, exc_info=True)
+
+
+class _PostImportFinder:
+    """A ``sys.meta_path`` entry that only wraps the loader of ``httpx2`` and ``httpx``."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> Any:
+        if fullname not in MODULES:
+            return None
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+    def invalidate_caches(self) -> None:
+        return None
