@@ -156,7 +156,8 @@ def write_batch(engine: Engine, records: Sequence[CallRecord]) -> BatchResult:
     """Insert ``records`` in one transaction; if refused, one by one under savepoints.
 
     The retry keeps every good record of a batch that held a bad one. Two storage faults in
-    a row mean the database, not the data, is failing: the retry stops and rolls back.
+    a row, or nothing stored and only storage faults, mean the database is failing rather
+    than the data: the result is then a ``failure`` and nothing is stored.
     """
     try:
         with engine.begin() as conn:
@@ -186,6 +187,8 @@ def _write_each(engine: Engine, records: Sequence[CallRecord]) -> BatchResult:
                     streak = 0
     except (sa_exc.SQLAlchemyError, OSError) as exc:
         return BatchResult(split=True, failure=exc)
+    if refused and not written and all(isinstance(e, STORAGE_FAULTS) for _, e in refused):
+        return BatchResult(split=True, failure=refused[-1][1])  # nothing went in: storage
     return BatchResult(written=written, refused=tuple(refused), split=True)
 
 
