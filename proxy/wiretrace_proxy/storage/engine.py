@@ -18,6 +18,7 @@ import contextlib
 import importlib.util
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,18 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode
 """JSON for JSON columns: compact, ASCII-escaped (a lone surrogate cannot break a row), and
 one reused encoder (``json.dumps`` with options builds a new encoder per value)."""
 
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+r"""``\u0000`` as a JSON escape: preceded by an even number of backslashes (maybe none)."""
+
+
+def _dumps_postgresql(value: object) -> str:
+    """JSON for JSONB, which refuses NUL characters: each becomes U+FFFD rather than the
+    whole record being refused (a body with a NUL in it is still recorded)."""
+    text = _dumps(value)
+    if "\\u0000" not in text:
+        return text
+    return _NUL_ESCAPE.sub(r"\1\\ufffd", text)
+
 
 def create_engine_for(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql://...``, configured for wiretrace.
@@ -67,7 +80,7 @@ def create_engine_for(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_M
                 "PostgreSQL needs the psycopg driver: pip install 'wiretrace[postgres]'"
             )
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, json_serializer=_dumps, pool_pre_ping=True)
+    return create_engine(parsed, json_serializer=_dumps_postgresql, pool_pre_ping=True)
 
 
 def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
