@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from wiretrace_proxy.app import create_app
 from wiretrace_proxy.appkeys import ENGINE, WRITER
 from wiretrace_proxy.record import CallRecord
@@ -64,6 +65,10 @@ class Servers:
             Settings(), upstream=self.upstream_url, db_url=db_url, **overrides
         )
         self.app = create_app(self.settings)
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.app.middlewares.append(self._track)
         runner, self.proxy_url = self.thread.call(start_site(self.app))
         self._runners.insert(0, runner)
 
@@ -72,7 +77,21 @@ class Servers:
         """What an app sets as ``OPENAI_BASE_URL``."""
         return self.proxy_url + "/v1"
 
+    @web.middleware
+    async def _track(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Count in-flight requests so a test can wait until every call was handed over."""
+        self._inflight += 1
+        self._idle.clear()
+        try:
+            return await handler(request)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
     def flush(self) -> None:
+        """Wait until every finished call is handed to the writer and written."""
+        self.wait(self._idle)
         assert self.app[WRITER].flush(10), "writer did not flush in time"
 
     def records(self, **filters: Any) -> list[CallRecord]:

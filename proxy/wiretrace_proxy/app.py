@@ -70,6 +70,7 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
         max_pending=settings.max_pending,
         batch_size=settings.batch_size,
         flush_interval=settings.flush_interval,
+        default_project=settings.project,
     )
     writer.start()
     app[WRITER] = writer

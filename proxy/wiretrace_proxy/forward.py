@@ -79,22 +79,27 @@ async def _proxy(
     url = upstream.base_url + request.raw_path
     try:
         response = await _send(upstream.session, request.method, url, headers, data, capture)
-        if capture.usage_injected and await _rejects_usage_option(response):
-            # An upstream that refuses stream_options gets the app's own request instead;
-            # usage is then estimated by the recorder.
-            response.close()
-            capture.usage_injected = False
-            headers["Content-Length"] = str(len(original))  # type: ignore[arg-type]
-            response = await _send(
-                upstream.session, request.method, url, headers, original, capture
-            )
+        prefetched = b""
+        if capture.usage_injected and _may_reject_option(response):
+            prefetched = await response.read()
+            if b"stream_options" in prefetched or b"include_usage" in prefetched:
+                # An upstream that refuses stream_options gets the app's own request
+                # instead; usage is then estimated by the recorder.
+                response.close()
+                capture.usage_injected = False
+                prefetched = b""
+                assert isinstance(original, bytes)
+                headers["Content-Length"] = str(len(original))
+                response = await _send(
+                    upstream.session, request.method, url, headers, original, capture
+                )
     except Exception as exc:  # noqa: BLE001 - every failure becomes a 502/504 for the app
         failure = _classify(exc, upstream.base_url)
         capture.start_response(failure.status, [])
         capture.finish("error", failure.kind, str(failure))
         return _error_response(failure, capture.call_id)
     async with response:
-        return await _relay(request, response, capture)
+        return await _relay(request, response, capture, prefetched)
 
 
 async def _send(
@@ -112,13 +117,10 @@ async def _send(
         capture.upstream_wait += time.perf_counter() - t
 
 
-async def _rejects_usage_option(response: aiohttp.ClientResponse) -> bool:
-    """A 400 naming ``stream_options``: the upstream does not support the option."""
-    if response.status != 400:
-        return False
-    body = await response.content.read(64 * 1024)
-    response.content.unread_data(body)
-    return b"stream_options" in body or b"include_usage" in body
+def _may_reject_option(response: aiohttp.ClientResponse) -> bool:
+    """A small 400 might be the upstream refusing ``stream_options``: worth reading whole."""
+    length = response.content_length
+    return response.status == 400 and (length is None or length <= 64 * 1024)
 
 
 async def _request_body(
@@ -164,7 +166,7 @@ def _is_json(headers: CIMultiDict[str]) -> bool:
 
 
 async def _relay(
-    request: web.Request, response: aiohttp.ClientResponse, capture: Capture
+    request: web.Request, response: aiohttp.ClientResponse, capture: Capture, prefetched: bytes
 ) -> web.StreamResponse:
     raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
     out_headers = filter_response_headers(raw)
@@ -181,6 +183,10 @@ async def _relay(
         client.headers.add(name, value)
     client.headers[CALL_ID_HEADER] = capture.call_id
     await client.prepare(request)
+    if prefetched:
+        capture.add(prefetched)
+        if not await _write(client, prefetched, capture, response):
+            return client
     await _pump(response, client, capture, usage_filter)
     return client
 
@@ -219,7 +225,7 @@ async def _pump(
     except (ConnectionResetError, aiohttp.ClientConnectionResetError):
         capture.finish("cancelled", "client_disconnected", "the client went away at the end")
         return
-    capture.finish("ok" if response.status < 400 else "error")
+    capture.finish("ok")  # the transport completed; the recorder judges the HTTP status
 
 
 async def _write(

@@ -157,7 +157,7 @@ class Recorder:
             return None, None, None
         model = inputs.get("model") if isinstance(inputs, dict) else None
         estimate = estimate_usage(
-            model if isinstance(model, str) else None, inputs, response.output
+            model if isinstance(model, str) else None, inputs, response.output, self.tokenizers
         )
         return estimate.usage, "estimated", estimate.method
 

@@ -49,6 +49,8 @@ class FakeUpstream:
 
 
 FAKE = web.AppKey("fake", FakeUpstream)
+SIZE = web.RequestKey("size", int)
+SHA256 = web.RequestKey("sha256", str)
 
 
 def create_fake_upstream() -> web.Application:
@@ -77,8 +79,8 @@ async def _receive(request: web.Request) -> tuple[FakeUpstream, bytes]:
             kept += chunk
     headers = {k.lower(): v for k, v in request.headers.items()}
     fake.seen.append(Seen(request.method, request.path, headers, bytes(kept)))
-    request["size"] = size
-    request["sha256"] = digest.hexdigest()
+    request[SIZE] = size
+    request[SHA256] = digest.hexdigest()
     return fake, bytes(kept)
 
 
@@ -133,7 +135,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     scenario = _scenario(request)
     options = payload.get("stream_options") or {}
     if scenario == "reject_stream_options" and "stream_options" in payload:
-        return json_response(error_body(400), 400)
+        # What OpenAI-compatible servers without the option answer (vLLM, older gateways).
+        message = "Unrecognized request argument supplied: stream_options"
+        body = {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+        return json_response(body, 400)
     plan = streams.chat_plan(payload, scenario)
     if not payload.get("stream"):
         return json_response(plan.completion(), gzip_body=scenario == "gzip")
@@ -224,9 +229,9 @@ async def upload_summary(request: web.Request) -> web.Response:
     await _receive(request)
     return json_response(
         {
-            "text": f"received {request['size']} bytes",
-            "bytes": request["size"],
-            "sha256": request["sha256"],
+            "text": f"received {request[SIZE]} bytes",
+            "bytes": request[SIZE],
+            "sha256": request[SHA256],
             "content_type": request.headers.get("Content-Type", ""),
         }
     )
