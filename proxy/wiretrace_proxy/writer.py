@@ -7,21 +7,18 @@ halfway. One daemon thread with a sync engine does everything slow: it wakes eve
 of ``batch_size``, builds records from captures (the recorder runs here, off the loop), and
 inserts each batch in one transaction.
 
-Fail open, lose nothing, count everything: a full queue drops the new item and counts it; a
-recorder failure stores a minimal error record built from the capture's ids and times; a
-batch the database refuses is retried record by record under savepoints so one bad record
-loses only itself; a database that is down (unreachable, read-only, full, locked) loses the
-batch, is logged once with the "storage:" prefix, and the writer keeps going and recovers
-when it comes back. ``stop`` drains everything before it returns. Every submitted item ends
-up counted exactly once as ``written``, ``dropped`` or ``lost``.
+Fail open, lose nothing, count everything: a full queue drops the new item (counted); a
+recorder failure stores a minimal error record from the capture's ids and times; a batch the
+database refuses is retried record by record so one bad record loses only itself; a database
+that is down (unreachable, read-only, full, locked) loses the batch, is logged once with the
+"storage:" prefix, and the writer recovers when it is back. ``stop`` drains everything first.
+Every submitted item is counted once as ``written``, ``dropped`` or ``lost``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import secrets
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -31,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from .capture import Capture
+from .ids import new_trace_id, parse_traceparent
 from .record import CallRecord
 from .storage.engine import describe_error
 from .storage.queries import BatchResult, write_batch
@@ -38,8 +36,6 @@ from .storage.queries import BatchResult, write_batch
 __all__ = ["Writer", "WriterStats"]
 
 log = logging.getLogger(__name__)
-
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +127,8 @@ class Writer:
         self._thread.start()
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every item submitted before this call is written or counted as lost.
-
-        Returns False if ``timeout`` passed first, or if the writer is not running while
-        items are pending.
-        """
+        """Wait until all submitted before this call is written or counted lost (read your
+        writes); False if ``timeout`` passed first, or the writer is not running."""
         thread = self._thread
         if thread is None or not thread.is_alive():
             return not self._pending
@@ -145,11 +138,8 @@ class Writer:
         return marker.wait(timeout)
 
     def stop(self, timeout: float | None = None) -> bool:
-        """Refuse new items, write everything pending, stop the thread.
-
-        Returns False if ``timeout`` passed first (the thread keeps draining in the
-        background). A writer that was never started drains on the caller's thread.
-        """
+        """Refuse new items, write everything pending, stop the thread; False if ``timeout``
+        passed first (draining goes on in the background). Never started: drains here."""
         self._closed = True
         self._stopping.set()
         self._wake.set()
@@ -196,9 +186,8 @@ class Writer:
     def _take(self) -> tuple[list[Item], list[threading.Event]]:
         items: list[Item] = []
         markers: list[threading.Event] = []
-        pending = self._pending
-        while pending and len(items) < self._batch_size:
-            item = pending.popleft()
+        while self._pending and len(items) < self._batch_size:
+            item = self._pending.popleft()
             if isinstance(item, threading.Event):
                 markers.append(item)
             else:
@@ -206,11 +195,9 @@ class Writer:
         return items, markers
 
     def _fold_drops(self) -> None:
-        marks = self._drop_marks
-        count = 0
-        while marks:
-            marks.popleft()
-            count += 1
+        count = len(self._drop_marks)
+        for _ in range(count):
+            self._drop_marks.popleft()
         if count:
             self._dropped += count
             if self._first_time("drop"):
@@ -226,7 +213,7 @@ class Writer:
                 records.append(self._build_record(item))
             except Exception as exc:  # fail-open boundary: a recorder bug loses no call
                 self._record_errors += 1
-                self._last_error = f"recorder: {type(exc).__name__}: {exc}"
+                self._last_error = f"recorder: {type(exc).__name__}: {describe_error(exc)}"
                 if self._first_time(f"recorder:{type(exc).__name__}"):
                     log.exception("recorder: cannot build record for call %s", item.call_id)
                 try:
@@ -258,10 +245,11 @@ class Writer:
                 log.error("%s (logged once, then counted)", self._last_error)
 
     def _storage_failed(self, count: int, exc: Exception) -> None:
-        self._last_error = f"storage: {describe_error(exc)}"
+        why = describe_error(exc)  # one line: SQLAlchemy's str() carries SQL and parameters
+        self._last_error = f"storage: {why}"
         if not self._storage_down:
             self._storage_down = True
-            log.error("storage: cannot write %d records, recording is failing: %s", count, exc)
+            log.error("storage: cannot write %d records, recording is failing: %s", count, why)
         else:
             log.debug("storage: still failing, %d more records lost", count)
 
@@ -272,22 +260,21 @@ class Writer:
 
     def _first_time(self, key: str) -> bool:
         """True the first time ``key`` is seen: a repeated failure is logged once, then counted."""
-        if key in self._logged:
-            return False
+        first = key not in self._logged
         self._logged.add(key)
-        return True
+        return first
 
 
 def fallback_record(capture: Capture, error: Exception, default_project: str) -> CallRecord:
     """The record stored when the recorder fails: ids, times and the failure, no bodies."""
     started = datetime.fromtimestamp(capture.started_wall, UTC)
     elapsed = capture.t_end - capture.t0 if capture.t_end is not None else None
-    match = _TRACEPARENT.match(capture.meta.traceparent or "")
+    trace = parse_traceparent(capture.meta.traceparent)
     return CallRecord(
         id=capture.call_id,
         project=capture.meta.project or default_project,
-        trace_id=match.group(1) if match else secrets.token_hex(16),
-        parent_id=match.group(2) if match else None,
+        trace_id=trace[0] if trace else new_trace_id(),
+        parent_id=trace[1] if trace else None,
         op_name=capture.path,
         display_name=capture.meta.name or f"{capture.method} {capture.path}",
         started_at=started,

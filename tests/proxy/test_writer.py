@@ -272,6 +272,7 @@ def test_storage_down_is_logged_once_counted_and_recovers(
     assert stats.last_error == "storage: disk I/O error"
     storage_logs = [r for r in caplog.records if r.getMessage().startswith("storage:")]
     assert len(storage_logs) == 1 and storage_logs[0].levelno == logging.ERROR
+    assert storage_logs[0].getMessage().endswith(": disk I/O error")  # no SQL, no parameters
 
     down.clear()
     writer.submit(make_capture(10))
