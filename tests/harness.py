@@ -118,6 +118,7 @@ class Servers:
         self.thread.call(asyncio.wait_for(event.wait(), timeout), timeout + 1)
 
     def close(self) -> None:
+        self.in_loop(self.fake.release.set)  # never leave a held stream behind
         for runner in self._runners:
             self.thread.call(runner.cleanup())
         self.thread.close()
