@@ -121,15 +121,20 @@ class Exporter:
             self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued before this call is handled; False on timeout."""
+        """Wait until everything queued before this call is handled.
+
+        True when it all reached the server; False on timeout or if events were dropped
+        meanwhile.
+        """
         if self._thread is None and not self._queue:
             return True
+        dropped = self.dropped
         marker = _Marker()
         self._queue.append(marker)
         if self._thread is None:
             self._start()
         self._wake.set()
-        return marker.done.wait(max(timeout, 0.0))
+        return marker.done.wait(max(timeout, 0.0)) and self.dropped == dropped
 
     def shutdown(self, timeout: float = 5.0) -> bool:
         """Send what is buffered (one attempt per batch), stop the thread; False on timeout."""

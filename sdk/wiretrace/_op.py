@@ -47,7 +47,9 @@ def _code_flags(fn: object) -> int:
     target = getattr(target, "__func__", target)
     code = getattr(target, "__code__", None)
     if code is None:  # a callable instance: what runs is its class's __call__
-        call = next((vars(k)["__call__"] for k in type(target).__mro__ if "__call__" in vars(k)), None)
+        call = next(
+            (vars(k)["__call__"] for k in type(target).__mro__ if "__call__" in vars(k)), None
+        )
         code = getattr(call, "__code__", None)
     return int(getattr(code, "co_flags", 0))
 

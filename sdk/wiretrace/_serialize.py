@@ -95,11 +95,11 @@ def _float(value: float) -> JSON:
 def _convert(value: object, depth: int, path: set[int]) -> JSON:
     kind = type(value)
     if kind is str:
-        return truncate(value)  # type: ignore[arg-type]
+        return value if len(value) <= MAX_STRING else truncate(value)  # type: ignore[arg-type,return-value]
     if kind in _PRIMITIVES:
         return value  # type: ignore[return-value]
     if kind is float:
-        return _float(value)  # type: ignore[arg-type]
+        return value if value - value == 0 else _float(value)  # type: ignore[operator,return-value,arg-type]
     if depth >= MAX_DEPTH:
         return f"<max depth: {kind.__qualname__}>"
     if kind is dict or kind in _SEQUENCES or kind in _SETS:
@@ -114,13 +114,16 @@ def _container(value: object, depth: int, path: set[int]) -> JSON:
     path.add(ident)
     try:
         if isinstance(value, dict):
-            return _mapping(value, depth, path)
-        items = list(value)  # type: ignore[call-overload]
+            return _mapping(value, depth + 1, path)
+        items = list(value) if isinstance(value, _SETS) else value
         if isinstance(value, _SETS):
-            items = _sorted(items)
-        out: list[JSON] = [_convert(item, depth + 1, path) for item in items[:MAX_ITEMS]]
-        if len(items) > MAX_ITEMS:
-            out.append(f"…[{len(items) - MAX_ITEMS} more items]")
+            items = _sorted(items)  # type: ignore[arg-type]
+        assert isinstance(items, list | tuple)
+        depth += 1
+        if len(items) <= MAX_ITEMS:
+            return [_convert(item, depth, path) for item in items]
+        out: list[JSON] = [_convert(item, depth, path) for item in items[:MAX_ITEMS]]
+        out.append(f"…[{len(items) - MAX_ITEMS} more items]")
         return out
     finally:
         path.discard(ident)
@@ -135,12 +138,13 @@ def _sorted(items: list[object]) -> list[object]:
 
 def _mapping(value: dict[object, object], depth: int, path: set[int]) -> JSON:
     out: dict[str, JSON] = {}
-    for count, (key, item) in enumerate(value.items()):
-        if count == MAX_ITEMS:
+    for key, item in value.items():
+        if len(out) == MAX_ITEMS:
             out["…"] = f"[{len(value) - MAX_ITEMS} more keys]"
             break
-        name = key if isinstance(key, str) else _key(key)
-        out[truncate(name, 1_000)] = _convert(item, depth + 1, path)
+        if type(key) is not str or len(key) > 1_000:
+            key = truncate(key if isinstance(key, str) else _key(key), 1_000)
+        out[key] = _convert(item, depth, path)
     return out
 
 

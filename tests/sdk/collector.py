@@ -9,6 +9,7 @@ the port refuses connections (server down).
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,16 +22,19 @@ SpanEvent = dict[str, Any]
 class Collector:
     """Records ``POST /api/spans`` bodies; ``url`` is the base to pass to ``init``."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.events: list[SpanEvent] = []
+        self.batch_sizes: list[int] = []
         self.requests: list[dict[str, str]] = []
         """Headers of every request, lower-cased names."""
         self.status = 200
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -47,6 +51,7 @@ class Collector:
                     with collector._changed:
                         collector.requests.append(headers)
                         collector.events.extend(spans)
+                        collector.batch_sizes.append(len(spans))
                         collector._changed.notify_all()
                 else:
                     with collector._changed:
@@ -97,6 +102,14 @@ def running() -> Iterator[Collector]:
         yield collector
     finally:
         collector.stop()
+
+
+def free_port() -> int:
+    """A port nothing listens on (connections are refused): the server is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def finished(count: int) -> Callable[[Collector], bool]:

@@ -48,15 +48,23 @@ def _chunks() -> list[dict[str, object]]:
 
 
 class FakeOpenAI:
-    """Records requests; ``url`` is its base (pass it to ``wiretrace.init``)."""
+    """Records requests; ``url`` is its base (pass it to ``wiretrace.init``).
+
+    It also answers the SDK's ``POST /api/spans`` (recorded apart, in ``other``), since
+    ``init(url=...)`` makes it both the proxy and the span server.
+    """
 
     def __init__(self) -> None:
         self.seen: list[Seen] = []
+        """Requests to ``/v1/...``."""
+        self.other: list[Seen] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -69,11 +77,12 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with fake._lock:
-                    fake.seen.append(Seen(self.path, headers, body))
+                    if self.path.startswith("/v1/"):
+                        fake.seen.append(Seen(self.path, headers, body))
+                    else:  # the SDK's span batches, when the fake also plays the server
+                        fake.other.append(Seen(self.path, headers, body))
                 if body.get("stream"):
-                    data = b"".join(
-                        b"data: " + json.dumps(c).encode() + b"\n\n" for c in _chunks()
-                    )
+                    data = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in _chunks())
                     data += b"data: [DONE]\n\n"
                     content_type = "text/event-stream"
                 else:
