@@ -41,7 +41,9 @@ _FIRST_KEYS = ("id", "created", "model")
 """Top-level fields whose first non-empty value wins (Azure opens with empty id/model)."""
 _LAST_KEYS = ("system_fingerprint", "service_tier")
 """Top-level fields whose last non-null value wins; emitted only if some chunk had them."""
-_SKIP_KEYS = frozenset({*_FIRST_KEYS, *_LAST_KEYS, "object", "choices", "usage", "obfuscation"})
+_SKIP_KEYS = frozenset(
+    {*_FIRST_KEYS, *_LAST_KEYS, "object", "choices", "usage", "obfuscation", "error"}
+)
 _KEEP_FIRST = frozenset({"id", "type", "index", "role", "expires_at"})
 """Keys of extra delta objects (``audio`` ...) that identify rather than accumulate."""
 
@@ -200,9 +202,13 @@ class _ChunkMerger:
     error: JSONObject | None = None
 
     def add(self, event: str, chunk: JSONObject) -> None:
-        if event == "error" or ("error" in chunk and "choices" not in chunk):
+        """Merge one chunk. An error payload (``event: error``, or an ``error`` field: OpenAI
+        sends it alone, OpenRouter on a chunk whose choices end with ``finish_reason: error``)
+        is recorded; its choices, if any, still merge."""
+        if event == "error" or chunk.get("error") is not None:
             self.error = error_object(chunk)
-            return
+            if event == "error" or "choices" not in chunk:
+                return
         self._add_top(chunk)
         choices = chunk.get("choices")
         for choice in choices if isinstance(choices, list) else []:
@@ -268,7 +274,7 @@ def merge_choice_stream(
         usage=normalise_usage(merger.usage_object()),
         model=as_str(merger.top.get("model")),
         error=merger.error,
-        complete=tally.done or finished,
+        complete=(tally.done or finished) and merger.error is None,
     )
 
 

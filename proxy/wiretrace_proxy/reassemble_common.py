@@ -36,8 +36,10 @@ class Reassembled:
     error: JSONObject | None
     """A mid-stream error (``event: error``, ``{"error": ...}``, ``response.failed``)."""
     complete: bool
-    """The stream reached its proper end (``[DONE]``, a terminal Responses event, or a
-    ``finish_reason`` on every choice)."""
+    """The stream reached its proper end: ``[DONE]`` or a ``finish_reason`` on every choice
+    with no mid-stream error (chat, completions); a terminal ``response.completed`` /
+    ``incomplete`` / ``failed`` event (Responses: a failed response is complete, with
+    ``error`` set); ``event: done`` (Assistants)."""
     events: int
     """SSE events seen, ``[DONE]`` included."""
     malformed: int = 0

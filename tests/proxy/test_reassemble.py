@@ -582,3 +582,29 @@ def test_complete_needs_a_finish_reason_on_every_choice() -> None:
     second = {"index": 1, "delta": {"content": "b"}, "finish_reason": None}
     assert not _chat({"choices": [first, second]}).complete
     assert _chat({"choices": [first, {**second, "finish_reason": "length"}]}).complete
+
+
+def test_openrouter_style_error_on_a_chunk_with_choices() -> None:
+    """OpenRouter docs ("Streaming", mid-stream errors): the error rides on a chunk whose
+    choice ends with ``finish_reason: "error"``; the text before it is kept."""
+    error = {"code": "server_error", "message": "Provider disconnected unexpectedly"}
+    result = _chat(
+        {"id": "g", "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]},
+        {
+            "id": "g",
+            "error": error,
+            "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
+        },
+    )
+    assert result.error == error
+    assert not result.complete
+    out: Any = result.output
+    assert out["choices"][0]["message"]["content"] == "Hel"
+    assert out["choices"][0]["finish_reason"] == "error"
+    assert "error" not in out
+
+
+def test_null_error_field_is_not_an_error() -> None:
+    choice = {"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}
+    result = _chat({"id": "c", "error": None, "choices": [choice]})
+    assert result.error is None and result.complete
