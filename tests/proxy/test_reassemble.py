@@ -608,3 +608,45 @@ def test_null_error_field_is_not_an_error() -> None:
     choice = {"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}
     result = _chat({"id": "c", "error": None, "choices": [choice]})
     assert result.error is None and result.complete
+
+
+def test_legacy_completion_logprobs_lists_are_concatenated() -> None:
+    """API reference, legacy completions ``logprobs``: parallel lists per chunk (no recorded
+    stream with logprobs exists, see SOURCES.md gaps)."""
+
+    def chunk(text: str, offset: int, finish: str | None) -> dict[str, Any]:
+        logprobs = {
+            "tokens": [text],
+            "token_logprobs": [-0.5],
+            "top_logprobs": [{text: -0.5}],
+            "text_offset": [offset],
+        }
+        choice = {"index": 0, "text": text, "logprobs": logprobs, "finish_reason": finish}
+        return {"id": "cmpl-1", "object": "text_completion", "created": 1, "model": "m",
+                "choices": [choice]}  # fmt: skip
+
+    body = b"".join(
+        b"data: " + json.dumps(c).encode() + b"\n\n"
+        for c in (chunk("Hel", 0, None), chunk("lo", 3, "stop"))
+    )
+    result = reassemble_stream("/v1/completions", [body + b"data: [DONE]\n\n"])
+    out: Any = result.output
+    choice = out["choices"][0]
+    assert choice["text"] == "Hello"
+    assert choice["logprobs"]["tokens"] == ["Hel", "lo"]
+    assert choice["logprobs"]["text_offset"] == [0, 3]
+    assert choice["logprobs"]["top_logprobs"] == [{"Hel": -0.5}, {"lo": -0.5}]
+    assert result.complete
+    Completion.model_validate(out)
+
+
+def test_failed_assistants_run_reports_its_last_error() -> None:
+    last_error = {"code": "rate_limit_exceeded", "message": "slow down"}
+    run = {"object": "thread.run", "model": "gpt-4o", "status": "failed", "last_error": last_error}
+    body = (
+        b"event: thread.run.failed\ndata: " + json.dumps(run).encode() + b"\n\n"
+        b"event: done\ndata: [DONE]\n\n"
+    )
+    result = reassemble_stream("/v1/threads/t/runs", [body])
+    assert result.error == last_error
+    assert result.complete and result.model == "gpt-4o"
