@@ -62,7 +62,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 async def _writer(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     salt = await asyncio.to_thread(load_key_salt, settings)
-    TOKENIZERS.preload(("o200k_base", "cl100k_base"))
+    # Tokenizers load on the first estimate that needs one (in the background): most calls
+    # carry upstream usage, and an encoding costs tens of MiB of memory.
     recorder = Recorder(settings, salt, TOKENIZERS)
     writer = Writer(
         app[ENGINE],

@@ -128,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("alembic", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = settings_from_args(args)
     from .server import serve  # imported late: `wiretrace --help` stays fast
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from aiohttp import web
 
 from wiretrace_proxy.appkeys import ENGINE
+from wiretrace_proxy.record import CallRecord
 from wiretrace_proxy.storage import queries
 
 from .errors import BadParameter, bad_request, not_found
@@ -37,7 +38,7 @@ async def list_calls(request: web.Request) -> web.Response:
         return bad_request(exc)
     engine = request.app[ENGINE]
 
-    def run() -> list[queries.CallRecord]:
+    def run() -> list[CallRecord]:
         with engine.connect() as conn:
             return queries.list_calls(conn, limit=limit + 1, before=before, **filters)
 
@@ -51,7 +52,7 @@ async def get_call(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     engine = request.app[ENGINE]
 
-    def run() -> queries.CallRecord | None:
+    def run() -> CallRecord | None:
         with engine.connect() as conn:
             return queries.get_call(conn, call_id)
 

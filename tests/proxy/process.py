@@ -1,0 +1,86 @@
+"""Run ``wiretrace serve`` as a real process, as a user would, for CLI and lifecycle tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wiretrace_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "wiretrace_proxy.cli", *args]
+
+
+class ServerProcess:
+    """``wiretrace serve`` in a subprocess, ready once ``/healthz`` answers."""
+
+    def __init__(self, upstream: str, db: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            wiretrace_cmd(
+                "serve", "--port", str(self.port), "--upstream", upstream, "--db", str(db), *extra
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            text=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read() if self.proc.stdout else ""
+                pytest.fail(f"wiretrace exited early ({self.proc.returncode}): {out}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)  # polling a process that is starting: nothing to wait on
+        pytest.fail("wiretrace did not become ready")
+
+    def rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")
+
+    def stop(self, timeout: float = 30) -> tuple[int, str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out
+
+
+def get_call(base_url: str, call_id: str, timeout: float = 10) -> dict[str, object]:
+    """The record once the server's writer has stored it (records land within ~50 ms)."""
+    import json
+    import urllib.error
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/calls/{call_id}", timeout=5) as resp:
+                record: dict[str, object] = json.load(resp)
+                return record
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)  # another process's writer: nothing in this process to wait on
