@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
+from . import cassettes
 from . import fake_streams as streams
 
 JSONDict = dict[str, Any]
@@ -53,8 +55,40 @@ SIZE = web.RequestKey("size", int)
 SHA256 = web.RequestKey("sha256", str)
 
 
+@web.middleware
+async def replay(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``x-fake-replay: <fixture path>#<index>`` answers with that recorded response."""
+    target = request.headers.get("x-fake-replay")
+    if not target:
+        return await handler(request)
+    await _receive(request)
+    path, _, index = target.partition("#")
+    recorded = cassettes.load(path)[int(index or 0)]
+    response = web.StreamResponse(status=recorded.status)
+    content_type = recorded.content_type or (
+        "text/event-stream" if recorded.is_stream else "application/json"
+    )
+    response.headers["Content-Type"] = content_type
+    await response.prepare(request)
+    for piece in _event_pieces(recorded.body) if recorded.is_stream else [recorded.body]:
+        await response.write(piece)
+    await response.write_eof()
+    return response
+
+
+def _event_pieces(body: bytes) -> list[bytes]:
+    """A recorded stream split after each blank line, as the upstream sent events."""
+    pieces, start = [], 0
+    while (end := body.find(b"\n\n", start)) != -1:
+        pieces.append(body[start : end + 2])
+        start = end + 2
+    if start < len(body):
+        pieces.append(body[start:])
+    return pieces
+
+
 def create_fake_upstream() -> web.Application:
-    app = web.Application(client_max_size=1024**3)
+    app = web.Application(client_max_size=1024**3, middlewares=[replay])
     app[FAKE] = FakeUpstream()
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/completions", completions)
