@@ -122,3 +122,13 @@ class Servers:
         for runner in self._runners:
             self.thread.call(runner.cleanup())
         self.thread.close()
+
+
+def output(record: CallRecord) -> Any:
+    """A record's output for assertions (typed ``Any``: tests index into it freely)."""
+    return record.output
+
+
+def inputs(record: CallRecord) -> Any:
+    """A record's inputs for assertions."""
+    return record.inputs

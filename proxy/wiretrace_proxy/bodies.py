@@ -98,13 +98,20 @@ def _read_part(part: bytes, fields: JSONObject, files: list[JSON]) -> None:
     disposition = message.get("Content-Disposition", "")
     if not disposition:
         return
-    name = message.get_param("name", header="Content-Disposition") or ""
-    filename = message.get_param("filename", header="Content-Disposition")
+    name = _param(message, "name") or ""
+    filename = _param(message, "filename")
     body = body.removesuffix(b"\r\n")
     if filename is not None:
         files.append({"field": str(name), "filename": str(filename), "bytes_seen": len(body)})
     else:
         fields[str(name)] = body[:_FIELD_LIMIT].decode("utf-8", errors="replace")
+
+
+def _param(message: Message, key: str) -> str | None:
+    value = message.get_param(key, header="Content-Disposition")
+    if isinstance(value, tuple):  # RFC 2231 encoded: (charset, language, value)
+        return value[2]
+    return value
 
 
 def summarise_embeddings(output: JSON) -> JSON:

@@ -123,10 +123,8 @@ class ChatPlan:
                 message["refusal"] = REFUSAL
             logprobs = None
             if self.payload.get("logprobs"):
-                logprobs = {
-                    "content": [self._logprobs(p)["content"][0] for p in pieces(self.text(i))],
-                    "refusal": None,
-                }  # type: ignore[index]
+                entries = [self._logprobs(p) or {} for p in pieces(self.text(i))]
+                logprobs = {"content": [e["content"][0] for e in entries], "refusal": None}
             choices.append(
                 {"index": i, "message": message, "logprobs": logprobs, "finish_reason": finish}
             )

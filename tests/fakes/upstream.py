@@ -171,8 +171,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if scenario == "reject_stream_options" and "stream_options" in payload:
         # What OpenAI-compatible servers without the option answer (vLLM, older gateways).
         message = "Unrecognized request argument supplied: stream_options"
-        body = {"error": {"message": message, "type": "invalid_request_error", "code": None}}
-        return json_response(body, 400)
+        error = {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+        return json_response(error, 400)
     plan = streams.chat_plan(payload, scenario)
     if not payload.get("stream"):
         return json_response(plan.completion(), gzip_body=scenario == "gzip")

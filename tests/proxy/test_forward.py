@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from tests.fakes.fake_streams import ANSWER, REFUSAL
-from tests.harness import Servers
+from tests.harness import Servers, inputs, output
 
 KEY = "sk-proj-testkey1234567890abcdefABCDEF"
 MESSAGES: list[Any] = [
@@ -41,9 +41,9 @@ def test_chat_non_stream_identical_and_recorded(servers: Servers) -> None:
     assert rec.status == "ok" and rec.http_status == 200
     assert rec.model == "gpt-4o-mini" and rec.response_model == "gpt-4o-mini-2024-07-18"
     assert rec.output == want.model_dump(mode="json", exclude_unset=True) or (
-        isinstance(rec.output, dict) and rec.output["choices"][0]["message"]["content"] == ANSWER
+        isinstance(rec.output, dict) and output(rec)["choices"][0]["message"]["content"] == ANSWER
     )
-    assert isinstance(rec.inputs, dict) and rec.inputs["messages"] == MESSAGES
+    assert isinstance(rec.inputs, dict) and inputs(rec)["messages"] == MESSAGES
     assert rec.usage is not None and rec.usage.total_tokens == want.usage.total_tokens  # type: ignore[union-attr]
     assert rec.usage_source == "upstream"
     assert rec.latency_ms is not None and rec.latency_ms > 0
@@ -71,9 +71,9 @@ def test_stream_without_usage_option_is_identical_and_usage_injected(servers: Se
     assert rec.usage_source == "injected"
     assert rec.usage is not None and rec.usage.completion_tokens == len(ANSWER.split())
     assert isinstance(rec.output, dict)
-    assert rec.output["object"] == "chat.completion"
-    assert rec.output["choices"][0]["message"]["content"] == ANSWER
-    assert rec.output["choices"][0]["finish_reason"] == "stop"
+    assert output(rec)["object"] == "chat.completion"
+    assert output(rec)["choices"][0]["message"]["content"] == ANSWER
+    assert output(rec)["choices"][0]["finish_reason"] == "stop"
     assert rec.ttft_ms is not None and 0 < rec.ttft_ms <= (rec.latency_ms or 0)
     assert isinstance(rec.inputs, dict) and "stream_options" not in rec.inputs
 
@@ -102,7 +102,7 @@ def test_stream_tool_calls_assembled(servers: Servers, scenario: str) -> None:
     assert got == want
     (rec,) = servers.records()
     assert isinstance(rec.output, dict)
-    message = rec.output["choices"][0]["message"]
+    message = output(rec)["choices"][0]["message"]
     calls = message["tool_calls"]
     assert [c["id"] for c in calls] == (
         ["call_weather_paris"]
@@ -111,7 +111,7 @@ def test_stream_tool_calls_assembled(servers: Servers, scenario: str) -> None:
     )
     assert json.loads(calls[0]["function"]["arguments"]) == {"city": "Paris", "unit": "celsius"}
     assert calls[0]["function"]["name"] == "get_weather"
-    assert rec.output["choices"][0]["finish_reason"] == "tool_calls"
+    assert output(rec)["choices"][0]["finish_reason"] == "tool_calls"
 
 
 def test_stream_n2_logprobs(servers: Servers) -> None:
@@ -122,7 +122,7 @@ def test_stream_n2_logprobs(servers: Servers) -> None:
     assert got == want
     (rec,) = servers.records()
     assert isinstance(rec.output, dict)
-    choices = rec.output["choices"]
+    choices = output(rec)["choices"]
     assert [c["index"] for c in choices] == [0, 1]
     assert choices[0]["message"]["content"] == ANSWER
     assert choices[1]["message"]["content"] == f"{ANSWER} (choice 1)"
@@ -143,8 +143,8 @@ def test_stream_refusal(servers: Servers) -> None:
     assert "".join(c.choices[0].delta.refusal or "" for c in chunks if c.choices) == REFUSAL
     (rec,) = servers.records()
     assert isinstance(rec.output, dict)
-    assert rec.output["choices"][0]["message"]["refusal"] == REFUSAL
-    assert rec.output["choices"][0]["message"]["content"] is None
+    assert output(rec)["choices"][0]["message"]["refusal"] == REFUSAL
+    assert output(rec)["choices"][0]["message"]["content"] is None
 
 
 async def test_async_responses_stream(servers: Servers) -> None:
@@ -161,9 +161,9 @@ async def test_async_responses_stream(servers: Servers) -> None:
     assert got == want
     (rec,) = servers.records()
     assert rec.op_name == "openai.responses.create"
-    assert isinstance(rec.output, dict) and rec.output["object"] == "response"
-    assert rec.output["status"] == "completed"
-    assert rec.output["output"][0]["content"][0]["text"] == ANSWER
+    assert isinstance(rec.output, dict) and output(rec)["object"] == "response"
+    assert output(rec)["status"] == "completed"
+    assert output(rec)["output"][0]["content"][0]["text"] == ANSWER
     assert rec.usage_source == "upstream" and rec.usage is not None
     assert rec.usage.prompt_tokens == want[-1]["response"]["usage"]["input_tokens"]
     await direct.close()
@@ -196,8 +196,8 @@ def test_legacy_completions_stream(servers: Servers) -> None:
     assert got == want
     (rec,) = servers.records()
     assert rec.op_name == "openai.completions.create"
-    assert isinstance(rec.output, dict) and rec.output["object"] == "text_completion"
-    assert rec.output["choices"][0]["text"] == ANSWER
+    assert isinstance(rec.output, dict) and output(rec)["object"] == "text_completion"
+    assert output(rec)["choices"][0]["text"] == ANSWER
     assert rec.usage_source == "injected"
 
 
@@ -210,9 +210,9 @@ def test_embeddings_summarised(servers: Servers) -> None:
     (rec,) = servers.records()
     assert rec.op_name == "openai.embeddings.create"
     assert isinstance(rec.output, dict)
-    assert rec.output["embeddings"] == {"count": 2, "dimensions": 16, "stored": False}
+    assert output(rec)["embeddings"] == {"count": 2, "dimensions": 16, "stored": False}
     assert "data" not in rec.output
-    assert isinstance(rec.inputs, dict) and rec.inputs["input"] == ["a b", "c"]
+    assert isinstance(rec.inputs, dict) and inputs(rec)["input"] == ["a b", "c"]
     assert rec.usage is not None and rec.usage.prompt_tokens == 3
 
 
@@ -224,8 +224,8 @@ def test_multipart_upload(servers: Servers) -> None:
     (rec,) = servers.records()
     assert rec.op_name == "openai.audio.transcriptions.create"
     assert isinstance(rec.inputs, dict)
-    assert rec.inputs["fields"] == {"model": "whisper-1"}
-    assert rec.inputs["files"][0]["filename"] == "hello.wav"  # type: ignore[index,call-overload]
+    assert inputs(rec)["fields"] == {"model": "whisper-1"}
+    assert inputs(rec)["files"][0]["filename"] == "hello.wav"
 
 
 @pytest.mark.parametrize(
@@ -287,7 +287,7 @@ def test_midstream_error_event(servers: Servers) -> None:
     assert rec.status == "error"
     assert rec.error is not None and rec.error["type"] == "server_error"
     assert isinstance(rec.output, dict)
-    partial = rec.output["choices"][0]["message"]["content"]
+    partial = output(rec)["choices"][0]["message"]["content"]
     assert partial and ANSWER.startswith(partial)
     assert rec.usage_source == "estimated" and rec.usage is not None
 
@@ -307,7 +307,7 @@ def test_upstream_drops_connection_mid_stream(servers: Servers) -> None:
     assert rec.status == "error"
     assert rec.error is not None and rec.error["type"] == "upstream_disconnected"
     assert isinstance(rec.output, dict)
-    assert ANSWER.startswith(rec.output["choices"][0]["message"]["content"])
+    assert ANSWER.startswith(output(rec)["choices"][0]["message"]["content"])
     assert rec.usage_source == "estimated"
 
 

@@ -16,7 +16,7 @@ import pytest
 from wiretrace_proxy.settings import Settings
 
 from tests.fakes.fake_streams import ANSWER
-from tests.harness import Servers
+from tests.harness import Servers, inputs, output
 
 KEY = "sk-proj-SECRETsecretSECRET1234567890wxyz"
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hi"}]}
@@ -79,7 +79,7 @@ async def test_gzip_body_forwarded_compressed(servers: Servers) -> None:
     assert b"".join(p_chunks) == b"".join(d_chunks)
     assert json.loads(gzip.decompress(b"".join(p_chunks)))["object"] == "chat.completion"
     rec = servers.record(p_headers["Wiretrace-Call-Id"])
-    assert isinstance(rec.output, dict) and rec.output["object"] == "chat.completion"
+    assert isinstance(rec.output, dict) and output(rec)["object"] == "chat.completion"
     assert servers.fake.last().headers["accept-encoding"] == "gzip"
 
 
@@ -159,8 +159,8 @@ async def test_bad_input_forwarded_and_recorded_raw(servers: Servers) -> None:
     assert status == 404 and json.loads(b"".join(chunks))["error"]["code"] == "unknown_url"
     unknown, text, malformed = servers.records()
     assert isinstance(malformed.inputs, dict) and "parse_error" in malformed.inputs
-    assert malformed.inputs["raw"] == '{"model": "gpt-4o", "messages": ['
-    assert isinstance(text.inputs, dict) and text.inputs["raw"] == "hello there"
+    assert inputs(malformed)["raw"] == '{"model": "gpt-4o", "messages": ['
+    assert isinstance(text.inputs, dict) and inputs(text)["raw"] == "hello there"
     assert unknown.op_name == "openai.request"
     assert unknown.display_name == "POST /v1/unknown/thing"
     assert unknown.status == "error" and unknown.http_status == 404
@@ -237,7 +237,7 @@ async def test_client_cancel_mid_stream_cancels_upstream(servers: Servers) -> No
     assert rec.status == "cancelled"
     assert rec.error is not None
     assert isinstance(rec.output, dict)
-    assert rec.output["choices"][0]["message"]["role"] == "assistant"
+    assert output(rec)["choices"][0]["message"]["role"] == "assistant"
 
 
 def test_many_concurrent_calls_all_recorded(servers: Servers) -> None:

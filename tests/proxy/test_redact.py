@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wiretrace_proxy.record import JSON
 from wiretrace_proxy.redact import (
     REDACTED,
     api_key_from_headers,
@@ -50,7 +51,7 @@ def test_key_shaped_strings_masked_in_text_and_json() -> None:
     text = f"my key is {KEY} and url https://x.test/v1?key=AIzaSECRET&q=1"
     masked = mask_secrets(text)
     assert KEY not in masked and "AIzaSECRET" not in masked and "&q=1" in masked
-    doc = {"messages": [{"content": text}], KEY: 1, "n": 2}
+    doc: JSON = {"messages": [{"content": text}], KEY: 1, "n": 2}
     clean = redact_json(doc)
     assert KEY not in repr(clean)
     assert isinstance(clean, dict) and clean["n"] == 2
