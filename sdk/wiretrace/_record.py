@@ -14,7 +14,7 @@ import time
 
 from ._context import CURRENT, remote_parent
 from ._model import Model
-from ._serialize import MAX_ITEMS, serialize, summarize_self, truncate
+from ._serialize import MAX_ITEMS, serialize, summarize_self, truncate, type_name
 from ._span import Span, new_trace_id
 from ._state import STATE
 
@@ -186,7 +186,7 @@ def end_ok(span: Span, value: object, *, serialized: bool = False) -> None:
 def _exception_type(exc: BaseException) -> str:
     kind = type(exc)
     module = kind.__module__
-    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    return type_name(kind) if module == "builtins" else f"{module}.{type_name(kind)}"
 
 
 def end_error(span: Span, exc: BaseException) -> None:
@@ -197,7 +197,7 @@ def end_error(span: Span, exc: BaseException) -> None:
         try:
             message = str(exc)
         except Exception:
-            message = f"<unprintable {type(exc).__qualname__}>"
+            message = f"<unprintable {type_name(type(exc))}>"
         span.error = {
             "type": _exception_type(exc),
             "message": truncate(message),

@@ -13,7 +13,8 @@ Rules, in order:
 - dicts keep at most ``MAX_ITEMS`` keys (then ``"…": "[N more keys]"``); lists, tuples,
   sets (sorted when possible, so digests are stable) and other iterables-by-type keep
   ``MAX_ITEMS`` items (then ``"…[N more items]"``).
-- Enums give their value; datetimes, dates, times, UUIDs, decimals and paths their string.
+- Enums give their value; datetimes, dates and times their ISO 8601 form; UUIDs, decimals
+  and paths their string.
 - Dataclasses become a dict of their fields; pydantic models (duck-typed ``model_dump``, no
   pydantic import) what ``model_dump(mode="json")`` gives.
 - ``bytes`` become ``{"_type": "bytes", "len": N, "preview": "..."}``; numpy arrays (duck
@@ -36,7 +37,15 @@ if TYPE_CHECKING:
 
     JSON: TypeAlias = None | bool | int | float | str | list["JSON"] | dict[str, "JSON"]
 
-__all__ = ["MAX_DEPTH", "MAX_ITEMS", "MAX_STRING", "serialize", "summarize_self", "truncate"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ITEMS",
+    "MAX_STRING",
+    "serialize",
+    "summarize_self",
+    "truncate",
+    "type_name",
+]
 
 MAX_STRING = 10_000
 """Characters kept of one string."""
@@ -53,6 +62,11 @@ _SETS = (set, frozenset)
 _BYTES = (bytes, bytearray, memoryview)
 _STRINGISH = {"datetime", "date", "time", "UUID", "Decimal", "PosixPath", "WindowsPath"}
 _STRINGISH_MODULES = {"datetime", "uuid", "decimal", "pathlib"}
+
+
+def type_name(kind: type) -> str:
+    """``Outer.Inner``, without the ``f.<locals>.`` part of classes defined in functions."""
+    return kind.__qualname__.rpartition("<locals>.")[2]
 
 
 def truncate(text: str, limit: int = MAX_STRING) -> str:
@@ -73,15 +87,15 @@ def serialize(value: object) -> JSON:
 def summarize_self(value: object) -> str:
     """How a method's ``self`` (or ``cls``) is recorded: its class, never its contents."""
     if isinstance(value, type):
-        return f"<class {value.__qualname__}>"
-    return f"<{type(value).__qualname__}>"
+        return f"<class {type_name(value)}>"
+    return f"<{type_name(type(value))}>"
 
 
 def _describe(value: object) -> str:
     try:
         return truncate(repr(value), 1_000)
     except Exception:
-        return f"<unrepresentable {type(value).__qualname__}>"
+        return f"<unrepresentable {type_name(type(value))}>"
 
 
 def _float(value: float) -> JSON:
@@ -101,7 +115,7 @@ def _convert(value: object, depth: int, path: set[int]) -> JSON:
     if kind is float:
         return value if value - value == 0 else _float(value)  # type: ignore[operator,return-value,arg-type]
     if depth >= MAX_DEPTH:
-        return f"<max depth: {kind.__qualname__}>"
+        return f"<max depth: {type_name(kind)}>"
     if kind is dict or kind in _SEQUENCES or kind in _SETS:
         return _container(value, depth, path)
     return _special(value, depth, path)
@@ -110,7 +124,7 @@ def _convert(value: object, depth: int, path: set[int]) -> JSON:
 def _container(value: object, depth: int, path: set[int]) -> JSON:
     ident = id(value)
     if ident in path:
-        return f"<cycle: {type(value).__qualname__}>"
+        return f"<cycle: {type_name(type(value))}>"
     path.add(ident)
     try:
         if isinstance(value, dict):
@@ -172,6 +186,8 @@ def _special(value: object, depth: int, path: set[int]) -> JSON:
         return _container(value, depth, path)
     kind = type(value)
     if kind.__name__ in _STRINGISH and kind.__module__.split(".")[0] in _STRINGISH_MODULES:
+        if kind.__module__ == "datetime":
+            return str(value.isoformat())  # type: ignore[attr-defined]
         return truncate(str(value))
     if hasattr(kind, "__dataclass_fields__") and not isinstance(value, type):
         return _dataclass(value, depth, path)
@@ -191,7 +207,7 @@ def _bytes(value: bytes | bytearray | memoryview) -> JSON:
 def _dataclass(value: object, depth: int, path: set[int]) -> JSON:
     ident = id(value)
     if ident in path:
-        return f"<cycle: {type(value).__qualname__}>"
+        return f"<cycle: {type_name(type(value))}>"
     path.add(ident)
     try:
         fields = type(value).__dataclass_fields__  # type: ignore[attr-defined]
