@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import platformdirs
+
 from .bodies import decode_content, parse_body, summarise_embeddings
 from .capture import Capture
 from .endpoints import GENERIC_OP, LLM_PATHS, op_name_for
@@ -227,13 +229,16 @@ def _response_meta(capture: Capture) -> JSONObject:
 
 
 def load_key_salt(settings: Settings) -> str:
-    """The fingerprint salt: configured, else a random one kept beside the SQLite file."""
+    """The fingerprint salt: configured, else a random one kept beside the SQLite file
+    (or in the user's data directory for a server database), so fingerprints stay stable
+    across restarts."""
     if settings.key_salt:
         return settings.key_salt
     url = settings.database_url
-    if not url.startswith("sqlite:///"):
-        return secrets.token_hex(16)
-    path = Path(url.removeprefix("sqlite:///") + ".salt")
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///") + ".salt")
+    else:
+        path = Path(platformdirs.user_data_dir("wiretrace", appauthor=False)) / "key.salt"
     try:
         return path.read_text().strip()
     except FileNotFoundError:
