@@ -126,8 +126,8 @@ class Exporter:
         True when it all reached the server; False on timeout or if events were dropped
         meanwhile.
         """
-        if self._thread is None and not self._queue:
-            return True
+        if self._closed or (self._thread is None and not self._queue):
+            return not self._queue  # after shutdown nothing more will be sent
         dropped = self.dropped
         marker = _Marker()
         self._queue.append(marker)
@@ -182,11 +182,9 @@ class Exporter:
         self._problem("wiretrace: %s (%d dropped so far)", reason, self.dropped)
 
     def _problem(self, message: str, *args: object) -> None:
-        if self._warned:
-            log.debug(message, *args)
-        else:
-            self._warned = True
-            log.warning(message, *args)
+        with self._lock:
+            first, self._warned = not self._warned, True
+        log.log(logging.WARNING if first else logging.DEBUG, message, *args)
 
     def _run(self) -> None:
         while True:
