@@ -68,7 +68,9 @@ MAX_BODY = 4 * 1024 * 1024
 INTERVAL = 0.2
 """Seconds between sends when fewer than ``BATCH_SIZE`` events are waiting."""
 REQUEST_TIMEOUT = 10.0
+"""Seconds one POST may take (less when a shutdown deadline is nearer)."""
 MAX_BACKOFF = 30.0
+"""Longest wait between retries of a batch while the server is down."""
 
 
 class _Marker:

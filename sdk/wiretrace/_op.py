@@ -15,7 +15,6 @@ result or exception reaches the caller unchanged.
 from __future__ import annotations
 
 import functools
-import logging
 
 from ._context import CURRENT
 from ._record import Recorder, Yielded, end_error, end_ok, reset_context
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
     F = TypeVar("F", bound=Callable[..., object])
 
 __all__ = ["op"]
-
-log = logging.getLogger(__name__)
 
 _CO_GENERATOR = 0x20
 _CO_COROUTINE = 0x80
@@ -65,8 +62,8 @@ def _name_of(fn: object) -> str:
 def _make_op(fn: Any, name: str | None) -> Any:
     if isinstance(fn, classmethod | staticmethod):
         return type(fn)(_make_op(fn.__func__, name))
-    if getattr(fn, "__wiretrace_op__", None) is not None and name is None:
-        return fn  # already an op
+    if getattr(fn, "__wiretrace_op__", None) is not None:  # already an op: never two spans
+        return fn if name is None else _make_op(fn.__wrapped__, name)
     recorder = Recorder(fn, name or _name_of(fn))
     flags = _code_flags(fn)
     wrapper: Callable[..., object]
@@ -104,6 +101,7 @@ if TYPE_CHECKING:
 
 else:
     op = _op
+    op.__name__ = op.__qualname__ = "op"
     op.__doc__ = """Record every call of ``fn`` as a span (``@op`` or ``@op(name="...")``).
 
     Works on functions, ``async`` functions, generators, async generators, methods

@@ -350,3 +350,6 @@ def test_wrapper_keeps_function_kind_and_metadata() -> None:
     assert inspect.iscoroutinefunction(co) and co.__doc__ == "Doc."
     assert inspect.isgeneratorfunction(gen) and inspect.isgenerator(gen())
     assert wiretrace.op(add) is add  # decorating twice does not double the span
+    renamed = wiretrace.op(name="renamed")(add)
+    assert renamed is not add and renamed.__wrapped__ is add.__wrapped__  # type: ignore[attr-defined]
+    assert wiretrace.op.__name__ == "op" and "span" in (wiretrace.op.__doc__ or "")
