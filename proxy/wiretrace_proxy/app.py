@@ -17,6 +17,9 @@ from sqlalchemy.engine import Engine
 
 from . import forward, health
 from .api import calls as calls_api
+from .api import ops as ops_api
+from .api import spans as spans_api
+from .api import traces as traces_api
 from .appkeys import ENGINE, SETTINGS, SINK, UPSTREAM, WRITER, Upstream
 from .recorder import Recorder, load_key_salt
 from .settings import Settings
@@ -41,6 +44,9 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_route("*", "/v1/{tail:.*}", forward.handle)
     app.router.add_get("/healthz", health.handle)
     calls_api.add_routes(app.router)
+    spans_api.add_routes(app.router)
+    traces_api.add_routes(app.router)
+    ops_api.add_routes(app.router)
     add_ui_routes(app.router)
     return app
 

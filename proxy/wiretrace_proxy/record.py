@@ -82,6 +82,10 @@ class CallRecord:
     attributes: JSONObject = field(default_factory=dict)
     """``session_id``, ``user_id``, ``properties``, ``request`` (method, path, headers...), ..."""
     kind: Literal["llm", "op"] = "llm"
+    op_version: str | None = None
+    """Digest of the SDK op's source (None for proxied calls)."""
+    model_version: str | None = None
+    """Digest of the ``wiretrace.Model`` configuration whose method this span ran."""
 
     def to_api(self) -> JSONObject:
         """The record as the JSON API returns it (design.md contract)."""
@@ -112,4 +116,6 @@ class CallRecord:
             "user_id": self.user_id,
             "key_fingerprint": self.key_fingerprint,
             "attributes": self.attributes,
+            "op_version": self.op_version,
+            "model_version": self.model_version,
         }

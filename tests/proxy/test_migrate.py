@@ -28,6 +28,7 @@ INDEXES = {
     "ix_calls_status_started_at",
     "ix_calls_session_id",
     "ix_calls_user_id",
+    "ix_calls_op_name_op_version",
 }
 
 
@@ -46,9 +47,9 @@ def sqlite_only(engine: Engine) -> None:
 def test_upgrade_creates_the_schema_on_an_empty_database(engine: Engine) -> None:
     assert migrate.current_revision(engine) is None
     migrate.upgrade_to_head(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0001"
+    assert migrate.current_revision(engine) == migrate.head_revision() == "0002"
     inspector = sa.inspect(engine)
-    assert "calls" in inspector.get_table_names()
+    assert {"calls", "op_versions", "model_versions"} <= set(inspector.get_table_names())
     assert {ix["name"] for ix in inspector.get_indexes("calls")} == INDEXES
 
 

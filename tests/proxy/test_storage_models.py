@@ -33,6 +33,7 @@ EXPECTED_INDEXES = {
     ("status", "started_at"),
     ("session_id",),
     ("user_id",),
+    ("op_name", "op_version"),
 }
 JSON_COLUMNS = ("inputs", "output", "error", "attributes")
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-__all__ = ["JSON_TYPE", "Call", "UTCDateTime"]
+__all__ = ["JSON_TYPE", "Call", "ModelVersion", "OpVersion", "UTCDateTime"]
 
 JSON_TYPE = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 """A JSON column: ``JSONB`` on PostgreSQL, JSON text elsewhere; Python ``None`` is SQL NULL."""
@@ -62,6 +62,7 @@ class Call(SQLModel, table=True):
         sa.Index("ix_calls_status_started_at", "status", "started_at"),
         sa.Index("ix_calls_session_id", "session_id"),
         sa.Index("ix_calls_user_id", "user_id"),
+        sa.Index("ix_calls_op_name_op_version", "op_name", "op_version"),
     )
 
     id: str = Field(primary_key=True)
@@ -100,3 +101,35 @@ class Call(SQLModel, table=True):
     output: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
     error: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
     attributes: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    op_version: str | None = None
+    """Digest of the SDK op's source that made this span (``op_versions.digest``)."""
+    model_version: str | None = None
+    """Digest of the ``wiretrace.Model`` configuration whose method made this span."""
+
+
+class OpVersion(SQLModel, table=True):
+    """One version of an SDK op: its source as it was, named by the source's digest."""
+
+    __tablename__ = "op_versions"
+
+    project: str = Field(primary_key=True)
+    op_name: str = Field(primary_key=True)
+    digest: str = Field(primary_key=True)
+    source: str
+    module: str | None = None
+    qualname: str | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    """When the server first saw this version."""
+
+
+class ModelVersion(SQLModel, table=True):
+    """One version of a ``wiretrace.Model``: attribute values and methods' source."""
+
+    __tablename__ = "model_versions"
+
+    project: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    digest: str = Field(primary_key=True)
+    attributes: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    source: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

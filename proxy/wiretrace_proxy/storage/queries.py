@@ -36,6 +36,7 @@ __all__ = [
     "list_calls",
     "record_to_row",
     "row_to_record",
+    "trace_calls",
     "upsert_records",
     "write_batch",
 ]
@@ -81,6 +82,8 @@ def record_to_row(rec: CallRecord) -> dict[str, object]:
         "output": rec.output,
         "error": rec.error,
         "attributes": rec.attributes,
+        "op_version": rec.op_version,
+        "model_version": rec.model_version,
     }
 
 
@@ -119,6 +122,8 @@ def row_to_record(row: RowMapping) -> CallRecord:
         key_fingerprint=row["key_fingerprint"],
         attributes=cast(JSONObject, row["attributes"] or {}),
         kind=row["kind"],
+        op_version=row["op_version"],
+        model_version=row["model_version"],
     )
 
 
@@ -262,6 +267,17 @@ def list_calls(
                 sa.and_(CALLS.c.started_at == started_at, CALLS.c.id < call_id),
             )
         )
+    return [row_to_record(row) for row in conn.execute(stmt).mappings()]
+
+
+def trace_calls(conn: Connection, trace_id: str, limit: int = 10_000) -> list[CallRecord]:
+    """Every record of one trace, oldest first (proxied calls and SDK spans alike)."""
+    stmt = (
+        sa.select(CALLS)
+        .where(CALLS.c.trace_id == trace_id)
+        .order_by(CALLS.c.started_at, CALLS.c.id)
+        .limit(limit)
+    )
     return [row_to_record(row) for row in conn.execute(stmt).mappings()]
 
 
