@@ -63,8 +63,10 @@ def _add(batch: SpanBatch, event: JSONObject, at: str, default_project: str, now
     started = _time(event, "started_at", at, required=True)
     ended = _time(event, "ended_at", at, required=False)
     assert started is not None and span_id and trace_id and op_name
-    op_version = _op_version(batch, event.get("op_version"), project, op_name, at, now)
-    model_version = _model_version(batch, event.get("model_version"), project, at, now)
+    # A version is dated by the first span that ran it, so versions number in run order.
+    first_run = min(started, now)
+    op_version = _op_version(batch, event.get("op_version"), project, op_name, at, first_run)
+    model_version = _model_version(batch, event.get("model_version"), project, at, first_run)
     attributes = event.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise SpanError(f"{at}.attributes", "attributes must be an object")
