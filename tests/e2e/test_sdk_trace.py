@@ -91,7 +91,7 @@ async def test_async_client_and_streaming_nest_too(traced: Servers) -> None:
 
     @wiretrace.op
     async def fan_out() -> list[str]:
-        return await asyncio.gather(ask(1), ask(2), ask(3))
+        return list(await asyncio.gather(ask(1), ask(2), ask(3)))
 
     assert await fan_out() == [ANSWER] * 3
     await client.close()
