@@ -23,6 +23,8 @@ class RequestMeta:
     session_id: str | None = None
     user_id: str | None = None
     name: str | None = None
+    session_path: str | None = None
+    """Helicone's ``Helicone-Session-Path`` (e.g. ``/plan/step-2``), kept for grouping."""
     properties: dict[str, str] = field(default_factory=dict)
     traceparent: str | None = None
     tracestate: str | None = None

@@ -36,6 +36,8 @@ _META_FIELDS = {
     "helicone-session-id": "session_id",
     "helicone-user-id": "user_id",
     "helicone-session-name": "name",
+    "helicone-session-path": "session_path",
+    "wiretrace-session-path": "session_path",
 }
 _PROPERTY_PREFIXES = ("wiretrace-property-", "helicone-property-")
 _DROPPED_PREFIXES = ("wiretrace-", "helicone-")

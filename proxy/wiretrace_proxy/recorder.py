@@ -93,6 +93,8 @@ class Recorder:
         }
         if estimate_method is not None:
             attributes["usage_estimate"] = estimate_method
+        if meta.session_path:
+            attributes["session_path"] = meta.session_path
         if meta.tracestate:
             attributes["tracestate"] = meta.tracestate
         return CallRecord(

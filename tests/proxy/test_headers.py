@@ -43,6 +43,7 @@ def test_helicone_aliases_and_wiretrace_wins() -> None:
             ("Helicone-User-Id", "h-user"),
             ("Wiretrace-User-Id", "w-user"),
             ("Helicone-Property-Team", "search"),
+            ("Helicone-Session-Path", "/plan/step-2"),
             ("Helicone-Auth", "Bearer sk-helicone"),
         ]
     )
@@ -50,6 +51,7 @@ def test_helicone_aliases_and_wiretrace_wins() -> None:
     assert meta.session_id == "h-session"
     assert meta.user_id == "w-user"
     assert meta.properties == {"team": "search"}
+    assert meta.session_path == "/plan/step-2"
 
 
 def test_response_headers_keep_length_and_encoding_drop_hop_by_hop() -> None:
