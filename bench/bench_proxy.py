@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
+from loadgen import summarize
 
 JSONDict = dict[str, Any]
 
@@ -287,6 +288,7 @@ class Options:
     include_usage: bool
     paths: list[str]
     phase_timeout: float
+    rounds: int
     keep: bool
     profile: bool
     wiretrace_cmd: str | None
@@ -402,31 +404,39 @@ class Bench:
             "timeout_s": self.opts.phase_timeout,
         }
 
+    async def rounds(self, label: str, warm: JSONDict, command: JSONDict) -> JSONDict:
+        """Warm every path, then ``rounds`` measured runs interleaved across the paths (so
+        background noise falls on all of them alike); each path's rounds merged."""
+        for path in self.opts.paths:
+            _progress(f"{label}: warm-up {path}")
+            await self.warm(path, warm)
+        per_path: dict[str, list[JSONDict]] = {path: [] for path in self.opts.paths}
+        count = max(1, int(command["requests"]) // self.opts.rounds)
+        for index in range(self.opts.rounds):
+            for path in self.opts.paths:
+                _progress(f"{label}: round {index + 1}/{self.opts.rounds} {path}")
+                result = await self.measure(path, {**command, "requests": count, "raw": True})
+                per_path[path].append(result)
+        return {path: merge_rounds(results) for path, results in per_path.items()}
+
     async def non_streamed(self) -> None:
         out: JSONDict = {}
         for concurrency in self.opts.concurrency:
-            runs: JSONDict = {}
-            for path in self.opts.paths:
-                base = {"mode": "json", "concurrency": concurrency}
-                _progress(f"non-streamed c={concurrency} {path}")
-                await self.warm(path, {**base, "requests": self.opts.warmup})
-                runs[path] = await self.measure(
-                    path,
-                    {**base, "requests": self.opts.requests, "timeout_s": self.opts.phase_timeout},
-                )
-            out[str(concurrency)] = runs
+            base = {"mode": "json", "concurrency": concurrency}
+            out[str(concurrency)] = await self.rounds(
+                f"non-streamed c={concurrency}",
+                {**base, "requests": self.opts.warmup},
+                {**base, "requests": self.opts.requests, "timeout_s": self.opts.phase_timeout},
+            )
         self.results["non_streamed"] = out
 
     async def streamed(self) -> None:
-        out: JSONDict = {}
         concurrency = self.opts.stream_concurrency
-        for path in self.opts.paths:
-            _progress(f"streams c={concurrency} {path}")
-            await self.warm(path, self._stream_command(max(50, concurrency * 3), concurrency))
-            out[path] = await self.measure(
-                path, self._stream_command(self.opts.stream_requests, concurrency)
-            )
-        self.results["streamed"] = out
+        self.results["streamed"] = await self.rounds(
+            f"streams c={concurrency}",
+            self._stream_command(max(50, concurrency * 3), concurrency),
+            self._stream_command(self.opts.stream_requests, concurrency),
+        )
 
     async def held_streams(self) -> None:
         """Hold ``streams`` streams open at once through each proxy; sample its RSS."""
@@ -503,6 +513,49 @@ class Bench:
             "healthz": health,
             "rows": rows,
         }
+
+
+def merge_rounds(rounds: list[JSONDict]) -> JSONDict:
+    """One path's measured rounds as one result: counts and CPU summed, samples pooled."""
+    merged: JSONDict = {
+        key: sum(r[key] for r in rounds) for key in ("issued", "completed", "errors", "elapsed_s")
+    }
+    samples = [s for r in rounds for s in r["error_samples"]]
+    merged["error_samples"] = list(dict.fromkeys(samples))[:5]
+    merged["rps"] = merged["completed"] / merged["elapsed_s"] if merged["elapsed_s"] else 0.0
+    for key in ("latency_ms", "ttft_ms", "chunk_delay_ms"):
+        merged[key] = summarize([v for r in rounds for v in r["raw"][key]])
+    merged["peak_open"] = max(r["peak_open"] for r in rounds)
+    done = max(1, merged["completed"])
+    cpu: JSONDict = {}
+    for name in rounds[0]["cpu"]:
+        total = sum(r["cpu"][name]["seconds"] for r in rounds)
+        main = sum(r["cpu"][name]["main_thread_seconds"] for r in rounds)
+        cpu[name] = {
+            "seconds": total,
+            "main_thread_seconds": main,
+            "us_per_call": total / done * 1e6,
+            "main_thread_us_per_call": main / done * 1e6,
+        }
+    merged["cpu"] = cpu
+    wall = sum(r["machine"]["wall_s"] for r in rounds)
+    merged["machine"] = {"wall_s": wall} | {
+        key: sum(r["machine"][key] * r["machine"]["wall_s"] for r in rounds) / max(wall, 1e-9)
+        for key in ("busy_cores", "bench_cores", "other_cores", "steal_cores")
+    }
+    merged["rounds"] = [
+        {
+            "rps": r["rps"],
+            "latency_ms": r["latency_ms"],
+            "chunk_delay_ms": r["chunk_delay_ms"],
+            "proxy_cpu_us_per_call": _get(r, "cpu", "proxy", "us_per_call"),
+            "other_cores": r["machine"]["other_cores"],
+        }
+        for r in rounds
+    ]
+    if "health_after_flush" in rounds[-1]:
+        merged["health_after_flush"] = rounds[-1]["health_after_flush"]
+    return merged
 
 
 @contextlib.asynccontextmanager
@@ -930,6 +983,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--paths", default=f"{DIRECT},{PASS},{WIRE}", help="subset of direct,pass-through,wiretrace"
     )
     parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
+    parser.add_argument(
+        "--rounds", type=int, help="measured rounds per row, interleaved across paths (3; quick 1)"
+    )
     parser.add_argument("--phase-timeout", type=float, default=60.0, help="seconds per phase")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (db, logs)")
     parser.add_argument(
@@ -963,6 +1019,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         include_usage=not args.no_include_usage,
         paths=[p for p in (DIRECT, PASS, WIRE) if p in paths],
         phase_timeout=args.phase_timeout,
+        rounds=max(1, args.rounds or (1 if quick else 3)),
         keep=args.keep,
         profile=args.profile,
         wiretrace_cmd=args.wiretrace_cmd,

@@ -12,6 +12,7 @@ measured run while this process keeps its warm connection pools. Commands:
     it opens N streams that the upstream holds after their first chunk; once all are open
     (or ``hold_wait_s`` passed) it prints ``{"event": "all_open", ...}`` and carries on
     when the upstream is released.
+    With ``"raw": true`` the samples themselves come back too (to merge rounds).
 ``{"op": "quit"}``
     Close every pool and exit.
 """
@@ -165,7 +166,7 @@ class LoadGen:
                 delay = run.ramp_s * index / run.concurrency
                 group.create_task(_worker(run, session, deadline, delay))
         elapsed = time.perf_counter() - start
-        return {
+        result: JSONDict = {
             "ok": True,
             "issued": run.issued,
             "completed": run.completed,
@@ -178,6 +179,13 @@ class LoadGen:
             "chunk_delay_ms": summarize(run.chunk_delay_ms),
             "peak_open": run.peak_open,
         }
+        if command.get("raw"):
+            result["raw"] = {
+                "latency_ms": run.latency_ms,
+                "ttft_ms": run.ttft_ms,
+                "chunk_delay_ms": run.chunk_delay_ms,
+            }
+        return result
 
 
 async def _announce_open(run: Run) -> None:
