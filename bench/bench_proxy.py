@@ -954,7 +954,10 @@ def report(results: JSONDict, opts: Options) -> tuple[str, JSONDict]:
         )
     for t in targets:
         value = t["value"]
-        shown = "-" if value is None else (f"{value}" if t["unit"] == "rows" else f"{value:.2f}")
+        digits = 3 if t["unit"] == "ms" else 2
+        shown = (
+            "-" if value is None else (f"{value}" if t["unit"] == "rows" else f"{value:.{digits}f}")
+        )
         limit = t["limit"] if t["unit"] == "rows" else f"<= {t['limit']:g}"
         lines.append(f" {_verdict(t['ok'])}  {t['name']}: {shown} {t['unit']} (target {limit})")
     return "\n".join(lines), summary
