@@ -86,6 +86,8 @@ class CallRecord:
     """Digest of the SDK op's source (None for proxied calls)."""
     model_version: str | None = None
     """Digest of the ``wiretrace.Model`` configuration whose method this span ran."""
+    prompt_digest: str | None = None
+    """Digest of the prompt template (system/developer messages, tools, parameters)."""
 
     def to_api(self) -> JSONObject:
         """The record as the JSON API returns it (design.md contract)."""
@@ -118,4 +120,5 @@ class CallRecord:
             "attributes": self.attributes,
             "op_version": self.op_version,
             "model_version": self.model_version,
+            "prompt_digest": self.prompt_digest,
         }

@@ -34,6 +34,10 @@ EXPECTED_INDEXES = {
     ("session_id",),
     ("user_id",),
     ("op_name", "op_version"),
+    ("prompt_digest", "started_at"),
+    ("latency_ms",),
+    ("total_tokens",),
+    ("cost_usd",),
 }
 JSON_COLUMNS = ("inputs", "output", "error", "attributes")
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-__all__ = ["JSON_TYPE", "Call", "ModelVersion", "OpVersion", "UTCDateTime"]
+__all__ = ["JSON_TYPE", "Call", "Feedback", "ModelVersion", "OpVersion", "UTCDateTime"]
 
 JSON_TYPE = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 """A JSON column: ``JSONB`` on PostgreSQL, JSON text elsewhere; Python ``None`` is SQL NULL."""
@@ -63,6 +63,10 @@ class Call(SQLModel, table=True):
         sa.Index("ix_calls_session_id", "session_id"),
         sa.Index("ix_calls_user_id", "user_id"),
         sa.Index("ix_calls_op_name_op_version", "op_name", "op_version"),
+        sa.Index("ix_calls_prompt_digest_started_at", "prompt_digest", "started_at"),
+        sa.Index("ix_calls_latency_ms", "latency_ms"),
+        sa.Index("ix_calls_total_tokens", "total_tokens"),
+        sa.Index("ix_calls_cost_usd", "cost_usd"),
     )
 
     id: str = Field(primary_key=True)
@@ -105,6 +109,9 @@ class Call(SQLModel, table=True):
     """Digest of the SDK op's source that made this span (``op_versions.digest``)."""
     model_version: str | None = None
     """Digest of the ``wiretrace.Model`` configuration whose method made this span."""
+    prompt_digest: str | None = None
+    """Digest of a call's prompt template: system/developer messages, tools and parameters
+    (not the user turn), so calls from apps without the SDK group into prompt versions."""
 
 
 class OpVersion(SQLModel, table=True):
@@ -132,4 +139,24 @@ class ModelVersion(SQLModel, table=True):
     digest: str = Field(primary_key=True)
     attributes: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
     source: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Feedback(SQLModel, table=True):
+    """A person's or a script's judgement of one call: thumbs, a named score, a note."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (sa.Index("ix_feedback_call_id", "call_id"),)
+
+    id: str = Field(primary_key=True)
+    call_id: str
+    """The call judged (no foreign key: feedback may arrive before the call is written)."""
+    thumbs: int | None = None
+    """1 for up, -1 for down."""
+    name: str | None = None
+    """Name of a score, e.g. ``accuracy``."""
+    score: float | None = None
+    note: str | None = None
+    author: str | None = None
+    """Who gave it (free text: a user id, an evaluator's name)."""
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -84,6 +84,7 @@ def record_to_row(rec: CallRecord) -> dict[str, object]:
         "attributes": rec.attributes,
         "op_version": rec.op_version,
         "model_version": rec.model_version,
+        "prompt_digest": rec.prompt_digest,
     }
 
 
@@ -124,6 +125,7 @@ def row_to_record(row: RowMapping) -> CallRecord:
         kind=row["kind"],
         op_version=row["op_version"],
         model_version=row["model_version"],
+        prompt_digest=row["prompt_digest"],
     )
 
 
