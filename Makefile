@@ -13,7 +13,7 @@ ifneq ($(wildcard $(SHARED_TIKTOKEN)/README.md),)
 export TIKTOKEN_CACHE_DIR ?= $(SHARED_TIKTOKEN)
 endif
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test lint typecheck unit bench bench-query clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python bench/bench_proxy.py $(ARGS)
+
+bench-query: install
+	$(BIN)/python bench/bench_query.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
