@@ -72,6 +72,8 @@ class Settings:
     """Seconds of upstream silence (no byte) before the call fails: reasoning models think."""
     drain_timeout: float = 30.0
     """Seconds a clean stop waits for in-flight calls and the writer to finish."""
+    prices_file: str | None = None
+    """TOML file of model prices that win over genai-prices (``pricing.load_overrides``)."""
 
     @property
     def database_url(self) -> str:
