@@ -17,6 +17,9 @@ from sqlalchemy.engine import Engine
 
 from . import forward, health
 from .api import calls as calls_api
+from .api import export as export_api
+from .api import feedback as feedback_api
+from .api import openapi as openapi_api
 from .api import ops as ops_api
 from .api import spans as spans_api
 from .api import traces as traces_api
@@ -43,7 +46,10 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_upstream)
     app.router.add_route("*", "/v1/{tail:.*}", forward.handle)
     app.router.add_get("/healthz", health.handle)
+    export_api.add_routes(app.router)  # before calls: /api/calls/{call_id} matches "export"
     calls_api.add_routes(app.router)
+    feedback_api.add_routes(app.router)
+    openapi_api.add_routes(app.router)
     spans_api.add_routes(app.router)
     traces_api.add_routes(app.router)
     ops_api.add_routes(app.router)

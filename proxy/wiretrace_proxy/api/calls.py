@@ -1,100 +1,124 @@
-"""``GET /api/calls`` and ``GET /api/calls/{id}``: read recorded calls.
+"""``GET /api/calls`` and ``GET /api/calls/{id}``: find recorded calls and read one.
 
-``/api/calls`` lists newest first, filtered by exact values, with keyset pagination: the
-``next_cursor`` names the last row seen, so pages never repeat or skip rows while new calls
-are being written. Queries run on a worker thread so the proxy's loop never waits on them.
+The listing takes every filter of ``storage/filters.py``, a ``sort`` over any of the
+numeric columns, and a keyset ``cursor`` (``storage/calls_query.py`` says why keyset and how
+NULLs are placed). Each listed call carries a compact feedback summary, fetched for the
+whole page in one query; ``/api/calls/{id}`` carries the full feedback list. Queries run on
+a worker thread so the proxy's loop never waits on the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
-from datetime import datetime
 
 from aiohttp import web
 
+from wiretrace_proxy.api import schemas
+from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
+from wiretrace_proxy.api.openapi import (
+    FILTER_DESCRIPTION,
+    FILTER_PARAMETERS,
+    operation,
+    path_param,
+    query,
+)
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.record import CallRecord
-from wiretrace_proxy.storage import queries
+from wiretrace_proxy.record import JSON, CallRecord, JSONObject
+from wiretrace_proxy.storage import calls_query, feedback, queries
+from wiretrace_proxy.storage.calls_query import Cursor, Page, Sort, parse_limit
+from wiretrace_proxy.storage.filters import FilterError, parse_filters
 
-from .errors import BadParameter, bad_request, not_found
-
-STATUSES = ("ok", "error", "cancelled", "running")
-FILTERS = ("project", "op_name", "model", "status", "trace_id")
-MAX_LIMIT = 1000
+LIST_PARAMS = ("sort", "cursor", "limit")
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
+    """Register after ``export.add_routes``: ``/api/calls/{call_id}`` would take ``export``
+    for an id."""
     router.add_get("/api/calls", list_calls)
     router.add_get("/api/calls/{call_id}", get_call)
 
 
+def refuse(exc: FilterError) -> web.Response:
+    """The 400 for a parameter ``storage`` refused."""
+    return bad_request(BadParameter(exc.param, str(exc)))
+
+
 async def list_calls(request: web.Request) -> web.Response:
     try:
-        filters, limit, before = _parse(request)
-    except BadParameter as exc:
-        return bad_request(exc)
+        f = parse_filters(request.query, extra=LIST_PARAMS)
+        sort = Sort.parse(request.query.get("sort"))
+        limit = parse_limit(request.query.get("limit"))
+        cursor = request.query.get("cursor")
+        after = Cursor.decode(cursor, sort) if cursor else None
+    except FilterError as exc:
+        return refuse(exc)
     engine = request.app[ENGINE]
 
-    def run() -> list[CallRecord]:
+    def run() -> tuple[Page, dict[str, JSONObject]]:
         with engine.connect() as conn:
-            return queries.list_calls(conn, limit=limit + 1, before=before, **filters)
+            page = calls_query.fetch_page(conn, f, sort, limit, after)
+            return page, feedback.summaries(conn, [r.id for r in page.records])
 
-    records = await asyncio.to_thread(run)
-    page = records[:limit]
-    cursor = _encode_cursor(page[-1].started_at, page[-1].id) if len(records) > limit else None
-    return web.json_response({"calls": [r.to_api() for r in page], "next_cursor": cursor})
+    page, summaries = await asyncio.to_thread(run)
+    calls: list[JSON] = []
+    for record in page.records:
+        item = record.to_api()
+        item["feedback"] = summaries.get(record.id)
+        calls.append(item)
+    return web.json_response({"calls": calls, "next_cursor": page.next_cursor})
 
 
 async def get_call(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     engine = request.app[ENGINE]
 
-    def run() -> CallRecord | None:
+    def run() -> tuple[CallRecord | None, list[feedback.FeedbackEntry]]:
         with engine.connect() as conn:
-            return queries.get_call(conn, call_id)
+            record = queries.get_call(conn, call_id)
+            return record, feedback.list_feedback(conn, call_id) if record else []
 
-    record = await asyncio.to_thread(run)
+    record, entries = await asyncio.to_thread(run)
     if record is None:
         return not_found(f"no call with id {call_id!r}")
-    return web.json_response(record.to_api())
+    body = record.to_api()
+    body["feedback"] = [entry.to_api() for entry in entries]
+    return web.json_response(body)
 
 
-def _parse(request: web.Request) -> tuple[dict[str, str], int, tuple[datetime, str] | None]:
-    query = request.query
-    unknown = sorted(set(query) - {*FILTERS, "limit", "cursor"})
-    if unknown:
-        allowed = ", ".join((*FILTERS, "limit", "cursor"))
-        raise BadParameter(unknown[0], f"unknown parameter {unknown[0]!r}; allowed: {allowed}")
-    filters = {name: query[name] for name in FILTERS if query.get(name)}
-    if "status" in filters and filters["status"] not in STATUSES:
-        raise BadParameter("status", f"status must be one of {', '.join(STATUSES)}")
-    limit = _limit(query.get("limit", "50"))
-    cursor = query.get("cursor")
-    return filters, limit, _decode_cursor(cursor) if cursor else None
+_SORTS: list[JSON] = [f"{sign}{key}" for key in calls_query.SORT_KEYS for sign in ("-", "")]
 
+SORT_PARAMETER = query(
+    "sort",
+    {"type": "string", "enum": _SORTS, "default": calls_query.DEFAULT_SORT},
+    "order by this column, '-' for descending; NULLs come last either way, then id breaks ties",
+)
 
-def _limit(value: str) -> int:
-    try:
-        limit = int(value)
-    except ValueError:
-        raise BadParameter("limit", f"limit must be a whole number, got {value!r}") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadParameter("limit", f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
-    return limit
-
-
-def _encode_cursor(started_at: datetime, call_id: str) -> str:
-    raw = json.dumps([started_at.isoformat(), call_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(value: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        started, call_id = json.loads(raw)
-        return datetime.fromisoformat(started), str(call_id)
-    except (ValueError, TypeError, binascii.Error):
-        raise BadParameter("cursor", "cursor is not one this API returned") from None
+OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
+    "/api/calls": {
+        "get": operation(
+            "Recorded calls, filtered and sorted, one page at a time",
+            ok=schemas.ref(schemas.CallList),
+            description=FILTER_DESCRIPTION
+            + " Pages are keyset pages: pass `next_cursor` back as `cursor` with the same"
+            " filters and sort; rows written meanwhile never shift or repeat rows.",
+            parameters=[
+                *FILTER_PARAMETERS,
+                SORT_PARAMETER,
+                query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": calls_query.MAX_LIMIT},
+                    f"page size (default {calls_query.DEFAULT_LIMIT})",
+                ),
+                query("cursor", {"type": "string"}, "next_cursor of the previous page"),
+            ],
+        )
+    },
+    "/api/calls/{call_id}": {
+        "get": operation(
+            "One call with all its feedback",
+            ok=schemas.ref(schemas.CallDetail),
+            errors=(404,),
+            parameters=[path_param("call_id", "the call's id (Wiretrace-Call-Id)")],
+        )
+    },
+}

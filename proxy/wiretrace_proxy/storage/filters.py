@@ -2,11 +2,21 @@
 
 ``parse_filters`` turns query parameters into a ``CallFilter`` (a bad value raises
 ``FilterError`` naming the parameter and what is allowed); ``apply_filters`` turns a
-``CallFilter`` into SQL conditions. Every text value is bound as a parameter, never pasted
-into SQL, and text search escapes ``%`` and ``_``, so metacharacters match literally.
+``CallFilter`` into SQL conditions. Every value is bound as a parameter, never pasted into
+SQL, and text search escapes its own ``LIKE`` metacharacters, so ``%``, ``_``, ``'``,
+``;`` and ``\\`` in any filter match literally.
 
-Text search (``q``) looks inside the stored JSON text of inputs and outputs. JSON columns
-are stored ASCII-escaped (``é`` as ``\\u00e9``), so the query is escaped the same way first.
+Text search (``q``) looks inside the stored JSON text of inputs and outputs,
+case-insensitively for ASCII. SQLite stores JSON ASCII-escaped (``é`` as ``\\u00e9``) while
+PostgreSQL's ``jsonb::text`` keeps ``é``, so a non-ASCII query looks for both spellings.
+
+``property.<key>`` matches keys case-insensitively (header properties are recorded with
+lowercased keys, ``Wiretrace-Property-Env`` becomes ``env``) and values exactly. Keys are
+read with ``json_each``/``jsonb_each_text`` rather than a JSON path, so a key holding
+``"``, ``.`` or non-ASCII characters cannot break or escape the path.
+
+``roots_only`` means what the trace view shows as a root: no parent, or a parent that was
+never recorded (an app's own OpenTelemetry span sent through ``traceparent``).
 """
 
 from __future__ import annotations
@@ -18,6 +28,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from wiretrace_proxy.storage.models import Feedback
 from wiretrace_proxy.storage.queries import CALLS
@@ -72,7 +85,9 @@ class CallFilter:
     exact: dict[str, str] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
     since: datetime | None = None
+    """Inclusive lower bound on ``started_at``."""
     until: datetime | None = None
+    """Exclusive upper bound on ``started_at``."""
     minimum: dict[str, float] = field(default_factory=dict)
     """Column name -> inclusive lower bound."""
     maximum: dict[str, float] = field(default_factory=dict)
@@ -165,7 +180,7 @@ def apply_filters(stmt: sa.Select[Any], f: CallFilter) -> sa.Select[Any]:
     for name, value in f.exact.items():
         stmt = stmt.where(CALLS.c[name] == value)
     for key, value in f.properties.items():
-        stmt = stmt.where(CALLS.c.attributes["properties"][key].as_string() == value)
+        stmt = stmt.where(PropertyEquals(key, value))
     if f.since is not None:
         stmt = stmt.where(CALLS.c.started_at >= f.since)
     if f.until is not None:
@@ -175,25 +190,101 @@ def apply_filters(stmt: sa.Select[Any], f: CallFilter) -> sa.Select[Any]:
     for column, high in f.maximum.items():
         stmt = stmt.where(CALLS.c[column] <= high)
     if f.q:
-        pattern = json_text_pattern(f.q).lower()
-        stmt = stmt.where(
-            sa.or_(
-                sa.func.lower(sa.cast(CALLS.c.inputs, sa.Text)).contains(pattern, autoescape=True),
-                sa.func.lower(sa.cast(CALLS.c.output, sa.Text)).contains(pattern, autoescape=True),
-            )
-        )
+        stmt = stmt.where(_text_search(f.q))
     if f.roots_only:
-        stmt = stmt.where(CALLS.c.parent_id.is_(None))
+        stmt = stmt.where(_is_root())
     if f.feedback is not None:
         stmt = stmt.where(_feedback_condition(f.feedback))
     return stmt
 
 
+def _text_search(q: str) -> sa.ColumnElement[bool]:
+    spellings = {json_text_pattern(q), json.dumps(q, ensure_ascii=False)[1:-1]}
+    return sa.or_(
+        *(
+            TextContains(sa.cast(column, sa.Text), spelling)
+            for column in (CALLS.c.inputs, CALLS.c.output)
+            for spelling in sorted(spellings)
+        )
+    )
+
+
+def _is_root() -> sa.ColumnElement[bool]:
+    parent = CALLS.alias("parent")
+    recorded = sa.select(parent.c.id).where(parent.c.id == CALLS.c.parent_id).exists()
+    return sa.or_(CALLS.c.parent_id.is_(None), CALLS.c.parent_id == CALLS.c.id, ~recorded)
+
+
 def _feedback_condition(kind: str) -> sa.ColumnElement[bool]:
-    given = sa.select(FEEDBACK_TABLE.c.id).where(FEEDBACK_TABLE.c.call_id == CALLS.c.id)
-    if kind == "any":
-        return given.exists()
+    """``up``/``down``/``any`` start from the (small) feedback table; ``none`` cannot."""
+    given = sa.select(FEEDBACK_TABLE.c.call_id)
     if kind == "none":
-        return ~given.exists()
-    thumbs = 1 if kind == "up" else -1
-    return given.where(FEEDBACK_TABLE.c.thumbs == thumbs).exists()
+        return ~given.where(FEEDBACK_TABLE.c.call_id == CALLS.c.id).exists()
+    if kind in ("up", "down"):
+        given = given.where(FEEDBACK_TABLE.c.thumbs == (1 if kind == "up" else -1))
+    return CALLS.c.id.in_(given)
+
+
+class PropertyEquals(sa.ColumnElement[bool]):
+    """``attributes.properties[key] == value``, key case-insensitive, both bound."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    _traverse_internals = [
+        ("name", InternalTraversal.dp_clauseelement),
+        ("value", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, key: str, value: str) -> None:
+        self.name = sa.bindparam(None, key.lower(), type_=sa.String())
+        self.value = sa.bindparam(None, value, type_=sa.String())
+
+
+@compiles(PropertyEquals)
+def _property_postgresql(element: PropertyEquals, compiler: SQLCompiler, **kw: Any) -> str:
+    props = f"({compiler.process(CALLS.c.attributes, **kw)} -> 'properties')"
+    obj = f"CASE WHEN jsonb_typeof({props}) = 'object' THEN {props} ELSE '{{}}'::jsonb END"
+    key, value = compiler.process(element.name, **kw), compiler.process(element.value, **kw)
+    return (
+        f"(EXISTS (SELECT 1 FROM jsonb_each_text({obj}) AS p"
+        f" WHERE lower(p.key) = CAST({key} AS TEXT) AND p.value = CAST({value} AS TEXT)))"
+    )
+
+
+@compiles(PropertyEquals, "sqlite")
+def _property_sqlite(element: PropertyEquals, compiler: SQLCompiler, **kw: Any) -> str:
+    attributes = compiler.process(CALLS.c.attributes, **kw)
+    key, value = compiler.process(element.name, **kw), compiler.process(element.value, **kw)
+    return (
+        f"(EXISTS (SELECT 1 FROM json_each({attributes}, '$.properties') AS p"
+        f" WHERE lower(p.key) = {key} AND CAST(p.value AS TEXT) = {value}))"
+    )
+
+
+class TextContains(sa.ColumnElement[bool]):
+    """``text`` contains ``needle`` literally, ignoring ASCII case: SQLite's ``LIKE`` already
+    ignores it (no ``lower()`` copy of every row's text), PostgreSQL gets ``ILIKE``."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    _traverse_internals = [
+        ("text", InternalTraversal.dp_clauseelement),
+        ("pattern", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, text: sa.ColumnElement[str], needle: str) -> None:
+        escaped = needle.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        self.text = text
+        self.pattern = sa.bindparam(None, f"%{escaped}%", type_=sa.String())
+
+
+@compiles(TextContains)
+def _contains_postgresql(element: TextContains, compiler: SQLCompiler, **kw: Any) -> str:
+    text, pattern = compiler.process(element.text, **kw), compiler.process(element.pattern, **kw)
+    return f"({text} ILIKE {pattern} ESCAPE '/')"
+
+
+@compiles(TextContains, "sqlite")
+def _contains_sqlite(element: TextContains, compiler: SQLCompiler, **kw: Any) -> str:
+    text, pattern = compiler.process(element.text, **kw), compiler.process(element.pattern, **kw)
+    return f"({text} LIKE {pattern} ESCAPE '/')"

@@ -1,0 +1,152 @@
+"""``POST`` and ``GET /api/calls/{id}/feedback``: thumbs, named scores and notes on a call.
+
+A call id is known to the app (``Wiretrace-Call-Id``) before its record is written: the
+writer batches off the request path. So feedback for an id not yet in the database first
+waits for the writer to flush what it holds (a few milliseconds), and only then answers
+404; feedback sent right after the call it judges is not refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime
+
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
+
+from wiretrace_proxy.api import schemas
+from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
+from wiretrace_proxy.api.openapi import operation, path_param
+from wiretrace_proxy.api.schemas import FeedbackIn
+from wiretrace_proxy.appkeys import ENGINE, WRITER
+from wiretrace_proxy.ids import new_span_id
+from wiretrace_proxy.record import JSONObject
+from wiretrace_proxy.storage import feedback
+from wiretrace_proxy.storage.feedback import FeedbackEntry
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+FLUSH_WAIT_S = 2.0
+"""How long an unknown call id waits for the writer before the answer is 404."""
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_post("/api/calls/{call_id}/feedback", add_feedback)
+    router.add_get("/api/calls/{call_id}/feedback", list_feedback)
+
+
+async def add_feedback(request: web.Request) -> web.Response:
+    call_id = request.match_info["call_id"]
+    try:
+        given = FeedbackIn.model_validate(await _read_json(request))
+    except BadParameter as exc:
+        return bad_request(exc)
+    except ValidationError as exc:
+        return bad_request(_explain(exc))
+    if not await _call_known(request, call_id):
+        return not_found(f"no call with id {call_id!r}")
+    entry = FeedbackEntry(
+        id=new_span_id(),
+        call_id=call_id,
+        thumbs=given.thumbs,
+        name=given.name,
+        score=float(given.score) if given.score is not None else None,
+        note=given.note,
+        author=given.author,
+        created_at=datetime.now(UTC),
+    )
+    engine = request.app[ENGINE]
+
+    def store() -> None:
+        with engine.begin() as conn:
+            feedback.add_feedback(conn, entry)
+
+    try:
+        await asyncio.to_thread(store)
+    except (sa_exc.SQLAlchemyError, OSError) as exc:
+        log.warning("storage: feedback for %s not stored: %s", call_id, exc)
+        body = {"error": {"message": "storage unavailable, retry later", "param": None}}
+        return web.json_response(body, status=503)
+    return web.json_response(entry.to_api(), status=201)
+
+
+async def list_feedback(request: web.Request) -> web.Response:
+    call_id = request.match_info["call_id"]
+    engine = request.app[ENGINE]
+
+    def run() -> list[FeedbackEntry] | None:
+        with engine.connect() as conn:
+            if not feedback.call_exists(conn, call_id):
+                return None
+            return feedback.list_feedback(conn, call_id)
+
+    entries = await asyncio.to_thread(run)
+    if entries is None:
+        return not_found(f"no call with id {call_id!r}")
+    return web.json_response({"feedback": [e.to_api() for e in entries]})
+
+
+async def _read_json(request: web.Request) -> object:
+    raw = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise BadParameter("body", f"body larger than {MAX_BODY} bytes")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadParameter("body", f"body is not valid JSON: {exc}") from None
+
+
+def _explain(exc: ValidationError) -> BadParameter:
+    """The first problem, naming the field (``body`` for the object as a whole)."""
+    error = exc.errors(include_url=False)[0]
+    field = next((str(part) for part in error["loc"] if isinstance(part, str)), "body")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(FeedbackIn.model_fields)
+        message = f"unknown field {field!r}; allowed: {allowed}"
+    elif field != "body":
+        message = f"{field}: {message}"
+    return BadParameter(field, message)
+
+
+async def _call_known(request: web.Request, call_id: str) -> bool:
+    engine, writer = request.app[ENGINE], request.app[WRITER]
+
+    def check() -> bool:
+        with engine.connect() as conn:
+            if feedback.call_exists(conn, call_id):
+                return True
+        if not writer.flush(FLUSH_WAIT_S):
+            return False
+        with engine.connect() as conn:
+            return feedback.call_exists(conn, call_id)
+
+    return await asyncio.to_thread(check)
+
+
+_CALL_ID = path_param("call_id", "the call's id (Wiretrace-Call-Id)")
+
+OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
+    "/api/calls/{call_id}/feedback": {
+        "post": operation(
+            "Add feedback to a call: thumbs, a named score, a note, who gave it",
+            ok=schemas.ref(schemas.Feedback),
+            status=201,
+            errors=(400, 404, 503),
+            parameters=[_CALL_ID],
+            body=schemas.ref(schemas.FeedbackIn),
+        ),
+        "get": operation(
+            "A call's feedback, oldest first",
+            ok=schemas.ref(schemas.FeedbackList),
+            errors=(404,),
+            parameters=[_CALL_ID],
+        ),
+    }
+}
