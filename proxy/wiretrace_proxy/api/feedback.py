@@ -97,9 +97,12 @@ async def _read_json(request: web.Request) -> object:
         if len(raw) > MAX_BODY:
             raise BadParameter("body", f"body larger than {MAX_BODY} bytes")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadParameter("body", f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadParameter("body", 'body must be a JSON object like {"thumbs": "up"}')
+    return body
 
 
 def _explain(exc: ValidationError) -> BadParameter:
