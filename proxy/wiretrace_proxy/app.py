@@ -21,6 +21,8 @@ from .api import export as export_api
 from .api import feedback as feedback_api
 from .api import openapi as openapi_api
 from .api import ops as ops_api
+from .api import pricing as pricing_api
+from .api import prompts as prompts_api
 from .api import spans as spans_api
 from .api import traces as traces_api
 from .appkeys import ENGINE, SETTINGS, SINK, UPSTREAM, WRITER, Upstream
@@ -53,6 +55,8 @@ def create_app(settings: Settings) -> web.Application:
     spans_api.add_routes(app.router)
     traces_api.add_routes(app.router)
     ops_api.add_routes(app.router)
+    prompts_api.add_routes(app.router)
+    pricing_api.add_routes(app.router)
     add_ui_routes(app.router)
     return app
 

@@ -11,9 +11,11 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from . import __version__
 from .errors import WiretraceError
+from .pricing import ENV_PRICES, load_overrides
 from .settings import (
     DEFAULT_HOST,
     DEFAULT_MAX_BODY_BYTES,
@@ -98,7 +100,53 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"store embedding vectors in full [{ENV_KEEP_EMBEDDINGS}]",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    serve.add_argument("--prices", default=os.environ.get(ENV_PRICES), help=_PRICES_HELP)
+    _add_reprice(commands)
     return parser
+
+
+_PRICES_HELP = f"TOML file of model prices that win over genai-prices [{ENV_PRICES}]"
+
+
+def _time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def _add_reprice(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    reprice = commands.add_parser("reprice", help="recompute stored call costs with current prices")
+    reprice.add_argument("--db", default=_env(ENV_DB, ""), help=f"[{ENV_DB}]")
+    reprice.add_argument("--prices", default=os.environ.get(ENV_PRICES), help=_PRICES_HELP)
+    reprice.add_argument(
+        "--upstream",
+        default=_env(ENV_UPSTREAM, DEFAULT_UPSTREAM),
+        help=f"the upstream the calls went to: picks the provider's prices [{ENV_UPSTREAM}]",
+    )
+    reprice.add_argument("--model", help="only calls that requested or got this model")
+    reprice.add_argument("--since", type=_time, help="only calls started at or after (ISO 8601)")
+    reprice.add_argument("--until", type=_time, help="only calls started before (ISO 8601)")
+    reprice.add_argument("--project", help="only calls of this project")
+
+
+def _reprice(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from . import reprice
+
+    try:
+        upstream = _upstream(args.upstream)
+    except argparse.ArgumentTypeError as exc:
+        parser.exit(2, f"wiretrace: error: {exc}\n")
+    logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings(db_url=args.db, upstream=upstream, prices_file=args.prices or None)
+    try:
+        return reprice.main(
+            settings, model=args.model, since=args.since, until=args.until, project=args.project
+        )
+    except WiretraceError as exc:
+        print(f"wiretrace: error: {exc}", file=sys.stderr)
+        return 1
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -111,12 +159,15 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         max_body_bytes=int(args.max_body_bytes),
         keep_embeddings=bool(args.keep_embeddings),
         key_salt=os.environ.get("WIRETRACE_KEY_SALT"),
+        prices_file=args.prices or None,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "reprice":
+        return _reprice(parser, args)
     # argparse applies ``type`` only to strings given on the command line; env defaults
     # arrive as strings too, so validate them the same way.
     try:
@@ -134,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .server import serve  # imported late: `wiretrace --help` stays fast
 
     try:
+        if settings.prices_file:
+            load_overrides(settings.prices_file)  # a bad file stops the start, in one line
         serve(settings)
     except WiretraceError as exc:
         print(f"wiretrace: error: {exc}", file=sys.stderr)

@@ -1,40 +1,33 @@
 """``cost_usd`` of a call from its model and token usage, from a maintained price source.
 
-Prices come from ``genai-prices`` (pydantic's price database): judged against the
-alternatives it is the best fit. ``tokencost`` (AgentOps) and litellm's
-``model_prices_and_context_window.json`` are both flat per-token maps keyed by model name:
-no provider (Azure, Groq and OpenRouter price the same name differently), no price history
-(o3 cost 5x more before 2025-06-10; a flat map reprices old calls wrongly), no service
-tiers, no long-context tiers, and litellm pulls a very large dependency tree for a JSON
-file. ``genai-prices`` models all of these, matches dated snapshots (``gpt-4o-2024-08-06``),
-is typed, is maintained with a changelog, and defines usage semantics precisely: its
-``cache_read_tokens`` is a subset of ``input_tokens`` and ``output_reasoning_tokens`` a
-subset of ``output_tokens``, exactly like OpenAI's ``prompt_tokens`` (cached included) and
-``completion_tokens`` (reasoning included), so our ``Usage`` maps one to one.
+Why ``genai-prices`` (pydantic's price database): ``tokencost`` and litellm's
+``model_prices_and_context_window.json`` are flat per-token maps keyed by model name, with
+no provider (Azure, Groq, OpenRouter price one name differently), no price history (o3's
+input cost 5x more before 2025-06-10, so a flat map reprices old calls wrongly), no service
+or long-context tiers, and litellm drags a large dependency tree in for one JSON file.
+``genai-prices`` has all of these, matches dated snapshots, is typed and maintained, and its
+usage semantics match OpenAI's: ``cache_read_tokens`` is a subset of ``input_tokens`` and
+``output_reasoning_tokens`` of ``output_tokens``, as cached tokens are counted inside
+``prompt_tokens`` and reasoning inside ``completion_tokens``; our ``Usage`` maps one to one.
 
-Never any network I/O: the package fetches new prices only in a thread that
-``UpdatePrices.start()`` launches, which wiretrace never calls, and ``Pricer`` reads the
-bundled ``genai_prices.data`` itself rather than the process-wide snapshot, so a number is
-always the one the ``source`` version (``genai-prices 0.2.3``) gives, and reproducible.
+No network I/O, ever: only ``UpdatePrices.start()`` (never called) fetches prices, and we
+read the bundled ``genai_prices.data``, not the process-wide snapshot: reproducible numbers.
 
-Fast: a full ``calc_price`` costs ~65 µs, too much for every recorded call on the writer
-thread. Its arithmetic is affine in the four counts within a long-context tier band, so the
-first call for a (provider, model, active price, band) asks the package for six probe prices
-and keeps the coefficients; later calls are a cached lookup and five Decimal products.
+Fast: ``calc_price`` costs ~65 µs, too much per recorded call on the writer thread. Its
+arithmetic is affine in the four counts within a long-context tier band, so the first call
+per (model, price in force, band) asks the package for five probe prices and keeps the
+coefficients; later calls cost a dict lookup and five Decimal products (~3 µs).
 
-Unknown or unpriceable models (no token price, e.g. per-audio-hour) give ``cost_usd=None``
-with ``unknown_model=True``, never a guess. A user's TOML file (``--prices``) wins over the
-package::
+Unknown or unpriceable models (no token price: per audio hour...) give ``cost_usd=None``
+and ``unknown_model=True``, never a guess. Web searches, audio tokens and cache writes are
+not in usage, so not charged. A TOML file (``--prices``) wins over the package, in USD per
+million tokens, keyed by model name, exact (tried first) or glob, any case::
 
-    # USD per million tokens. Keys are model names, exact or glob (* ? [..]), any case;
-    # exact names are tried first, then globs in file order.
     [models."ft:gpt-4o-mini:acme:*"]
     input = 0.30
     cached_input = 0.15   # optional, default: input
     output = 1.20
     reasoning = 1.20      # optional, default: output (reasoning is billed as output)
-
-Not seen in usage, so not charged: web searches, audio tokens, cache writes.
 """
 
 from __future__ import annotations
@@ -47,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .record import Usage
@@ -63,9 +56,7 @@ log = logging.getLogger(__name__)
 ENV_PRICES = "WIRETRACE_PRICES"
 """Path of a TOML prices file whose entries win over genai-prices (``--prices``)."""
 
-MTOK = Decimal(1_000_000)
-_CACHE_LIMIT = 10_000
-"""Entries per cache before it is cleared: model names come from clients, so bound them."""
+_CACHE_LIMIT = 10_000  # entries per cache, then cleared: clients choose the model names
 _FIELDS = {"input", "cached_input", "output", "reasoning"}
 
 
@@ -91,7 +82,7 @@ class OverridePrice:
 
     def cost(self, i: int, c: int, o: int, r: int) -> Decimal:
         total = (i - c) * self.input + c * self.cached_input
-        return (total + (o - r) * self.output + r * self.reasoning) / MTOK
+        return (total + (o - r) * self.output + r * self.reasoning) / 1_000_000
 
 
 def load_overrides(path: str) -> list[OverridePrice]:
@@ -118,20 +109,16 @@ def _entry(path: str, name: str, spec: object) -> OverridePrice:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(f"{where}: {key} must be a number >= 0, got {value!r}")
         values[key] = Decimal(str(value))
+    i, o = values["input"], values["output"]
     return OverridePrice(
-        pattern=name.lower(),
-        input=values["input"],
-        cached_input=values.get("cached_input", values["input"]),
-        output=values["output"],
-        reasoning=values.get("reasoning", values["output"]),
+        name.lower(), i, values.get("cached_input", i), o, values.get("reasoning", o)
     )
 
 
 @dataclass(frozen=True, slots=True)
 class _Known:
     model: ModelInfo
-    own: bool
-    """Listed by the provider itself (not a fallback): only then do service tiers apply."""
+    own: bool  # listed by the provider itself, not a fallback: only then do tiers apply
 
 
 @dataclass(slots=True)
@@ -169,8 +156,9 @@ class Pricer:
     @classmethod
     def from_settings(cls, settings: Settings) -> Pricer:
         path = settings.prices_file
-        overrides = load_overrides(path) if path else []
-        return cls(overrides, upstream=settings.upstream, prices_file=path)
+        return cls(
+            load_overrides(path) if path else [], upstream=settings.upstream, prices_file=path
+        )
 
     def price(
         self,
@@ -195,6 +183,28 @@ class Pricer:
             return PriceResult(float(entry.cost(i, c, o, r)), self.override_source)
         cost = None if entry is None else self._cost(entry, at, service_tier, (i, c, o, r))
         return PriceResult(None if cost is None else float(cost), self.source, cost is None)
+
+    def price_call(
+        self,
+        model: str | None,
+        response_model: str | None,
+        usage: Usage | None,
+        *,
+        at: datetime | None = None,
+        output: object = None,
+        upstream: str | None = None,
+    ) -> PriceResult:
+        """A recorded call's cost: the model that answered (``gpt-4o-2024-05-13`` costs
+        more than today's ``gpt-4o``; an Azure deployment name is priced by it), else the
+        one requested; the service tier read from the response body ``output``."""
+        tier = output.get("service_tier") if isinstance(output, dict) else None
+        tier = tier if isinstance(tier, str) else None
+        result = PriceResult(None, self.source)
+        for name in dict.fromkeys(n for n in (response_model, model) if n):
+            result = self.price(name, usage, upstream=upstream, at=at, service_tier=tier)
+            if not result.unknown_model:
+                break
+        return result
 
     def _provider(self, url: str) -> Provider:
         found = self._providers.get(url)
@@ -261,8 +271,7 @@ def _prepare(price: ModelPrice) -> _Affine:
     from genai_prices.types import TieredPrices
 
     values = {k: v for k, v in vars(price).items() if v is not None}
-    # Per-audio-hour or per-character models cannot be priced from tokens; an empty price
-    # (moderation) is free.
+    # Per audio hour or character cannot be priced from tokens; no price at all is free.
     priceable = not values or bool({"input_mtok", "output_mtok"} & values.keys())
     starts = sorted(
         {t.start for v in values.values() if isinstance(v, TieredPrices) for t in v.tiers}
@@ -285,10 +294,7 @@ def _coefficients(price: ModelPrice, starts: list[int], band: int) -> tuple[Deci
 
 
 def _probe(price: ModelPrice, i: int, c: int, o: int, r: int) -> Decimal:
-    from genai_prices import Usage as GenaiUsage
+    from genai_prices import Usage as U
 
-    usage = GenaiUsage(
-        input_tokens=i, cache_read_tokens=c, output_tokens=o, output_reasoning_tokens=r
-    )
-    total: Any = price.calc_price(usage)["total_price"]
-    return Decimal(total)
+    usage = U(input_tokens=i, cache_read_tokens=c, output_tokens=o, output_reasoning_tokens=r)
+    return price.calc_price(usage)["total_price"]

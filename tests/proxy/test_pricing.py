@@ -235,3 +235,18 @@ def test_model_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(25):
         assert fresh.price(f"made-up-{n}", MIXED).unknown_model
     assert len(fresh._models) <= 10
+
+
+def test_price_call_prefers_the_answering_model_and_reads_the_tier(pricer: Pricer) -> None:
+    # gpt-4o-2024-05-13 answered a "gpt-4o" request: 5 / 15, no cached rate
+    dated = pricer.price_call("gpt-4o", "gpt-4o-2024-05-13", MIXED)
+    assert dated.cost_usd == pytest.approx((1000 * 5 + 500 * 15) / 1e6)
+    # an unknown answering name (a deployment, a renaming proxy) falls back to the request
+    renamed = pricer.price_call("gpt-4o", "acme-prod-4o", MIXED)
+    assert renamed.cost_usd == pytest.approx((800 * 2.5 + 200 * 1.25 + 500 * 10) / 1e6)
+    both = pricer.price_call("acme-a", "acme-b", MIXED)
+    assert both.cost_usd is None and both.unknown_model
+    # o3 priority tier from 2026-10-12: 3.50 / 0.875 / 14
+    tiered = pricer.price_call("o3", None, MIXED, at=AFTER, output={"service_tier": "priority"})
+    assert tiered.cost_usd == pytest.approx((800 * 3.5 + 200 * 0.875 + 500 * 14) / 1e6)
+    assert pricer.price_call(None, None, MIXED) == pricing.PriceResult(None, SOURCE, False)
