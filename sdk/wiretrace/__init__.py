@@ -9,6 +9,9 @@
         prompt = build_prompt(question)    # another op: a child span
         return client.chat.completions.create(...)  # proxied call: a child too
 
+    wt = wiretrace.client()                # read back: calls, traces, stats, feedback
+    cost = sum(c["cost_usd"] or 0 for c in wt.calls(session_id="exp-42"))
+
 Why so little: the proxy already records every OpenAI call with no code at all; the SDK
 only adds spans for the app's own functions and links the two with W3C ``traceparent``.
 Its core is the standard library only, ``import wiretrace`` imports nothing heavy (no
@@ -30,18 +33,34 @@ from ._state import finish, init
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._client import WiretraceAPIError, client
     from ._threads import ThreadPoolExecutor
 
-__all__ = ["Model", "Span", "ThreadPoolExecutor", "current_span", "finish", "init", "op"]
+__all__ = [
+    "Model",
+    "Span",
+    "ThreadPoolExecutor",
+    "WiretraceAPIError",
+    "client",
+    "current_span",
+    "finish",
+    "init",
+    "op",
+]
 __version__ = "0.1.0"
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> object:
-    # ThreadPoolExecutor is imported on first use: concurrent.futures is not free to import.
+    # Imported on first use: concurrent.futures (ThreadPoolExecutor) and urllib, json and
+    # typing (the client) are not free to import, and most apps only trace.
     if name == "ThreadPoolExecutor":
         from ._threads import ThreadPoolExecutor
 
         return ThreadPoolExecutor
+    if name in ("client", "WiretraceAPIError"):
+        from . import _client
+
+        return getattr(_client, name)
     raise AttributeError(f"module 'wiretrace' has no attribute {name!r}")

@@ -32,6 +32,8 @@ def test_all_is_exactly_the_public_api() -> None:
         "Model",
         "Span",
         "ThreadPoolExecutor",
+        "WiretraceAPIError",
+        "client",
         "current_span",
         "finish",
         "init",
@@ -55,6 +57,7 @@ def test_import_is_light_and_configures_no_other_logger() -> None:
     assert lines[-1] == "root handlers: 0"
     new = set(lines[:-1])
     assert "wiretrace._op" in new
+    assert "wiretrace._client" not in new  # the client loads on first use of wiretrace.client
     assert not new & set(HEAVY), new & set(HEAVY)
 
 
