@@ -21,18 +21,31 @@ _FIELD_LIMIT = 4096
 
 def parse_body(data: bytes, content_type: str, *, size: int, truncated: bool) -> JSON:
     """A body as JSON: the parsed value, or a ``{"raw": ...}`` note that loses nothing useful."""
+    return parse_body_verbatim(data, content_type, size=size, truncated=truncated)[0]
+
+
+def parse_body_verbatim(
+    data: bytes, content_type: str, *, size: int, truncated: bool
+) -> tuple[JSON, bool]:
+    """``parse_body``, and whether the value is ``json.loads(data)`` itself.
+
+    Why: every string of a verbatim value was read from ``data``, so the recorder can check
+    the bytes for secrets in one scan (``redact.redact_parsed``) instead of walking the value.
+    Notes (raw text, multipart summaries) hold strings from elsewhere too: not verbatim.
+    """
     if not data and size == 0:
-        return None
+        return None, True
     lower = content_type.lower()
     if lower.startswith("multipart/form-data"):
-        return summarise_multipart(data, content_type, size=size, truncated=truncated)
+        summary = summarise_multipart(data, content_type, size=size, truncated=truncated)
+        return summary, False
     if not truncated and ("json" in lower or not lower or data[:1] in (b"{", b"[")):
         try:
             value: JSON = json.loads(data)
-            return value
+            return value, True
         except (ValueError, UnicodeDecodeError) as exc:
-            return _raw(data, lower, size, truncated, parse_error=str(exc))
-    return _raw(data, lower, size, truncated)
+            return _raw(data, lower, size, truncated, parse_error=str(exc)), False
+    return _raw(data, lower, size, truncated), False
 
 
 def _raw(

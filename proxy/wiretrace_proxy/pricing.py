@@ -263,8 +263,9 @@ class Pricer:
             log.warning("pricing: cannot price %s from token counts: %s", model.id, exc)
             affine.priceable = False
             return None
-        c0, *per_count = coef
-        return c0 + sum((a * n for a, n in zip(per_count, counts, strict=True)), Decimal(0))
+        c0, a_in, a_cached, a_out, a_reasoning = coef
+        i, c, o, r = counts
+        return c0 + a_in * i + a_cached * c + a_out * o + a_reasoning * r
 
 
 def _prepare(price: ModelPrice) -> _Affine:

@@ -14,13 +14,19 @@ from pathlib import Path
 
 import platformdirs
 
-from .bodies import decode_content, parse_body, summarise_embeddings
+from .bodies import decode_content, parse_body_verbatim, summarise_embeddings
 from .capture import Capture
 from .endpoints import GENERIC_OP, LLM_PATHS, op_name_for
 from .ids import new_trace_id, parse_traceparent
 from .reassemble import Reassembled, reassemble_stream
 from .record import JSON, CallRecord, JSONObject, Status, Usage, UsageSource
-from .redact import api_key_from_headers, fingerprint_key, redact_headers, redact_json
+from .redact import (
+    api_key_from_headers,
+    fingerprint_key,
+    redact_headers,
+    redact_json,
+    redact_parsed,
+)
 from .settings import Settings
 from .usage import Tokenizers, estimate_usage, normalise_usage
 
@@ -33,6 +39,13 @@ class _Response:
     error: JSONObject | None
     stream: bool
     complete: bool
+    source: bytes | None = None
+    """The bytes ``output`` was parsed from verbatim (see ``bodies.parse_body_verbatim``)."""
+
+    def redacted_output(self) -> JSON:
+        if self.source is not None:
+            return redact_parsed(self.output, self.source)
+        return redact_json(self.output)
 
 
 class Recorder:
@@ -48,8 +61,9 @@ class Recorder:
 
     def build(self, capture: Capture) -> CallRecord:
         request_type = _header(capture.request_headers, "content-type")
-        inputs = parse_body(
-            bytes(capture.request_body),
+        raw_inputs = bytes(capture.request_body)
+        inputs, verbatim = parse_body_verbatim(
+            raw_inputs,
             request_type,
             size=capture.request_size,
             truncated=capture.request_truncated,
@@ -57,9 +71,12 @@ class Recorder:
         response = self._response(capture)
         usage, usage_source, estimate_method = self._usage(capture, inputs, response)
         status, error = _status(capture, response)
-        return self._assemble(
+        record = self._assemble(
             capture, inputs, response, status, error, usage, usage_source, estimate_method
         )
+        record.inputs = redact_parsed(inputs, raw_inputs) if verbatim else redact_json(inputs)
+        record.output = response.redacted_output()
+        return record
 
     def _assemble(
         self,
@@ -113,8 +130,8 @@ class Recorder:
             http_status=capture.status,
             model=requested if isinstance(requested, str) else response.model,
             response_model=response.model,
-            inputs=redact_json(inputs),
-            output=redact_json(response.output),
+            inputs=None,  # set by ``build``, redacted
+            output=None,
             usage=usage,
             usage_source=usage_source,
             cost_usd=None,
@@ -138,16 +155,15 @@ class Recorder:
             body = decoded
         if content_type.lower().startswith("text/event-stream"):
             return _from_stream(reassemble_stream(capture.path, [body]))
-        output = parse_body(
+        output, verbatim = parse_body_verbatim(
             body, content_type, size=capture.response_size, truncated=capture.response_truncated
         )
         if capture.path.rstrip("/") == "/v1/embeddings" and not self.settings.keep_embeddings:
-            output = summarise_embeddings(output)
+            output = summarise_embeddings(output)  # a part of the value: still verbatim
         usage = normalise_usage(output.get("usage")) if isinstance(output, dict) else None
         model = output.get("model") if isinstance(output, dict) else None
-        return _Response(
-            output, usage, model if isinstance(model, str) else None, None, False, True
-        )
+        model = model if isinstance(model, str) else None
+        return _Response(output, usage, model, None, False, True, body if verbatim else None)
 
     def _usage(
         self, capture: Capture, inputs: JSON, response: _Response

@@ -31,3 +31,13 @@ def test_invalid_traceparent_is_ignored(value: str | None) -> None:
 def test_new_ids_have_w3c_shapes() -> None:
     assert len(new_span_id()) == 16 and len(new_trace_id()) == 32
     assert new_span_id() != new_span_id()
+
+
+def test_new_ids_are_lowercase_hex_and_never_all_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wiretrace_proxy import ids
+
+    for make, width in ((new_span_id, 16), (new_trace_id, 32)):
+        value = make()
+        assert len(value) == width and int(value, 16) >= 0 and value == value.lower()
+    monkeypatch.setattr(ids, "_bits", lambda bits: 0)  # all-zero ids are invalid (W3C)
+    assert ids.new_span_id() == "0" * 15 + "1" and ids.new_trace_id() == "0" * 31 + "1"
