@@ -10,6 +10,9 @@ explicit ``BEGIN`` so that transactions and SAVEPOINTs behave as SQLAlchemy docu
 PostgreSQL URLs are routed to the psycopg 3 driver, an optional extra
 (``pip install 'wiretrace[postgres]'``). ``check_database`` turns "cannot connect" into
 one ``StorageUnavailable`` line the CLI can print before exiting.
+
+``insert_many`` is the writer's SQLite fast path: the same rows Core would store, for a
+fraction of the CPU per row (see its docstring).
 """
 
 from __future__ import annotations
@@ -18,12 +21,17 @@ import contextlib
 import importlib.util
 import json
 import logging
+import operator
 import re
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -34,6 +42,7 @@ __all__ = [
     "check_database",
     "create_engine_for",
     "describe_error",
+    "insert_many",
     "safe_url",
 ]
 
@@ -137,3 +146,70 @@ def describe_error(exc: BaseException) -> str:
     inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     lines = str(inner).strip().splitlines()
     return lines[0] if lines else type(inner).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class _InsertPlan:
+    """One table and column set: the compiled INSERT and how to encode a row for it."""
+
+    sql: str
+    values: Callable[[Mapping[str, object]], tuple[object, ...]]
+    """The row's values in the statement's parameter order."""
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    """(position, SQLAlchemy's bind processor) for each column that has one."""
+
+    def encode(self, row: Mapping[str, object]) -> tuple[object, ...]:
+        values = self.values(row)
+        if not self.processors:
+            return values
+        out = list(values)
+        for i, process in self.processors:
+            out[i] = process(out[i])
+        return tuple(out)
+
+
+_PLANS: weakref.WeakKeyDictionary[Dialect, dict[tuple[sa.Table, tuple[str, ...]], _InsertPlan]]
+_PLANS = weakref.WeakKeyDictionary()
+"""Plans per engine dialect (dropped with the engine), then per table and column set."""
+
+
+def _plan(table: sa.Table, keys: tuple[str, ...], dialect: Dialect) -> _InsertPlan:
+    plans = _PLANS.setdefault(dialect, {})
+    plan = plans.get((table, keys))
+    if plan is None:
+        compiled = sa.insert(table).compile(dialect=dialect, column_keys=list(keys))
+        order = tuple(compiled.positiontup or ())
+        if set(order) != set(keys):  # a column default Core would fill in: not handled here
+            raise ValueError(f"insert_many: columns {sorted(set(order) - set(keys))} missing")
+        processors = tuple(
+            (i, process)
+            for i, key in enumerate(order)
+            if (process := table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+        )
+        getter = operator.itemgetter(*order)
+        values = getter if len(order) > 1 else lambda row: (getter(row),)
+        plan = plans[(table, keys)] = _InsertPlan(str(compiled), values, processors)
+    return plan
+
+
+def insert_many(conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, object]]) -> None:
+    """``conn.execute(sa.insert(table), rows)`` with the same stored values, cheaper.
+
+    Why: per row, Core's executemany builds a parameter dict, looks up each column's
+    processor and converts the row in Python; with many JSON columns that bookkeeping costs
+    about as much as SQLite's own insert, on the writer's thread. Here SQLAlchemy compiles
+    the statement once per column set and each value still goes through the very bind
+    processor Core would apply (the engine's JSON serialiser, the UTC datetime text, float
+    coercion), so rows read back identically; only the bookkeeping goes. Errors are wrapped
+    as Core wraps them (``StatementError`` for a value, ``IntegrityError`` and friends from
+    the driver). Every row must have the first row's keys.
+    """
+    if not rows:
+        return
+    plan = _plan(table, tuple(rows[0]), conn.dialect)
+    try:
+        params = [plan.encode(row) for row in rows]
+    except Exception as exc:  # a value the column's processor refuses, as Core reports it
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        raise DBAPIError.instance(plan.sql, None, exc, dbapi_error, dialect=conn.dialect) from exc
+    conn.exec_driver_sql(plan.sql, params)

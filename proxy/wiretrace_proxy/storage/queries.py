@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from wiretrace_proxy.record import JSON, USAGE_KEYS, CallRecord, JSONObject, Usage
+from wiretrace_proxy.storage.engine import insert_many
 from wiretrace_proxy.storage.models import Call
 
 __all__ = [
@@ -130,9 +131,15 @@ def row_to_record(row: RowMapping) -> CallRecord:
 
 
 def insert_records(conn: Connection, records: Sequence[CallRecord]) -> None:
-    """Insert new records in one executemany; a duplicate id raises ``IntegrityError``."""
-    if records:
-        conn.execute(_INSERT, [record_to_row(rec) for rec in records])
+    """Insert new records in one executemany; a duplicate id raises ``IntegrityError``.
+
+    SQLite takes ``engine.insert_many``: the rows Core would store, at less CPU per row.
+    """
+    rows = [record_to_row(rec) for rec in records]
+    if rows and conn.dialect.name == "sqlite":
+        insert_many(conn, CALLS, rows)
+    elif rows:
+        conn.execute(_INSERT, rows)
 
 
 STORAGE_FAULTS: tuple[type[Exception], ...] = (
