@@ -167,10 +167,19 @@ class Page:
 Part = Literal["values", "nulls"]
 
 
-def _select(f: CallFilter, sort: Sort, part: Part, after: Cursor | None) -> sa.Select[Any]:
+_RAW_JSON_COLUMNS = [
+    sa.cast(col, sa.Text).label(col.name) if isinstance(col.type, sa.JSON) else col
+    for col in CALLS.c
+]
+"""Every column, JSON ones as their stored text (no parse and re-serialise on export)."""
+
+
+def _select(
+    f: CallFilter, sort: Sort, part: Part, after: Cursor | None, raw_json: bool = False
+) -> sa.Select[Any]:
     """One part of the ordering, strictly after ``after`` when it points into that part."""
     column = CALLS.c[sort.key]
-    stmt = apply_filters(sa.select(CALLS), f)
+    stmt = apply_filters(sa.select(*_RAW_JSON_COLUMNS) if raw_json else sa.select(CALLS), f)
     keys: tuple[sa.ColumnElement[Any], ...]
     if part == "values":
         if sort.key not in _NOT_NULL:
@@ -220,12 +229,14 @@ def fetch_page(
 
 
 def iter_batches(
-    conn: Connection, f: CallFilter, sort: Sort, batch_size: int = 500
+    conn: Connection, f: CallFilter, sort: Sort, batch_size: int = 500, raw_json: bool = False
 ) -> Iterator[list[RowMapping]]:
     """Every matching row in ``sort`` order, ``batch_size`` rows at a time, read from a
-    streaming cursor (server-side on PostgreSQL) so memory does not grow with the result."""
+    streaming cursor (server-side on PostgreSQL) so memory does not grow with the result.
+
+    ``raw_json`` reads JSON columns as their stored JSON text (None for SQL NULL)."""
     streaming = conn.execution_options(stream_results=True, yield_per=batch_size)
     for part, _ in _parts(sort, None):
-        result = streaming.execute(_select(f, sort, part, None)).mappings()
+        result = streaming.execute(_select(f, sort, part, None, raw_json)).mappings()
         for batch in result.partitions():
             yield list(batch)
