@@ -24,6 +24,7 @@ from .api import ops as ops_api
 from .api import pricing as pricing_api
 from .api import prompts as prompts_api
 from .api import spans as spans_api
+from .api import stats as stats_api
 from .api import traces as traces_api
 from .appkeys import ENGINE, SETTINGS, SINK, UPSTREAM, WRITER, Upstream
 from .recorder import Recorder, load_key_salt
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> web.Application:
     ops_api.add_routes(app.router)
     prompts_api.add_routes(app.router)
     pricing_api.add_routes(app.router)
+    stats_api.add_routes(app.router)
     add_ui_routes(app.router)
     return app
 

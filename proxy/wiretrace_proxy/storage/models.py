@@ -160,3 +160,59 @@ class Feedback(SQLModel, table=True):
     author: str | None = None
     """Who gave it (free text: a user id, an evaluator's name)."""
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class CallRollup(SQLModel, table=True):
+    """Exact per-day sums of calls, kept in step with ``calls`` by SQLite triggers.
+
+    One row per UTC day and combination of the dimensions below, so ``/api/stats`` over a
+    million calls reads thousands of rows instead of scanning every call (see
+    ``storage.rollups``). ``''`` stands for NULL in ``model`` and ``op_version``: primary
+    key columns cannot be NULL, and NULLs would never meet in ``ON CONFLICT``.
+    """
+
+    __tablename__ = "call_rollups"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day: str = Field(primary_key=True)
+    """UTC day of ``started_at``, ``YYYY-MM-DD``."""
+    project: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    model: str = Field(primary_key=True)
+    op_name: str = Field(primary_key=True)
+    op_version: str = Field(primary_key=True)
+    status: str = Field(primary_key=True)
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cached_tokens: int
+    reasoning_tokens: int
+    cost_usd: float
+    """Sum of the known costs."""
+    cost_calls: int
+    """How many of ``calls`` have a cost (the rest were not priced)."""
+
+
+class CallRollupBucket(SQLModel, table=True):
+    """Per-day latency and TTFT histograms on the dimensions of ``CallRollup``.
+
+    Buckets are logarithmic, eight to an octave (``storage.rollups.BOUNDS``), so a
+    percentile read from them is within one bucket (at most 9.05%) of the exact value.
+    """
+
+    __tablename__ = "call_rollup_buckets"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day: str = Field(primary_key=True)
+    project: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    model: str = Field(primary_key=True)
+    op_name: str = Field(primary_key=True)
+    op_version: str = Field(primary_key=True)
+    status: str = Field(primary_key=True)
+    metric: str = Field(primary_key=True)
+    """``latency_ms`` or ``ttft_ms``."""
+    bucket: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    n: int
+    """How many calls of the cell fell into the bucket."""
