@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from . import forward, health
 from .api import calls as calls_api
+from .api import compare as compare_api
 from .api import export as export_api
 from .api import feedback as feedback_api
 from .api import openapi as openapi_api
@@ -27,6 +28,7 @@ from .api import spans as spans_api
 from .api import stats as stats_api
 from .api import traces as traces_api
 from .appkeys import ENGINE, SETTINGS, SINK, UPSTREAM, WRITER, Upstream
+from .pricing import Pricer
 from .recorder import Recorder, load_key_salt
 from .settings import Settings
 from .storage.engine import check_database, create_engine_for
@@ -59,6 +61,7 @@ def create_app(settings: Settings) -> web.Application:
     prompts_api.add_routes(app.router)
     pricing_api.add_routes(app.router)
     stats_api.add_routes(app.router)
+    compare_api.add_routes(app.router)
     add_ui_routes(app.router)
     return app
 
@@ -82,7 +85,9 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
     salt = await asyncio.to_thread(load_key_salt, settings)
     # Tokenizers load on the first estimate that needs one (in the background): most calls
     # carry upstream usage, and an encoding costs tens of MiB of memory.
-    recorder = Recorder(settings, salt, TOKENIZERS)
+    # Loading the price database takes a moment: off the loop, once per server.
+    pricer = await asyncio.to_thread(Pricer.from_settings, settings)
+    recorder = Recorder(settings, salt, TOKENIZERS, pricer)
     writer = Writer(
         app[ENGINE],
         recorder,

@@ -18,6 +18,8 @@ from .bodies import decode_content, parse_body_verbatim, summarise_embeddings
 from .capture import Capture
 from .endpoints import GENERIC_OP, LLM_PATHS, op_name_for
 from .ids import new_trace_id, parse_traceparent
+from .pricing import Pricer
+from .prompts import prompt_digest
 from .reassemble import Reassembled, reassemble_stream
 from .record import JSON, CallRecord, JSONObject, Status, Usage, UsageSource
 from .redact import (
@@ -51,10 +53,19 @@ class _Response:
 class Recorder:
     """Builds records from captures with the server's settings (project, salt, options)."""
 
-    def __init__(self, settings: Settings, key_salt: str, tokenizers: Tokenizers | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        key_salt: str,
+        tokenizers: Tokenizers | None = None,
+        pricer: Pricer | None = None,
+    ):
         self.settings = settings
         self.key_salt = key_salt
         self.tokenizers = tokenizers
+        self.pricer = pricer
+        """Prices each record (``cost_usd``); None leaves cost unset (``wiretrace reprice``
+        can fill it in later)."""
 
     def __call__(self, capture: Capture) -> CallRecord:
         return self.build(capture)
@@ -76,6 +87,17 @@ class Recorder:
         )
         record.inputs = redact_parsed(inputs, raw_inputs) if verbatim else redact_json(inputs)
         record.output = response.redacted_output()
+        # Digested from the stored (redacted) body, as ``/api/prompts`` re-derives it.
+        record.prompt_digest = prompt_digest(capture.path, record.inputs)
+        if self.pricer is not None:
+            record.cost_usd = self.pricer.price_call(
+                record.model,
+                record.response_model,
+                usage,
+                at=record.started_at,
+                output=record.output,
+                upstream=self.settings.upstream,
+            ).cost_usd
         return record
 
     def _assemble(
