@@ -5,8 +5,10 @@ is computed (every row carries its JSON bodies), while the rollups (migration 00
 few rows per day and dimension. Triggers keep them in the same transaction as every insert,
 update and delete of a call, so counts, tokens and cost read from them are exact. Latency
 and TTFT percentiles come from logarithmic histograms, eight buckets to an octave: a value
-read from them lies in the same bucket as the exact one, so it is at most 9.05% off (and
-usually far less, as it is interpolated inside the bucket).
+read from them lies between the buckets of the two ranks the exact ``percentile_cont``
+interpolates between. With the many calls the rollups are used for (over
+``stats.RAW_LIMIT``) those ranks share a bucket, so it is within 9.05% (usually far less, as
+it is interpolated inside the bucket); ``tests/proxy/test_stats.py`` checks both.
 
 Only questions the rollups can answer come here: a group key and filters among their
 dimensions, and ``since``/``until`` on UTC midnights. ``usable`` decides; anything else is
