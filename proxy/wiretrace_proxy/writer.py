@@ -7,6 +7,11 @@ halfway. One daemon thread with a sync engine does everything slow: it wakes eve
 of ``batch_size``, builds records from captures (the recorder runs here, off the loop), and
 inserts each batch in one transaction.
 
+The writer shares the GIL with the event loop: a thread that holds it keeps the loop
+waiting up to the interpreter's switch interval (5 ms) before it must let go, which is what
+a streamed chunk's tail latency would pay. So after each record it builds, the writer
+yields the GIL (``time.sleep(0)``) and the loop never waits long for it.
+
 Fail open, lose nothing, count everything: a full queue drops the new item (counted); a
 recorder failure stores a minimal error record from the capture's ids and times; a batch the
 database refuses is retried record by record so one bad record loses only itself; a database
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -211,6 +217,7 @@ class Writer:
                 continue
             try:
                 records.append(self._build_record(item))
+                time.sleep(0)  # hand the GIL to the event loop if it is waiting (see module doc)
             except Exception as exc:  # fail-open boundary: a recorder bug loses no call
                 self._record_errors += 1
                 self._last_error = f"recorder: {type(exc).__name__}: {describe_error(exc)}"

@@ -162,7 +162,20 @@ class Feedback(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
-class CallRollup(SQLModel, table=True):
+class RollupCell(SQLModel):
+    """The dimensions of a rollup row: a UTC day and the call's grouping columns."""
+
+    day: str = Field(primary_key=True)
+    """UTC day of ``started_at``, ``YYYY-MM-DD``."""
+    project: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    model: str = Field(primary_key=True)
+    op_name: str = Field(primary_key=True)
+    op_version: str = Field(primary_key=True)
+    status: str = Field(primary_key=True)
+
+
+class CallRollup(RollupCell, table=True):
     """Exact per-day sums of calls, kept in step with ``calls`` by SQLite triggers.
 
     One row per UTC day and combination of the dimensions below, so ``/api/stats`` over a
@@ -174,14 +187,6 @@ class CallRollup(SQLModel, table=True):
     __tablename__ = "call_rollups"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    day: str = Field(primary_key=True)
-    """UTC day of ``started_at``, ``YYYY-MM-DD``."""
-    project: str = Field(primary_key=True)
-    kind: str = Field(primary_key=True)
-    model: str = Field(primary_key=True)
-    op_name: str = Field(primary_key=True)
-    op_version: str = Field(primary_key=True)
-    status: str = Field(primary_key=True)
     calls: int
     prompt_tokens: int
     completion_tokens: int
@@ -194,23 +199,16 @@ class CallRollup(SQLModel, table=True):
     """How many of ``calls`` have a cost (the rest were not priced)."""
 
 
-class CallRollupBucket(SQLModel, table=True):
+class CallRollupBucket(RollupCell, table=True):
     """Per-day latency and TTFT histograms on the dimensions of ``CallRollup``.
 
-    Buckets are logarithmic, eight to an octave (``storage.rollups.BOUNDS``), so a
-    percentile read from them is within one bucket (at most 9.05%) of the exact value.
+    Buckets are logarithmic, eight to an octave (``storage.rollups.BOUNDS``): with many
+    calls a percentile read from them is within one bucket (9.05%) of the exact value.
     """
 
     __tablename__ = "call_rollup_buckets"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    day: str = Field(primary_key=True)
-    project: str = Field(primary_key=True)
-    kind: str = Field(primary_key=True)
-    model: str = Field(primary_key=True)
-    op_name: str = Field(primary_key=True)
-    op_version: str = Field(primary_key=True)
-    status: str = Field(primary_key=True)
     metric: str = Field(primary_key=True)
     """``latency_ms`` or ``ttft_ms``."""
     bucket: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
