@@ -67,6 +67,10 @@ class Call(SQLModel, table=True):
         sa.Index("ix_calls_latency_ms", "latency_ms"),
         sa.Index("ix_calls_total_tokens", "total_tokens"),
         sa.Index("ix_calls_cost_usd", "cost_usd"),
+        sa.Index("ix_calls_started_at_id", "started_at", "id"),
+        sa.Index("ix_calls_ttft_ms", "ttft_ms"),
+        sa.Index("ix_calls_prompt_tokens", "prompt_tokens"),
+        sa.Index("ix_calls_completion_tokens", "completion_tokens"),
     )
 
     id: str = Field(primary_key=True)
