@@ -38,6 +38,10 @@ EXPECTED_INDEXES = {
     ("latency_ms",),
     ("total_tokens",),
     ("cost_usd",),
+    ("started_at", "id"),
+    ("ttft_ms",),
+    ("prompt_tokens",),
+    ("completion_tokens",),
 }
 JSON_COLUMNS = ("inputs", "output", "error", "attributes")
 
