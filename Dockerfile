@@ -1,10 +1,18 @@
-# wiretrace server image. Stage 1 will build the web UI (web/) once it exists; stage 2 runs
-# the proxy, JSON API and UI on one port.
+# wiretrace server image. Stage 1 builds the web UI (web/) into the Python package; stage 2
+# runs the proxy, JSON API and UI on one port.
+FROM node:22-slim AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY web/ ./
+RUN mkdir -p ../proxy/wiretrace_proxy && npm exec -- vite build --logLevel warn
+
 FROM python:3.12-slim AS runtime
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY proxy ./proxy
 COPY sdk ./sdk
+COPY --from=web /src/proxy/wiretrace_proxy/static ./proxy/wiretrace_proxy/static
 RUN pip install --no-cache-dir . && useradd --create-home wiretrace
 USER wiretrace
 ENV WIRETRACE_HOST=0.0.0.0 \

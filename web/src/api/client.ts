@@ -1,0 +1,91 @@
+/** Fetch wrappers for the JSON API: one function per endpoint, typed by `types.ts`. */
+import type {
+  ApiErrorBody,
+  CallDetail,
+  CallList,
+  Feedback,
+  FeedbackIn,
+  Model,
+  ModelVersion,
+  Op,
+  OpVersion,
+  PromptFamily,
+  PromptVersion,
+  Trace,
+} from "./types";
+import type { CompareResult, StatsResult } from "./extra";
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly param: string | null;
+
+  constructor(status: number, message: string, param: string | null = null) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.param = param;
+  }
+}
+
+function isErrorBody(value: unknown): value is ApiErrorBody {
+  if (typeof value !== "object" || value === null || !("error" in value)) return false;
+  const error = (value as { error: unknown }).error;
+  return typeof error === "object" && error !== null && "message" in error;
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  const resp = await fetch(path, { ...init, headers: { Accept: "application/json", ...init?.headers } });
+  const text = await resp.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    if (resp.ok) throw new ApiError(resp.status, `${path}: the answer is not JSON`);
+  }
+  if (!resp.ok) {
+    if (isErrorBody(body)) throw new ApiError(resp.status, body.error.message, body.error.param);
+    throw new ApiError(resp.status, `${path}: HTTP ${resp.status}`);
+  }
+  return body as T;
+}
+
+function withQuery(path: string, params?: URLSearchParams): string {
+  const query = params?.toString();
+  return query ? `${path}?${query}` : path;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  calls: (params: URLSearchParams, signal?: AbortSignal) =>
+    request<CallList>(withQuery("/api/calls", params), { signal }),
+  call: (id: string, signal?: AbortSignal) => request<CallDetail>(`/api/calls/${enc(id)}`, { signal }),
+  trace: (traceId: string, signal?: AbortSignal) =>
+    request<Trace>(`/api/traces/${enc(traceId)}`, { signal }),
+  addFeedback: (id: string, body: FeedbackIn) =>
+    request<Feedback>(`/api/calls/${enc(id)}/feedback`, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json" },
+    }),
+  ops: (signal?: AbortSignal) => request<{ ops: Op[] }>("/api/ops", { signal }),
+  opVersions: (name: string, signal?: AbortSignal) =>
+    request<{ op_name: string; versions: OpVersion[] }>(`/api/ops/${enc(name)}/versions`, { signal }),
+  models: (signal?: AbortSignal) => request<{ models: Model[] }>("/api/models", { signal }),
+  modelVersions: (name: string, signal?: AbortSignal) =>
+    request<{ name: string; versions: ModelVersion[] }>(`/api/models/${enc(name)}/versions`, {
+      signal,
+    }),
+  prompts: (signal?: AbortSignal) => request<{ prompts: PromptFamily[] }>("/api/prompts", { signal }),
+  promptVersions: (name: string, signal?: AbortSignal) =>
+    request<{ name: string; versions: PromptVersion[] }>(
+      withQuery("/api/prompts/versions", new URLSearchParams({ name })),
+      { signal },
+    ),
+  stats: (params: URLSearchParams, signal?: AbortSignal) =>
+    request<StatsResult>(withQuery("/api/stats", params), { signal }),
+  compare: (ids: string[], signal?: AbortSignal) =>
+    request<CompareResult>(withQuery("/api/compare", new URLSearchParams({ ids: ids.join(",") })), {
+      signal,
+    }),
+};
