@@ -80,7 +80,10 @@ async def test_csv_has_scalar_columns_usage_flattened_and_json_text(seeded: Serv
         assert row["latency_ms"] == ("" if call["latency_ms"] is None else str(call["latency_ms"]))
         for name in ("inputs", "output", "attributes"):
             assert json.loads(row[name]) == call[name]
-        assert row["error"] == ("" if call["error"] is None else json.dumps(call["error"]))
+        if call["error"] is None:
+            assert row["error"] == ""
+        else:
+            assert json.loads(row["error"]) == call["error"]
     assert any("日本語" in row["inputs"] for row in rows)  # unicode as text, not \\u escapes
 
 

@@ -37,6 +37,8 @@ INDEXES = {
     "ix_calls_ttft_ms",
     "ix_calls_prompt_tokens",
     "ix_calls_completion_tokens",
+    "ix_calls_model_latency_ms",
+    "ix_calls_model_cost_usd",
 }
 
 
@@ -55,7 +57,7 @@ def sqlite_only(engine: Engine) -> None:
 def test_upgrade_creates_the_schema_on_an_empty_database(engine: Engine) -> None:
     assert migrate.current_revision(engine) is None
     migrate.upgrade_to_head(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0006"
+    assert migrate.current_revision(engine) == migrate.head_revision() == "0007"
     inspector = sa.inspect(engine)
     assert {"calls", "op_versions", "model_versions"} <= set(inspector.get_table_names())
     assert {ix["name"] for ix in inspector.get_indexes("calls")} == INDEXES

@@ -42,6 +42,8 @@ EXPECTED_INDEXES = {
     ("ttft_ms",),
     ("prompt_tokens",),
     ("completion_tokens",),
+    ("model", "latency_ms"),
+    ("model", "cost_usd"),
 }
 JSON_COLUMNS = ("inputs", "output", "error", "attributes")
 

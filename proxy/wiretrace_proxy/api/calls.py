@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
+from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
@@ -22,6 +23,7 @@ from wiretrace_proxy.api.openapi import (
     path_param,
     query,
 )
+from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.record import JSON, CallRecord, JSONObject
 from wiretrace_proxy.storage import calls_query, feedback, queries
@@ -52,14 +54,12 @@ async def list_calls(request: web.Request) -> web.Response:
         after = Cursor.decode(cursor, sort) if cursor else None
     except FilterError as exc:
         return refuse(exc)
-    engine = request.app[ENGINE]
 
-    def run() -> tuple[Page, dict[str, JSONObject]]:
-        with engine.connect() as conn:
-            page = calls_query.fetch_page(conn, f, sort, limit, after)
-            return page, feedback.summaries(conn, [r.id for r in page.records])
+    def run(conn: Connection) -> tuple[Page, dict[str, JSONObject]]:
+        page = calls_query.fetch_page(conn, f, sort, limit, after)
+        return page, feedback.summaries(conn, [r.id for r in page.records])
 
-    page, summaries = await asyncio.to_thread(run)
+    page, summaries = await read(request.app[ENGINE], run)
     calls: list[JSON] = []
     for record in page.records:
         item = record.to_api()

@@ -7,14 +7,14 @@ they agree (``wiretrace_proxy.compare`` says how records are split and flattened
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from pydantic import JsonValue
+from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.api.openapi import operation, query
+from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.compare import MAX_CALLS, MIN_CALLS, Section, compare_records
 from wiretrace_proxy.record import JSON, CallRecord, JSONObject
@@ -43,14 +43,12 @@ async def get_compare(request: web.Request) -> web.Response:
         ids = parse_ids(request.query.getall("ids", []))
     except BadParameter as exc:
         return bad_request(exc)
-    engine = request.app[ENGINE]
 
-    def run() -> tuple[dict[str, CallRecord], dict[str, JSONObject]]:
-        with engine.connect() as conn:
-            found = {cid: rec for cid in ids if (rec := queries.get_call(conn, cid)) is not None}
-            return found, feedback.summaries(conn, list(found))
+    def run(conn: Connection) -> tuple[dict[str, CallRecord], dict[str, JSONObject]]:
+        found = {cid: rec for cid in ids if (rec := queries.get_call(conn, cid)) is not None}
+        return found, feedback.summaries(conn, list(found))
 
-    found, summaries = await asyncio.to_thread(run)
+    found, summaries = await read(request.app[ENGINE], run)
     missing = [cid for cid in ids if cid not in found]
     if missing:
         return not_found(f"no call with id {', '.join(repr(m) for m in missing)}")

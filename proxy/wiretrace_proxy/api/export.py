@@ -137,7 +137,7 @@ def _produce(engine: Engine, f: CallFilter, sort: Sort, fmt: str, pipe: _Pipe) -
     encode: Callable[[list[RowMapping]], bytes] = _jsonl if fmt == "jsonl" else _csv
     try:
         with engine.connect() as conn:
-            batches = iter_batches(conn, f, sort, BATCH_ROWS, raw_json=fmt == "jsonl")
+            batches = iter_batches(conn, f, sort, BATCH_ROWS, raw_json=True)
             first = next(batches, [])  # runs the query before the response starts
             header = _csv_header() if fmt == "csv" else b""
             if not pipe.put(header + encode(first)):
@@ -187,10 +187,19 @@ def _cell(name: str, value: object) -> object:
     if value is None:
         return ""
     if name in _JSON_COLUMNS:
-        return json.dumps(value, ensure_ascii=False)
+        return _readable_json(str(value))
     if name in ("started_at", "ended_at"):
         return value.isoformat()  # type: ignore[attr-defined]
     return value
+
+
+def _readable_json(stored: str) -> str:
+    """The stored JSON text, with ``\\uXXXX`` escapes (how SQLite keeps non-ASCII text)
+    turned back into the characters a spreadsheet should show. Text without an escape is
+    used as it is: parsing and re-encoding every body was most of a CSV export's cost."""
+    if "\\u" not in stored:
+        return stored
+    return json.dumps(json.loads(stored), ensure_ascii=False, separators=(",", ":"))
 
 
 OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {

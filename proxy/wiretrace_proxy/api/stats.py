@@ -8,16 +8,17 @@ per-model breakdown of one trace) plus ``group_by``, ``sort``, ``limit`` and ``e
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
 from aiohttp import web
 from multidict import MultiMapping
+from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request
 from wiretrace_proxy.api.openapi import FILTER_DESCRIPTION, FILTER_PARAMETERS, operation, query
+from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.record import JSONObject
 from wiretrace_proxy.storage.filters import CallFilter, FilterError, parse_filters
@@ -86,16 +87,14 @@ async def get_stats(request: web.Request) -> web.Response:
         req = parse_request(request.query)
     except FilterError as exc:
         return bad_request(BadParameter(exc.param, str(exc)))
-    engine = request.app[ENGINE]
 
-    def run() -> JSONObject:
-        with engine.connect() as conn:
-            stats = compute_stats(
-                conn, req.group_by, req.filters, sort=req.sort, limit=req.limit, exact=req.exact
-            )
-            return stats.to_api()
+    def run(conn: Connection) -> JSONObject:
+        stats = compute_stats(
+            conn, req.group_by, req.filters, sort=req.sort, limit=req.limit, exact=req.exact
+        )
+        return stats.to_api()
 
-    return web.json_response(await asyncio.to_thread(run))
+    return web.json_response(await read(request.app[ENGINE], run))
 
 
 class StatsLatency(schemas.Closed):

@@ -71,6 +71,8 @@ class Call(SQLModel, table=True):
         sa.Index("ix_calls_ttft_ms", "ttft_ms"),
         sa.Index("ix_calls_prompt_tokens", "prompt_tokens"),
         sa.Index("ix_calls_completion_tokens", "completion_tokens"),
+        sa.Index("ix_calls_model_latency_ms", "model", "latency_ms"),
+        sa.Index("ix_calls_model_cost_usd", "model", "cost_usd"),
     )
 
     id: str = Field(primary_key=True)
