@@ -84,8 +84,8 @@ def make_record(
         error={"message": "boom", "type": "server_error", "code": None}
         if status == "error"
         else None,
-        session_id=f"session-{index % 4}",
-        user_id=f"user-{index % 3}",
+        session_id=f"session-{index % 4}" if index % 9 != 8 else None,
+        user_id=f"user-{index % 3}" if index % 10 != 9 else None,
         attributes={"properties": properties, "request": {"method": "POST"}},
         kind="llm" if kind == "llm" else "op",
         op_version=f"v{index % 2}" if kind == "op" else None,

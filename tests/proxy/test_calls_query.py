@@ -106,7 +106,7 @@ def test_the_seed_has_ties_and_nulls_so_the_order_test_means_something() -> None
     for key in SORT_KEYS:
         values = [sort_value(r, key) for r in RECORDS if sort_value(r, key) is not None]
         assert len(values) > len(set(values)), f"no ties in {key}"
-        if key != "started_at":
+        if key not in ("started_at", "op_name", "status"):  # the NOT NULL columns
             assert len(values) < len(RECORDS), f"no NULLs in {key}"
 
 

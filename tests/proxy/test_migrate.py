@@ -39,6 +39,11 @@ INDEXES = {
     "ix_calls_completion_tokens",
     "ix_calls_model_latency_ms",
     "ix_calls_model_cost_usd",
+    "ix_calls_op_name_id",
+    "ix_calls_model_id",
+    "ix_calls_status_id",
+    "ix_calls_session_id_id",
+    "ix_calls_user_id_id",
 }
 
 
@@ -57,7 +62,7 @@ def sqlite_only(engine: Engine) -> None:
 def test_upgrade_creates_the_schema_on_an_empty_database(engine: Engine) -> None:
     assert migrate.current_revision(engine) is None
     migrate.upgrade_to_head(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0007"
+    assert migrate.current_revision(engine) == migrate.head_revision() == "0008"
     inspector = sa.inspect(engine)
     assert {"calls", "op_versions", "model_versions"} <= set(inspector.get_table_names())
     assert {ix["name"] for ix in inspector.get_indexes("calls")} == INDEXES

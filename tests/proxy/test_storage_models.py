@@ -44,6 +44,11 @@ EXPECTED_INDEXES = {
     ("completion_tokens",),
     ("model", "latency_ms"),
     ("model", "cost_usd"),
+    ("op_name", "id"),
+    ("model", "id"),
+    ("status", "id"),
+    ("session_id", "id"),
+    ("user_id", "id"),
 }
 JSON_COLUMNS = ("inputs", "output", "error", "attributes")
 

@@ -204,6 +204,29 @@ def test_sort_by_each_numeric_column_orders_rows(page: Page, ui_server: UiServer
     page.wait_for_url(re.compile(r"sort=-prompt_tokens"))
 
 
+def test_sort_by_each_text_column_orders_rows(page: Page, ui_server: UiServer) -> None:
+    page.goto(ui_server.url + "/")
+    expect(page.get_by_test_id("call-row").first).to_be_visible()
+    for key, cell in (("model", "model"), ("op_name", None), ("session_id", "session")):
+        firsts = []
+        for direction in ("-", ""):
+            page.get_by_test_id(f"sort-{key}").click()
+            page.wait_for_url(re.compile(f"sort={re.escape(direction + key)}(&|$)"))
+            settled(page)
+            shown = rows(page)
+            # the rows are the API's order for this sort (the op cell shows display names)
+            api = ui_server.get(f"/api/calls?sort={direction}{key}&limit={len(shown)}")["calls"]
+            assert [r["id"] for r in shown] == [c["id"] for c in api], key
+            values = [c[key] for c in api]
+            known = [v for v in values if v is not None]
+            assert known == sorted(known, reverse=direction == "-"), (key, direction, values)
+            assert all(v is None for v in values[len(known) :]), (key, values)  # NULLs last
+            if cell is not None:
+                assert [r[cell] for r in shown] == [v or "—" for v in values]
+            firsts.append(known[0])
+        assert firsts[0] > firsts[1], (key, firsts)  # largest first, then smallest first
+
+
 def test_roots_only_shows_one_row_per_trace(page: Page, ui_server: UiServer) -> None:
     s = ui_server.seeded
     page.goto(ui_server.url + "/?q=retrieved%20passages")

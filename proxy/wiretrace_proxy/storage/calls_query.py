@@ -55,13 +55,20 @@ SORT_KEYS = (
     "prompt_tokens",
     "completion_tokens",
     "cost_usd",
+    "op_name",
+    "model",
+    "status",
+    "session_id",
+    "user_id",
 )
-"""Columns a listing can be ordered by; ``-key`` is descending."""
+"""Columns a listing can be ordered by; ``-key`` is descending. Text sorts by code point
+(SQLite's BINARY collation; on PostgreSQL the column's collation)."""
 DEFAULT_SORT = "-started_at"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
-_NOT_NULL = frozenset({"started_at"})
+_NOT_NULL = frozenset({"started_at", "op_name", "status"})
 _INTEGER = frozenset({"total_tokens", "prompt_tokens", "completion_tokens"})
+_TEXT = frozenset({"op_name", "model", "status", "session_id", "user_id"})
 _ID = CALLS.c.id
 
 
@@ -89,7 +96,7 @@ class Sort:
         return f"-{self.key}" if self.descending else self.key
 
 
-SortValue = datetime | float | int | None
+SortValue = datetime | float | int | str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,10 @@ def _cursor_value(key: str, value: object) -> SortValue:
         if parsed is None or parsed.tzinfo is None:
             raise bad
         return parsed
+    if key in _TEXT:
+        if not isinstance(value, str):
+            raise bad
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise bad
     if key in _INTEGER and not isinstance(value, int):

@@ -73,6 +73,11 @@ class Call(SQLModel, table=True):
         sa.Index("ix_calls_completion_tokens", "completion_tokens"),
         sa.Index("ix_calls_model_latency_ms", "model", "latency_ms"),
         sa.Index("ix_calls_model_cost_usd", "model", "cost_usd"),
+        sa.Index("ix_calls_op_name_id", "op_name", "id"),
+        sa.Index("ix_calls_model_id", "model", "id"),
+        sa.Index("ix_calls_status_id", "status", "id"),
+        sa.Index("ix_calls_session_id_id", "session_id", "id"),
+        sa.Index("ix_calls_user_id_id", "user_id", "id"),
     )
 
     id: str = Field(primary_key=True)

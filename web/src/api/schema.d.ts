@@ -63,7 +63,7 @@ export interface paths {
                     /** @description calls with thumbs up, thumbs down, any feedback, or none */
                     feedback?: "up" | "down" | "any" | "none";
                     /** @description order by this column, '-' for descending; NULLs come last either way, then id breaks ties */
-                    sort?: "-started_at" | "started_at" | "-latency_ms" | "latency_ms" | "-ttft_ms" | "ttft_ms" | "-total_tokens" | "total_tokens" | "-prompt_tokens" | "prompt_tokens" | "-completion_tokens" | "completion_tokens" | "-cost_usd" | "cost_usd";
+                    sort?: "-started_at" | "started_at" | "-latency_ms" | "latency_ms" | "-ttft_ms" | "ttft_ms" | "-total_tokens" | "total_tokens" | "-prompt_tokens" | "prompt_tokens" | "-completion_tokens" | "completion_tokens" | "-cost_usd" | "cost_usd" | "-op_name" | "op_name" | "-model" | "model" | "-status" | "status" | "-session_id" | "session_id" | "-user_id" | "user_id";
                     /** @description page size (default 50) */
                     limit?: number;
                     /** @description next_cursor of the previous page */
@@ -162,7 +162,7 @@ export interface paths {
                     /** @description calls with thumbs up, thumbs down, any feedback, or none */
                     feedback?: "up" | "down" | "any" | "none";
                     /** @description order by this column, '-' for descending; NULLs come last either way, then id breaks ties */
-                    sort?: "-started_at" | "started_at" | "-latency_ms" | "latency_ms" | "-ttft_ms" | "ttft_ms" | "-total_tokens" | "total_tokens" | "-prompt_tokens" | "prompt_tokens" | "-completion_tokens" | "completion_tokens" | "-cost_usd" | "cost_usd";
+                    sort?: "-started_at" | "started_at" | "-latency_ms" | "latency_ms" | "-ttft_ms" | "ttft_ms" | "-total_tokens" | "total_tokens" | "-prompt_tokens" | "prompt_tokens" | "-completion_tokens" | "completion_tokens" | "-cost_usd" | "cost_usd" | "-op_name" | "op_name" | "-model" | "model" | "-status" | "status" | "-session_id" | "session_id" | "-user_id" | "user_id";
                     /** @description default jsonl */
                     format?: "jsonl" | "csv";
                 };
@@ -354,6 +354,66 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Two to four calls side by side, with which fields differ
+         * @description Every metric, request parameter, input (messages, tools, instructions) and output leaf, one value per call, with `same` telling whether they agree.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description 2 to 4 call ids, comma-separated */
+                    ids: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Two to four calls side by side, with which fields differ */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Comparison"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Nothing with that name or id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -805,6 +865,107 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calls, errors, tokens, cost and latency percentiles per group
+         * @description Counts, tokens and cost are always exact. Percentiles interpolate between ranks (like percentile_cont); on a large SQLite database, questions the daily rollups can answer read their histograms instead (`percentiles`: `approximate`, within 9.05%). Filters combine with AND. `property.<key>=<value>` matches a recorded property (`Wiretrace-Property-<Key>` header; keys ignore case). Unknown parameters get a 400 listing the allowed ones.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description one of model, op_name, op_version, prompt_digest, day, hour, session_id, user_id, project, status, property.<name>; days and hours are UTC */
+                    group_by: string;
+                    /** @description key ascending, else desc */
+                    sort?: "calls" | "cost_usd" | "total_tokens" | "key";
+                    /** @description groups */
+                    limit?: number;
+                    /** @description always read calls (exact percentiles), never the rollups */
+                    exact?: boolean;
+                    /** @description only calls whose project is exactly this */
+                    project?: string;
+                    /** @description only calls whose op_name is exactly this */
+                    op_name?: string;
+                    /** @description only calls whose op_version is exactly this */
+                    op_version?: string;
+                    /** @description only calls whose model is exactly this */
+                    model?: string;
+                    /** @description only calls whose status is exactly this */
+                    status?: "ok" | "error" | "cancelled" | "running";
+                    /** @description only calls whose trace_id is exactly this */
+                    trace_id?: string;
+                    /** @description only calls whose parent_id is exactly this */
+                    parent_id?: string;
+                    /** @description only calls whose session_id is exactly this */
+                    session_id?: string;
+                    /** @description only calls whose user_id is exactly this */
+                    user_id?: string;
+                    /** @description only calls whose prompt_digest is exactly this */
+                    prompt_digest?: string;
+                    /** @description only calls whose kind is exactly this */
+                    kind?: "llm" | "op";
+                    /** @description latency_ms at least this */
+                    min_latency_ms?: number;
+                    /** @description latency_ms at most this */
+                    max_latency_ms?: number;
+                    /** @description total_tokens at least this */
+                    min_tokens?: number;
+                    /** @description total_tokens at most this */
+                    max_tokens?: number;
+                    /** @description cost_usd at least this */
+                    min_cost?: number;
+                    /** @description cost_usd at most this */
+                    max_cost?: number;
+                    /** @description started at or after this time (ISO 8601) */
+                    since?: string;
+                    /** @description started before this time (ISO 8601) */
+                    until?: string;
+                    /** @description text in inputs or output (literal, ASCII case ignored) */
+                    q?: string;
+                    /** @description only top-level calls (no recorded parent) */
+                    roots_only?: boolean;
+                    /** @description calls with thumbs up, thumbs down, any feedback, or none */
+                    feedback?: "up" | "down" | "any" | "none";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Calls, errors, tokens, cost and latency percentiles per group */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Stats"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1696,6 +1857,120 @@ export interface components {
              * @description the price source, e.g. genai-prices 0.2.3
              */
             source: string;
+        };
+        /**
+         * Stats
+         * @description ``GET /api/stats``: groups sorted and limited, totals over every matching call.
+         */
+        Stats: {
+            /** Group By */
+            group_by: string;
+            /** Groups */
+            groups: components["schemas"]["StatsGroup"][];
+            totals: components["schemas"]["StatsTotals"];
+            /** Group Count */
+            group_count: number;
+            /**
+             * Percentiles
+             * @enum {string}
+             */
+            percentiles: "exact" | "approximate";
+        };
+        /** StatsGroup */
+        StatsGroup: {
+            /** Calls */
+            calls: number;
+            /** Errors */
+            errors: number;
+            /** Error Rate */
+            error_rate: number | null;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Total Tokens */
+            total_tokens: number;
+            /** Cached Tokens */
+            cached_tokens: number;
+            /** Reasoning Tokens */
+            reasoning_tokens: number;
+            /** Cost Usd */
+            cost_usd: number | null;
+            /** Calls Without Cost */
+            calls_without_cost: number;
+            latency_ms: components["schemas"]["StatsLatency"];
+            ttft_ms: components["schemas"]["StatsTtft"];
+            /** Key */
+            key: string | null;
+        };
+        /** StatsLatency */
+        StatsLatency: {
+            /** P50 */
+            p50: number | null;
+            /** P95 */
+            p95: number | null;
+            /** P99 */
+            p99: number | null;
+        };
+        /**
+         * StatsTotals
+         * @description Sums over the calls of a group (or of all matching calls, for ``totals``).
+         */
+        StatsTotals: {
+            /** Calls */
+            calls: number;
+            /** Errors */
+            errors: number;
+            /** Error Rate */
+            error_rate: number | null;
+            /** Prompt Tokens */
+            prompt_tokens: number;
+            /** Completion Tokens */
+            completion_tokens: number;
+            /** Total Tokens */
+            total_tokens: number;
+            /** Cached Tokens */
+            cached_tokens: number;
+            /** Reasoning Tokens */
+            reasoning_tokens: number;
+            /** Cost Usd */
+            cost_usd: number | null;
+            /** Calls Without Cost */
+            calls_without_cost: number;
+            latency_ms: components["schemas"]["StatsLatency"];
+            ttft_ms: components["schemas"]["StatsTtft"];
+        };
+        /** StatsTtft */
+        StatsTtft: {
+            /** P50 */
+            p50: number | null;
+        };
+        /** CompareField */
+        CompareField: {
+            /**
+             * Section
+             * @enum {string}
+             */
+            section: "metrics" | "parameters" | "inputs" | "output";
+            /** Path */
+            path: string;
+            /** Values */
+            values: components["schemas"]["JsonValue"][];
+            /** Same */
+            same: boolean;
+        };
+        /** Comparison */
+        Comparison: {
+            /** Calls */
+            calls: components["schemas"]["CallListItem"][];
+            /** Fields */
+            fields: components["schemas"]["CompareField"][];
+            /** Differing Sections */
+            differing_sections: string[];
+            /** Differing Fields */
+            differing_fields: number;
+            /** Truncated */
+            truncated: boolean;
         };
     };
     responses: never;

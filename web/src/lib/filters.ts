@@ -49,6 +49,11 @@ export const SORT_KEYS = [
   "prompt_tokens",
   "completion_tokens",
   "cost_usd",
+  "op_name",
+  "model",
+  "status",
+  "session_id",
+  "user_id",
 ] as const;
 
 export const DEFAULT_SORT: SortKey = "-started_at";

@@ -28,9 +28,9 @@ interface Column {
 }
 
 export const COLUMNS: Column[] = [
-  { key: "op", label: "op" },
-  { key: "model", label: "model" },
-  { key: "status", label: "status" },
+  { key: "op", label: "op", sort: "op_name" },
+  { key: "model", label: "model", sort: "model" },
+  { key: "status", label: "status", sort: "status" },
   { key: "started", label: "started", sort: "started_at" },
   { key: "latency", label: "latency", sort: "latency_ms", className: "num" },
   { key: "ttft", label: "ttft", sort: "ttft_ms", className: "num", title: "time to first token" },
@@ -38,8 +38,8 @@ export const COLUMNS: Column[] = [
   { key: "completion", label: "compl.", sort: "completion_tokens", className: "num", title: "completion tokens" },
   { key: "total", label: "tokens", sort: "total_tokens", className: "num", title: "total tokens" },
   { key: "cost", label: "cost", sort: "cost_usd", className: "num" },
-  { key: "session", label: "session" },
-  { key: "user", label: "user" },
+  { key: "session", label: "session", sort: "session_id" },
+  { key: "user", label: "user", sort: "user_id" },
 ];
 
 function FilterValue({ value, onFilter, testId }: { value: string | null; onFilter: (v: string) => void; testId: string }) {
