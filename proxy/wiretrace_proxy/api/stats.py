@@ -21,7 +21,7 @@ from wiretrace_proxy.api.openapi import FILTER_DESCRIPTION, FILTER_PARAMETERS, o
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.record import JSONObject
-from wiretrace_proxy.storage.filters import CallFilter, FilterError, parse_filters
+from wiretrace_proxy.storage.filters import CallFilter, FilterError, parse_filters, parse_flag
 from wiretrace_proxy.storage.stats import GROUP_KEYS, SORTS, compute_stats
 
 PARAMS = ("group_by", "sort", "limit", "exact")
@@ -62,7 +62,7 @@ def parse_request(params: MultiMapping[str]) -> StatsRequest:
         filters=filters,
         sort=sort,
         limit=_limit(params.get("limit")),
-        exact=_flag("exact", params.get("exact")),
+        exact=parse_flag("exact", params.get("exact")),
     )
 
 
@@ -72,14 +72,6 @@ def _limit(value: str | None) -> int:
     if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
         raise FilterError("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(value)
-
-
-def _flag(name: str, value: str | None) -> bool:
-    if value is None or value.lower() in ("", "0", "false", "no"):
-        return False
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    raise FilterError(name, f"{name} must be true or false, got {value!r}")
 
 
 async def get_stats(request: web.Request) -> web.Response:

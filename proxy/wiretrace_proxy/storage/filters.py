@@ -130,7 +130,7 @@ def parse_filters(query: Mapping[str, str], extra: tuple[str, ...] = ()) -> Call
         minimum=minimum,
         maximum=maximum,
         q=query.get("q") or None,
-        roots_only=_flag("roots_only", query.get("roots_only")),
+        roots_only=parse_flag("roots_only", query.get("roots_only")),
         feedback=feedback,  # type: ignore[arg-type]  # checked above
     )
 
@@ -162,7 +162,8 @@ def _time(param: str, value: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _flag(param: str, value: str | None) -> bool:
+def parse_flag(param: str, value: str | None) -> bool:
+    """A true/false query parameter (absent or empty is false), or ``FilterError``."""
     if value is None or value.lower() in ("", "0", "false", "no"):
         return False
     if value.lower() in ("1", "true", "yes"):
