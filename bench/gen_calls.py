@@ -46,8 +46,8 @@ from pathlib import Path
 from typing import Final
 
 import sqlalchemy as sa
-from wiretrace_proxy.record import JSON, CallRecord, JSONObject, Status, Usage
-from wiretrace_proxy.storage import queries
+from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usage
+from wiretrace_proxy.storage import writes as queries
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 

@@ -16,9 +16,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from wiretrace_proxy.app import create_app
 from wiretrace_proxy.appkeys import ENGINE, WRITER
-from wiretrace_proxy.record import CallRecord
+from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.settings import Settings
-from wiretrace_proxy.storage import queries
+from wiretrace_proxy.storage import writes as queries
 
 from tests.fakes.upstream import FAKE, FakeUpstream, create_fake_upstream
 

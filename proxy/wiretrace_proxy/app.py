@@ -15,27 +15,28 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
-from . import forward, health
-from .api import calls as calls_api
-from .api import compare as compare_api
-from .api import export as export_api
-from .api import feedback as feedback_api
-from .api import openapi as openapi_api
-from .api import ops as ops_api
-from .api import pricing as pricing_api
-from .api import prompts as prompts_api
-from .api import spans as spans_api
-from .api import stats as stats_api
-from .api import traces as traces_api
-from .appkeys import ENGINE, SETTINGS, SINK, UPSTREAM, WRITER, Upstream
-from .pricing import Pricer
-from .recorder import Recorder, load_key_salt
-from .settings import Settings
-from .storage.engine import check_database, create_engine_for
-from .storage.migrate import upgrade_to_head
-from .ui import add_ui_routes
-from .usage import TOKENIZERS
-from .writer import Writer
+from wiretrace_proxy import health
+from wiretrace_proxy.api import calls as calls_api
+from wiretrace_proxy.api import compare as compare_api
+from wiretrace_proxy.api import export as export_api
+from wiretrace_proxy.api import feedback as feedback_api
+from wiretrace_proxy.api import openapi as openapi_api
+from wiretrace_proxy.api import ops as ops_api
+from wiretrace_proxy.api import pricing as pricing_api
+from wiretrace_proxy.api import prompts as prompts_api
+from wiretrace_proxy.api import spans as spans_api
+from wiretrace_proxy.api import stats as stats_api
+from wiretrace_proxy.api import traces as traces_api
+from wiretrace_proxy.appkeys import ENGINE, SETTINGS, SINK, UPSTREAM, WRITER, Upstream
+from wiretrace_proxy.forward import handler as forward
+from wiretrace_proxy.record.pricing import Pricer
+from wiretrace_proxy.record.recorder import Recorder, load_key_salt
+from wiretrace_proxy.record.usage import TOKENIZERS
+from wiretrace_proxy.settings import Settings
+from wiretrace_proxy.storage.engine import check_database, create_engine_for
+from wiretrace_proxy.storage.migrate import upgrade_to_head
+from wiretrace_proxy.ui import add_ui_routes
+from wiretrace_proxy.writer import Writer
 
 log = logging.getLogger(__name__)
 

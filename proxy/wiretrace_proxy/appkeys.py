@@ -9,10 +9,10 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
-from .capture import Capture
-from .record import CallRecord
-from .settings import Settings
-from .writer import Writer
+from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.forward.capture import Capture
+from wiretrace_proxy.settings import Settings
+from wiretrace_proxy.writer import Writer
 
 
 class RecordSink(Protocol):

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from . import __version__
-from .errors import WiretraceError
-from .pricing import ENV_PRICES, load_overrides
-from .settings import (
+from wiretrace_proxy import __version__
+from wiretrace_proxy.errors import WiretraceError
+from wiretrace_proxy.record.pricing import ENV_PRICES, load_overrides
+from wiretrace_proxy.settings import (
     DEFAULT_HOST,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_PORT,
@@ -132,7 +132,7 @@ def _add_reprice(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _reprice(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from . import reprice
+    from wiretrace_proxy.commands import reprice
 
     try:
         upstream = _upstream(args.upstream)
@@ -182,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("alembic", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = settings_from_args(args)
-    from .server import serve  # imported late: `wiretrace --help` stays fast
+    from wiretrace_proxy.server import serve  # imported late: `wiretrace --help` stays fast
 
     try:
         if settings.prices_file:

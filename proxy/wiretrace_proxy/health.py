@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from .appkeys import WRITER
+from wiretrace_proxy.appkeys import WRITER
 
 
 async def handle(request: web.Request) -> web.Response:

@@ -14,8 +14,8 @@ import sys
 
 from aiohttp import web
 
-from .app import create_app
-from .settings import Settings
+from wiretrace_proxy.app import create_app
+from wiretrace_proxy.settings import Settings
 
 log = logging.getLogger(__name__)
 

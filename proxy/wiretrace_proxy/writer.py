@@ -33,11 +33,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from .capture import Capture
-from .ids import new_trace_id, parse_traceparent
-from .record import CallRecord
-from .storage.engine import describe_error
-from .storage.queries import BatchResult, write_batch
+from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.forward.capture import Capture
+from wiretrace_proxy.storage.engine import describe_error
+from wiretrace_proxy.storage.writes import BatchResult, write_batch
+from wiretrace_proxy.tracecontext import new_trace_id, parse_traceparent
 
 __all__ = ["Writer", "WriterStats"]
 

@@ -12,8 +12,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from wiretrace_proxy.record import JSON, CallRecord, JSONObject, Status, Usage
-from wiretrace_proxy.storage.queries import insert_records
+from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usage
+from wiretrace_proxy.storage.writes import insert_records
 
 BASE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MODELS = ("gpt-4o", "gpt-4o-mini", "o3-mini", "unknown-model")

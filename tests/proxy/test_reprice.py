@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from wiretrace_proxy.api.pricing import UnknownModelList
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.pricing import Pricer, load_overrides
-from wiretrace_proxy.record import CallRecord, Usage
-from wiretrace_proxy.reprice import reprice, unknown_models
-from wiretrace_proxy.storage import queries
+from wiretrace_proxy.callrecord import CallRecord, Usage
+from wiretrace_proxy.commands.reprice import reprice, unknown_models
+from wiretrace_proxy.record.pricing import Pricer, load_overrides
+from wiretrace_proxy.storage import writes as queries
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 

@@ -20,9 +20,9 @@ import pytest
 import sqlalchemy as sa
 from blockbuster import blockbuster_ctx
 from sqlalchemy.engine import Engine, make_url
-from wiretrace_proxy.capture import Capture, RequestMeta
-from wiretrace_proxy.record import CallRecord
-from wiretrace_proxy.storage import queries
+from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.forward.capture import Capture, RequestMeta
+from wiretrace_proxy.storage import writes as queries
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 from wiretrace_proxy.writer import Writer, WriterStats

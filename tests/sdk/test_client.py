@@ -20,8 +20,8 @@ import wiretrace
 from aiohttp import web
 from wiretrace import _client
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.pricing import Pricer
-from wiretrace_proxy.reprice import reprice
+from wiretrace_proxy.commands.reprice import reprice
+from wiretrace_proxy.record.pricing import Pricer
 
 from tests.harness import LoopThread, Servers, start_site
 

@@ -76,7 +76,7 @@ import openai
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlalchemy.engine import Engine
-from wiretrace_proxy.record import CallRecord
+from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 

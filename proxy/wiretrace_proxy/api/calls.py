@@ -25,10 +25,12 @@ from wiretrace_proxy.api.openapi import (
 )
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.record import JSON, CallRecord, JSONObject
-from wiretrace_proxy.storage import calls_query, feedback, queries
-from wiretrace_proxy.storage.calls_query import Cursor, Page, Sort, parse_limit
+from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
+from wiretrace_proxy.storage import feedback
+from wiretrace_proxy.storage import listing as calls_query
+from wiretrace_proxy.storage import writes as queries
 from wiretrace_proxy.storage.filters import FilterError, parse_filters
+from wiretrace_proxy.storage.listing import Cursor, Page, Sort, parse_limit
 
 LIST_PARAMS = ("sort", "cursor", "limit")
 

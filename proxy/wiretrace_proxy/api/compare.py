@@ -2,7 +2,7 @@
 
 The records come back in the order asked for, each with its feedback summary; ``fields``
 lists every metric, parameter, input and output leaf with one value per call and whether
-they agree (``wiretrace_proxy.compare`` says how records are split and flattened).
+they agree (``wiretrace_proxy.api.comparison`` says how records are split and flattened).
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from pydantic import JsonValue
 from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
+from wiretrace_proxy.api.comparison import MAX_CALLS, MIN_CALLS, Section, compare_records
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.api.openapi import operation, query
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.compare import MAX_CALLS, MIN_CALLS, Section, compare_records
-from wiretrace_proxy.record import JSON, CallRecord, JSONObject
-from wiretrace_proxy.storage import feedback, queries
+from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
+from wiretrace_proxy.storage import feedback
+from wiretrace_proxy.storage import writes as queries
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

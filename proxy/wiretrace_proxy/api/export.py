@@ -31,9 +31,9 @@ from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.calls import SORT_PARAMETER, refuse
 from wiretrace_proxy.api.openapi import FILTER_DESCRIPTION, FILTER_PARAMETERS, operation, query
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.record import USAGE_KEYS, JSONObject
-from wiretrace_proxy.storage.calls_query import Sort, iter_batches
+from wiretrace_proxy.callrecord import USAGE_KEYS, JSONObject
 from wiretrace_proxy.storage.filters import CallFilter, FilterError, parse_filters
+from wiretrace_proxy.storage.listing import Sort, iter_batches
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.api.openapi import operation, path_param
 from wiretrace_proxy.api.schemas import FeedbackIn
 from wiretrace_proxy.appkeys import ENGINE, WRITER
-from wiretrace_proxy.ids import new_span_id
-from wiretrace_proxy.record import JSONObject
+from wiretrace_proxy.callrecord import JSONObject
 from wiretrace_proxy.storage import feedback
 from wiretrace_proxy.storage.feedback import FeedbackEntry
+from wiretrace_proxy.tracecontext import new_span_id
 
 log = logging.getLogger(__name__)
 

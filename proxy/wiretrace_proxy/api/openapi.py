@@ -24,8 +24,8 @@ How an endpoint is documented (the pattern every ``api/`` module follows)::
 2. Response and body shapes are pydantic models in ``api/schemas.py``, listed in
    ``schemas.MODELS`` and referred to with ``schemas.ref(Model)``; or a module defines
    ``OPENAPI_SCHEMAS: dict[str, JSONObject]`` (component name -> JSON Schema) itself.
-3. ``tests/proxy/test_openapi.py``: add a real request to ``EXAMPLES`` so the response is
-   validated against the document.
+3. ``tests/proxy/api/test_openapi_contract.py``: add a real request to ``EXAMPLES`` so the
+   response is validated against the document.
 
 ``UNOWNED_PATHS`` documents modules written before this pattern (spans, traces, ops,
 health); move each entry next to its handler when that module is next edited.
@@ -43,7 +43,7 @@ from aiohttp import web
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.schemas import ref
-from wiretrace_proxy.record import JSONObject
+from wiretrace_proxy.callrecord import JSONObject
 from wiretrace_proxy.storage import filters
 
 __all__ = [

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api.errors import not_found
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.record import JSONObject
+from wiretrace_proxy.callrecord import JSONObject
 from wiretrace_proxy.storage import versions
 
 

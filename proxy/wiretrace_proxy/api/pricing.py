@@ -13,16 +13,15 @@ from functools import lru_cache
 from aiohttp import web
 from pydantic import Field
 
+from wiretrace_proxy.api.errors import BadParameter, bad_request
 from wiretrace_proxy.api.openapi import operation, query
 from wiretrace_proxy.api.schemas import Closed, component_schemas
 from wiretrace_proxy.appkeys import ENGINE, SETTINGS
+from wiretrace_proxy.callrecord import JSONObject
+from wiretrace_proxy.commands.reprice import unknown_models
 from wiretrace_proxy.errors import ConfigError
-from wiretrace_proxy.pricing import Pricer
-from wiretrace_proxy.record import JSONObject
-from wiretrace_proxy.reprice import unknown_models
+from wiretrace_proxy.record.pricing import Pricer
 from wiretrace_proxy.settings import Settings
-
-from .errors import BadParameter, bad_request
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -16,20 +16,19 @@ from aiohttp import web
 from pydantic import Field, JsonValue
 from sqlalchemy.engine import Connection
 
+from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.api.openapi import operation, query
 from wiretrace_proxy.api.schemas import Closed, component_schemas
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.prompts import (
+from wiretrace_proxy.callrecord import JSONObject
+from wiretrace_proxy.record.prompts import (
     PROMPT_OPS,
     changed_keys,
     diff_templates,
     prompt_digest,
     prompt_template,
 )
-from wiretrace_proxy.record import JSONObject
-from wiretrace_proxy.storage import prompts_query as store
-
-from .errors import BadParameter, bad_request, not_found
+from wiretrace_proxy.storage import prompts as store
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

@@ -1,9 +1,10 @@
 """API shapes as pydantic models: the JSON Schemas of ``/api/openapi.json`` come from here.
 
 Handlers build their answers from ``CallRecord.to_api()`` and plain dicts (fast, no model
-per row); these models describe those answers, and ``tests/proxy/test_openapi.py`` checks
-real responses against the schemas generated from them, so a field added to a response
-without a line here fails a test. ``FeedbackIn`` is also how the feedback body is parsed.
+per row); these models describe those answers, and
+``tests/proxy/api/test_openapi_contract.py`` checks real responses against the schemas
+generated from them, so a field added to a response without a line here fails a test.
+``FeedbackIn`` is also how the feedback body is parsed.
 
 Every object is closed (``extra="forbid"``, so ``additionalProperties: false``) except
 where the data is the user's own (inputs, output, attributes, span events).
@@ -25,7 +26,7 @@ from pydantic import (
 )
 from pydantic.json_schema import models_json_schema
 
-from wiretrace_proxy.record import JSONObject
+from wiretrace_proxy.callrecord import JSONObject
 
 REF = "#/components/schemas/{model}"
 

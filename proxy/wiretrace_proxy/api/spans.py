@@ -18,9 +18,10 @@ from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api.errors import BadParameter, bad_request
 from wiretrace_proxy.appkeys import ENGINE, SETTINGS
-from wiretrace_proxy.record import CallRecord
-from wiretrace_proxy.spans import SpanBatch, SpanError, parse_spans
-from wiretrace_proxy.storage import queries, versions
+from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.record.spans import SpanBatch, SpanError, parse_spans
+from wiretrace_proxy.storage import versions
+from wiretrace_proxy.storage import writes as queries
 
 log = logging.getLogger(__name__)
 

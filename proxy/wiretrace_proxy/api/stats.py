@@ -20,7 +20,7 @@ from wiretrace_proxy.api.errors import BadParameter, bad_request
 from wiretrace_proxy.api.openapi import FILTER_DESCRIPTION, FILTER_PARAMETERS, operation, query
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.record import JSONObject
+from wiretrace_proxy.callrecord import JSONObject
 from wiretrace_proxy.storage.filters import CallFilter, FilterError, parse_filters, parse_flag
 from wiretrace_proxy.storage.stats import GROUP_KEYS, SORTS, compute_stats
 

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.record import JSON, CallRecord, JSONObject
-from wiretrace_proxy.storage import queries
+from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
+from wiretrace_proxy.storage import writes as queries
 
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 

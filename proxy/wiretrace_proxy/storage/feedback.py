@@ -19,9 +19,9 @@ from typing import Literal, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from wiretrace_proxy.record import JSONObject
+from wiretrace_proxy.callrecord import JSONObject
 from wiretrace_proxy.storage.models import Feedback
-from wiretrace_proxy.storage.queries import CALLS
+from wiretrace_proxy.storage.writes import CALLS
 
 __all__ = [
     "FEEDBACK",

@@ -33,7 +33,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from wiretrace_proxy.storage.models import Feedback
-from wiretrace_proxy.storage.queries import CALLS
+from wiretrace_proxy.storage.writes import CALLS
 
 FEEDBACK_TABLE: sa.Table = Feedback.__table__  # type: ignore[attr-defined]
 

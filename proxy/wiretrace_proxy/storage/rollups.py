@@ -8,7 +8,7 @@ and TTFT percentiles come from logarithmic histograms, eight buckets to an octav
 read from them lies between the buckets of the two ranks the exact ``percentile_cont``
 interpolates between. With the many calls the rollups are used for (over
 ``stats.RAW_LIMIT``) those ranks share a bucket, so it is within 9.05% (usually far less, as
-it is interpolated inside the bucket); ``tests/proxy/test_stats.py`` checks both.
+it is interpolated inside the bucket); ``tests/proxy/api/test_stats.py`` checks both.
 
 Only questions the rollups can answer come here: a group key and filters among their
 dimensions, and ``since``/``until`` on UTC midnights. ``usable`` decides; anything else is
@@ -26,7 +26,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from wiretrace_proxy.record import USAGE_KEYS
+from wiretrace_proxy.callrecord import USAGE_KEYS
 from wiretrace_proxy.storage.filters import CallFilter
 from wiretrace_proxy.storage.models import CallRollup, CallRollupBucket
 

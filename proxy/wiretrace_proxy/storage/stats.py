@@ -27,10 +27,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
-from wiretrace_proxy.record import JSON, USAGE_KEYS, JSONObject
+from wiretrace_proxy.callrecord import JSON, USAGE_KEYS, JSONObject
 from wiretrace_proxy.storage import rollups
 from wiretrace_proxy.storage.filters import CallFilter, apply_filters
-from wiretrace_proxy.storage.queries import CALLS
+from wiretrace_proxy.storage.writes import CALLS
 
 __all__ = ["GROUP_KEYS", "RAW_LIMIT", "SORTS", "Stats", "compute_stats", "group_key"]
 

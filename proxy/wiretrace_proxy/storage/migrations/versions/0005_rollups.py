@@ -14,7 +14,7 @@ here. On PostgreSQL the tables are created but left empty and unused: ``/api/sta
 A later migration that recreates ``calls`` on SQLite (batch mode with a column drop or
 type change) drops these triggers with the old table and must create them again
 (``create_triggers``); ``storage.rollups`` ignores the rollups when they are missing, and
-``tests/proxy/test_stats.py`` fails.
+``tests/proxy/api/test_stats.py`` fails.
 
 The bucket bounds are frozen here (``storage.rollups.BOUNDS`` must equal ``BOUNDS``):
 bucket 0 is below 2**-7 ms, bucket i is [BOUNDS[i-1], BOUNDS[i]), the last is at least

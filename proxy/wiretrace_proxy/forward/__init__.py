@@ -1,0 +1,1 @@
+"""The request path, on the event loop: bytes and times only."""

@@ -1,0 +1,288 @@
+"""The ``/v1/*`` handler: forward to the upstream byte for byte, tee into a Capture.
+
+Nothing here parses a response, touches storage or waits on a lock: each upstream chunk is
+appended to the capture and written to the client as it arrives; the finished capture is
+handed to the sink with a synchronous ``submit`` in ``finally`` (a cancelled handler still
+records). Upstream failures before a response become OpenAI-shaped 502/504 errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+
+from wiretrace_proxy.appkeys import SETTINGS, SINK, UPSTREAM
+from wiretrace_proxy.forward.capture import Capture
+from wiretrace_proxy.forward.headers import (
+    CALL_ID_HEADER,
+    filter_response_headers,
+    split_request_headers,
+)
+from wiretrace_proxy.forward.include_usage import (
+    INJECTABLE_PATHS,
+    UsageChunkFilter,
+    inject_include_usage,
+)
+from wiretrace_proxy.tracecontext import new_span_id
+
+log = logging.getLogger(__name__)
+
+READ_WHOLE_LIMIT = 64 * 1024 * 1024
+"""JSON request bodies up to this size are read whole (to inject the usage option)."""
+RAW_PREVIEW_BYTES = 64 * 1024
+"""Bytes kept of a streamed (non-JSON) request body or a binary response body."""
+_STREAM_CHUNK = 256 * 1024
+
+
+class UpstreamFailure(Exception):
+    """The upstream could not be reached or did not answer in time (before any response)."""
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    headers, meta = split_request_headers(
+        (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers
+    )
+    capture = Capture(
+        call_id=new_span_id(),
+        method=request.method,
+        path=request.path,
+        query=request.query_string,
+        started_wall=time.time(),
+        t0=time.perf_counter(),
+        request_headers=headers,
+        meta=meta,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    try:
+        return await _proxy(request, capture, CIMultiDict(headers))
+    except asyncio.CancelledError:
+        capture.finish("cancelled", "cancelled", "the request was cancelled")
+        raise
+    finally:
+        if capture.outcome is None:
+            capture.finish("error", "internal_error", "the proxy failed to complete the call")
+        request.app[SINK].submit(capture)
+
+
+async def _proxy(
+    request: web.Request, capture: Capture, headers: CIMultiDict[str]
+) -> web.StreamResponse:
+    upstream = request.app[UPSTREAM]
+    original = await _request_body(request, capture, headers)
+    data = original
+    if isinstance(original, bytes) and request.path in INJECTABLE_PATHS:
+        data = await _with_usage_option(request, capture, original, headers)
+    url = upstream.base_url + request.raw_path
+    try:
+        response = await _send(upstream.session, request.method, url, headers, data, capture)
+        prefetched = b""
+        if capture.usage_injected and _may_reject_option(response):
+            prefetched = await response.read()
+            if b"stream_options" in prefetched or b"include_usage" in prefetched:
+                # An upstream that refuses stream_options gets the app's own request
+                # instead; usage is then estimated by the recorder.
+                response.close()
+                capture.usage_injected = False
+                prefetched = b""
+                assert isinstance(original, bytes)
+                headers["Content-Length"] = str(len(original))
+                response = await _send(
+                    upstream.session, request.method, url, headers, original, capture
+                )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a 502/504 for the app
+        failure = _classify(exc, upstream.base_url)
+        capture.start_response(failure.status, [])
+        capture.finish("error", failure.kind, str(failure))
+        return _error_response(failure, capture.call_id)
+    async with response:
+        return await _relay(request, response, capture, prefetched)
+
+
+async def _send(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    headers: CIMultiDict[str],
+    data: bytes | aiohttp.payload.AsyncIterablePayload | None,
+    capture: Capture,
+) -> aiohttp.ClientResponse:
+    t = time.perf_counter()
+    try:
+        return await session.request(method, url, headers=headers, data=data, allow_redirects=False)
+    finally:
+        capture.upstream_wait += time.perf_counter() - t
+
+
+def _may_reject_option(response: aiohttp.ClientResponse) -> bool:
+    """A small 400 might be the upstream refusing ``stream_options``: worth reading whole."""
+    length = response.content_length
+    return response.status == 400 and (length is None or length <= 64 * 1024)
+
+
+async def _request_body(
+    request: web.Request, capture: Capture, headers: CIMultiDict[str]
+) -> bytes | aiohttp.payload.AsyncIterablePayload | None:
+    """Whole bytes for JSON bodies (so usage can be injected), else a stream to forward."""
+    if not request.body_exists:
+        return None
+    length = request.content_length
+    if _is_json(headers) and length is not None and length <= READ_WHOLE_LIMIT:
+        body = await request.read()
+        capture.add_request(body)
+        return body
+    return aiohttp.payload.AsyncIterablePayload(_stream_request(request, capture))
+
+
+async def _with_usage_option(
+    request: web.Request, capture: Capture, body: bytes, headers: CIMultiDict[str]
+) -> bytes:
+    """The body to send upstream: with ``include_usage`` added when the app left it out."""
+    if request.method != "POST" or b'"stream"' not in body:
+        return body
+    if len(body) <= 1024 * 1024:
+        injected = inject_include_usage(body)
+    else:  # a multi-megabyte body (inline images) is parsed off the event loop's thread
+        injected = await asyncio.to_thread(inject_include_usage, body)
+    if injected is None:
+        return body
+    capture.usage_injected = True  # the capture keeps the app's own body as the inputs
+    headers["Content-Length"] = str(len(injected))
+    return injected
+
+
+async def _stream_request(request: web.Request, capture: Capture):  # type: ignore[no-untyped-def]
+    async for chunk in request.content.iter_chunked(_STREAM_CHUNK):
+        capture.add_request(chunk, RAW_PREVIEW_BYTES)
+        yield chunk
+
+
+def _is_json(headers: CIMultiDict[str]) -> bool:
+    content_type = headers.get("Content-Type", "").lower()
+    return "json" in content_type or not content_type
+
+
+async def _relay(
+    request: web.Request, response: aiohttp.ClientResponse, capture: Capture, prefetched: bytes
+) -> web.StreamResponse:
+    raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
+    out_headers = filter_response_headers(raw)
+    capture.start_response(response.status, raw)
+    content_type = response.headers.get("Content-Type", "").lower()
+    is_sse = content_type.startswith("text/event-stream")
+    if not is_sse and "json" not in content_type and not content_type.startswith("text/"):
+        capture.response_cap = RAW_PREVIEW_BYTES
+    usage_filter = UsageChunkFilter() if capture.usage_injected and is_sse else None
+    if usage_filter is not None:
+        out_headers = [(k, v) for k, v in out_headers if k.lower() != "content-length"]
+    client = web.StreamResponse(status=response.status, reason=response.reason)
+    for name, value in out_headers:
+        client.headers.add(name, value)
+    client.headers[CALL_ID_HEADER] = capture.call_id
+    await client.prepare(request)
+    if prefetched:
+        capture.add(prefetched)
+        if not await _write(client, prefetched, capture, response):
+            return client
+    await _pump(response, client, capture, usage_filter)
+    return client
+
+
+async def _pump(
+    response: aiohttp.ClientResponse,
+    client: web.StreamResponse,
+    capture: Capture,
+    usage_filter: UsageChunkFilter | None,
+) -> None:
+    """Upstream chunks to the client as they arrive; the outcome lands in the capture."""
+    content = response.content
+    while True:
+        t = time.perf_counter()
+        try:
+            chunk = await content.readany()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            capture.upstream_wait += time.perf_counter() - t
+            capture.finish("error", "upstream_disconnected", _describe(exc))
+            response.close()
+            _abort_client(client)
+            return
+        capture.upstream_wait += time.perf_counter() - t
+        if not chunk:
+            break
+        capture.add(chunk)
+        out = usage_filter.feed(chunk) if usage_filter is not None else chunk
+        if out and not await _write(client, out, capture, response):
+            return
+    if usage_filter is not None:
+        tail = usage_filter.flush()
+        if tail and not await _write(client, tail, capture, response):
+            return
+    try:
+        await client.write_eof()
+    except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+        capture.finish("cancelled", "client_disconnected", "the client went away at the end")
+        return
+    capture.finish("ok")  # the transport completed; the recorder judges the HTTP status
+
+
+async def _write(
+    client: web.StreamResponse, data: bytes, capture: Capture, response: aiohttp.ClientResponse
+) -> bool:
+    """Write to the client; a client that went away cancels the upstream request."""
+    try:
+        await client.write(data)
+    except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+        capture.finish("cancelled", "client_disconnected", "the client disconnected mid-response")
+        response.close()
+        return False
+    return True
+
+
+def _abort_client(client: web.StreamResponse) -> None:
+    """Cut the client's connection so it sees the same broken response the proxy saw."""
+    client.force_close()
+    writer = client._payload_writer  # noqa: SLF001 - aiohttp exposes no public abort
+    transport = writer.transport if writer is not None else None
+    if transport is not None:
+        transport.abort()
+
+
+def _classify(exc: BaseException, base_url: str) -> UpstreamFailure:
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamFailure(
+            504, "upstream_timeout", f"wiretrace: upstream {base_url} timed out: {_describe(exc)}"
+        )
+    return UpstreamFailure(
+        502, "upstream_unreachable", f"wiretrace: upstream {base_url} unreachable: {_describe(exc)}"
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _error_response(failure: UpstreamFailure, call_id: str) -> web.Response:
+    body = {
+        "error": {
+            "message": str(failure),
+            "type": failure.kind,
+            "code": "bad_gateway" if failure.status == 502 else "gateway_timeout",
+        }
+    }
+    return web.Response(
+        status=failure.status,
+        body=json.dumps(body).encode(),
+        content_type="application/json",
+        headers={CALL_ID_HEADER: call_id},
+    )

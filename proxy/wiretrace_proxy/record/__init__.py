@@ -1,0 +1,1 @@
+"""The recording path, on the writer thread: Capture -> CallRecord."""

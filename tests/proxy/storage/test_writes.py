@@ -1,0 +1,278 @@
+"""storage.queries: records go in and come back unchanged; lists filter and order right.
+
+Spec: design.md "A call record" and ``GET /api/calls`` (newest first, keyset cursor);
+brief item 4 (Core executemany insert, upsert for SDK spans, list/get).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.base import PGDialect
+from sqlalchemy.engine import Engine
+from wiretrace_proxy.callrecord import CallRecord, Usage
+from wiretrace_proxy.storage import writes as queries
+from wiretrace_proxy.storage.engine import create_engine_for
+from wiretrace_proxy.storage.migrate import upgrade_to_head
+
+POSTGRESQL: sa.Dialect = PGDialect()  # type: ignore[no-untyped-call]
+
+T0 = datetime(2024, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def make_record(n: int, **changes: object) -> CallRecord:
+    rec = CallRecord(
+        id=f"{n:016x}",
+        project="p",
+        trace_id=f"{n:032x}",
+        parent_id=None,
+        op_name="openai.chat.completions.create",
+        display_name=None,
+        started_at=T0 + timedelta(seconds=n),
+        ended_at=T0 + timedelta(seconds=n, milliseconds=250),
+        latency_ms=250.0,
+        ttft_ms=40.5,
+        overhead_ms=0.8,
+        status="ok",
+        http_status=200,
+        model="gpt-4o-mini",
+        response_model="gpt-4o-mini-2024-07-18",
+        inputs={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+        output={"object": "chat.completion", "choices": []},
+        usage=Usage(prompt_tokens=5, completion_tokens=7, total_tokens=12),
+        usage_source="upstream",
+        cost_usd=0.00012,
+        error=None,
+    )
+    return dataclasses.replace(rec, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = create_engine_for(db_url)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+def insert(engine: Engine, *records: CallRecord) -> None:
+    with engine.begin() as conn:
+        queries.insert_records(conn, records)
+
+
+def get(engine: Engine, call_id: str) -> CallRecord | None:
+    with engine.connect() as conn:
+        return queries.get_call(conn, call_id)
+
+
+def listed(engine: Engine, **filters: object) -> list[str]:
+    with engine.connect() as conn:
+        return [r.id for r in queries.list_calls(conn, **filters)]  # type: ignore[arg-type]
+
+
+def test_round_trip_keeps_unicode_nested_json_and_none_usage(engine: Engine) -> None:
+    rec = make_record(
+        1,
+        display_name="résumé ✓ 日本語 🚀",
+        inputs={"messages": [{"role": "user", "content": "naïve — 你好 🙂", "n": [1, 2.5, None]}]},
+        output={"deep": {"a": [{"b": {"c": [True, False, None, 1.5, -0.5, ""]}}]}},
+        usage=None,
+        usage_source=None,
+        cost_usd=None,
+        error={"message": "boom ✗", "type": "server_error", "code": None},
+        status="error",
+        attributes={"properties": {"Ünïcode": "välue"}, "request": {"path": "/v1/x"}},
+        session_id="s-1",
+        user_id="u-1",
+        key_fingerprint="ab12…wxyz",
+        parent_id="f" * 16,
+        kind="op",
+    )
+    insert(engine, rec)
+    assert get(engine, rec.id) == rec
+
+
+def test_nul_characters_are_stored_and_never_refuse_a_record(engine: Engine) -> None:
+    rec = make_record(6, output={"text": "before\u0000after", "raw": "a \\u0000 b"})
+    insert(engine, rec)
+    back = get(engine, rec.id)
+    assert back is not None
+    if engine.dialect.name == "postgresql":  # JSONB cannot hold NUL: it becomes U+FFFD
+        assert back.output == {"text": "before\ufffdafter", "raw": "a \\u0000 b"}
+    else:
+        assert back == rec
+
+
+def test_round_trip_keeps_every_usage_count(engine: Engine) -> None:
+    rec = make_record(2, usage=Usage(10, 20, 30, cached_tokens=4, reasoning_tokens=8))
+    insert(engine, rec)
+    back = get(engine, rec.id)
+    assert back is not None and back.usage == Usage(10, 20, 30, 4, 8)
+
+
+def test_usage_is_flattened_into_token_columns(engine: Engine) -> None:
+    insert(engine, make_record(3, usage=Usage(1, 2, 3, 0, None)))
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(queries.CALLS)).mappings().one()
+    assert (row["prompt_tokens"], row["completion_tokens"], row["total_tokens"]) == (1, 2, 3)
+    assert (row["cached_tokens"], row["reasoning_tokens"]) == (0, None)
+
+
+def test_plain_string_and_null_json_values_round_trip(engine: Engine) -> None:
+    rec = make_record(4, inputs={"raw": "not json {", "content_type": "text/plain"}, output=None)
+    insert(engine, rec)
+    assert get(engine, rec.id) == rec
+
+
+def test_get_call_returns_none_for_unknown_id(engine: Engine) -> None:
+    assert get(engine, "0" * 16) is None
+
+
+def test_insert_refuses_a_duplicate_id(engine: Engine) -> None:
+    insert(engine, make_record(1))
+    with pytest.raises(sa.exc.IntegrityError):
+        insert(engine, make_record(1))
+
+
+def test_list_is_newest_first_and_ties_break_by_id_desc(engine: Engine) -> None:
+    same = T0 + timedelta(seconds=100)
+    insert(
+        engine,
+        make_record(1),
+        make_record(3),
+        make_record(2),
+        make_record(0x10, started_at=same),
+        make_record(0x12, started_at=same),
+        make_record(0x11, started_at=same),
+    )
+    assert listed(engine) == [f"{n:016x}" for n in (0x12, 0x11, 0x10, 3, 2, 1)]
+
+
+def test_list_limit(engine: Engine) -> None:
+    insert(engine, *(make_record(n) for n in range(1, 8)))
+    assert listed(engine, limit=3) == [f"{n:016x}" for n in (7, 6, 5)]
+    assert listed(engine, limit=0) == []
+    with pytest.raises(ValueError):
+        listed(engine, limit=-1)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("project", "other"),
+        ("op_name", "openai.embeddings.create"),
+        ("model", "gpt-4.1"),
+        ("status", "error"),
+        ("trace_id", "e" * 32),
+    ],
+)
+def test_each_filter_selects_only_matching_rows(engine: Engine, name: str, value: str) -> None:
+    insert(engine, *(make_record(n) for n in range(1, 4)))
+    insert(engine, make_record(9, **{name: value}), make_record(8, **{name: value}))
+    assert listed(engine, **{name: value}) == [f"{9:016x}", f"{8:016x}"]
+
+
+def test_filters_combine_with_and(engine: Engine) -> None:
+    insert(
+        engine,
+        make_record(1, project="a", status="ok"),
+        make_record(2, project="a", status="error"),
+        make_record(3, project="b", status="error"),
+    )
+    assert listed(engine, project="a", status="error") == [f"{2:016x}"]
+
+
+def test_keyset_pages_cover_every_row_once(engine: Engine) -> None:
+    same = T0 + timedelta(seconds=50)
+    insert(engine, *(make_record(n) for n in range(1, 6)))
+    insert(engine, *(make_record(n, started_at=same) for n in range(0x20, 0x24)))
+    seen: list[str] = []
+    before: tuple[datetime, str] | None = None
+    with engine.connect() as conn:
+        while page := queries.list_calls(conn, before=before, limit=3):
+            seen += [r.id for r in page]
+            before = (page[-1].started_at, page[-1].id)
+    assert seen == listed(engine, limit=100)
+    assert len(seen) == len(set(seen)) == 9
+
+
+def test_count_calls(engine: Engine) -> None:
+    insert(engine, make_record(1), make_record(2, project="q"), make_record(3, project="q"))
+    with engine.connect() as conn:
+        assert queries.count_calls(conn) == 3
+        assert queries.count_calls(conn, project="q") == 2
+
+
+def upsert(engine: Engine, *records: CallRecord) -> None:
+    with engine.begin() as conn:
+        queries.upsert_records(conn, records)
+
+
+def span_parts() -> tuple[CallRecord, CallRecord]:
+    start = make_record(
+        5, status="running", ended_at=None, latency_ms=None, output=None, usage=None
+    )
+    end = make_record(5, status="ok", inputs=None, output={"answer": 42})
+    return start, end
+
+
+def test_upsert_merges_start_then_end(engine: Engine) -> None:
+    start, end = span_parts()
+    upsert(engine, start)
+    assert get(engine, start.id) == start
+    upsert(engine, end)
+    merged = get(engine, start.id)
+    assert merged is not None
+    assert merged.status == "ok"
+    assert merged.inputs == start.inputs  # the end carried no inputs: the start's are kept
+    assert merged.output == {"answer": 42}
+    assert merged.ended_at == end.ended_at and merged.usage == end.usage
+
+
+def test_upsert_merges_end_then_start_without_going_back_to_running(engine: Engine) -> None:
+    start, end = span_parts()
+    upsert(engine, end)
+    upsert(engine, start)
+    merged = get(engine, start.id)
+    assert merged is not None
+    assert merged.status == "ok"
+    assert merged.output == {"answer": 42} and merged.inputs == start.inputs
+    assert merged.ended_at == end.ended_at and merged.latency_ms == end.latency_ms
+
+
+def test_upsert_inserts_many_new_rows(engine: Engine) -> None:
+    upsert(engine, *(make_record(n) for n in range(1, 5)))
+    assert len(listed(engine)) == 4
+
+
+def test_upsert_statement_renders_on_conflict_for_postgresql() -> None:
+    sql = str(queries._upsert_statement("postgresql").compile(dialect=POSTGRESQL))
+    assert "ON CONFLICT (id) DO UPDATE SET" in sql
+    assert "coalesce(excluded.output, calls.output)" in sql
+
+
+def test_write_batch_writes_all_in_one_go(engine: Engine) -> None:
+    result = queries.write_batch(engine, [make_record(n) for n in range(1, 4)])
+    assert result == queries.BatchResult(written=3)
+    assert len(listed(engine)) == 3
+
+
+def test_write_batch_keeps_the_good_records_of_a_batch_with_a_bad_one(engine: Engine) -> None:
+    insert(engine, make_record(2))
+    result = queries.write_batch(engine, [make_record(1), make_record(2), make_record(3)])
+    assert result.split and result.failure is None and result.written == 2
+    assert [(call_id, type(exc)) for call_id, exc in result.refused] == [
+        (f"{2:016x}", sa.exc.IntegrityError)
+    ]
+    assert listed(engine) == [f"{n:016x}" for n in (3, 2, 1)]
+
+
+def test_write_batch_reports_a_failing_database_and_stores_nothing() -> None:
+    broken = create_engine_for("sqlite://")  # in-memory and never migrated: no calls table
+    result = queries.write_batch(broken, [make_record(1), make_record(2), make_record(3)])
+    assert result.split and result.written == 0
+    assert isinstance(result.failure, sa.exc.OperationalError)
