@@ -14,14 +14,20 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'db' / 'wiretrace.db'}"
 
 
+TIKTOKEN_FILES = Path(__file__).resolve().parent / "fixtures" / "tiktoken"
+"""The o200k_base and cl100k_base files, named by tiktoken's cache key (README there)."""
+
+
 def _offline_tokenizers() -> None:
-    """Use the tokenizer files beside the repo when present (a user's machine downloads
-    them); without them estimates are flagged ``chars/4``, which tests also cover."""
+    """Load tokenizers from the repository's copy for the whole session, never the network.
+
+    Set at import, before any test (or a subprocess it starts) loads tiktoken, and whatever
+    the caller's environment says, so exact token counts are checked on every machine. The
+    tests of the ``chars/4`` fallback point ``TIKTOKEN_CACHE_DIR`` at an empty folder.
+    """
     import os
 
-    shared = Path(__file__).resolve().parents[2] / "shared" / "tiktoken"
-    if "TIKTOKEN_CACHE_DIR" not in os.environ and (shared / "README.md").is_file():
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(shared)
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(TIKTOKEN_FILES)
 
 
 _offline_tokenizers()

@@ -22,10 +22,8 @@ from wiretrace_proxy.record.reassemble import reassemble_stream
 from wiretrace_proxy.record.tokenizers import Tokenizers
 from wiretrace_proxy.record.usage import encoding_for_model, estimate_usage, normalise_usage
 
+from tests.conftest import TIKTOKEN_FILES
 from tests.fakes.cassettes import all_fixtures, load
-
-SHARED_TIKTOKEN = Path(__file__).parents[3] / "../shared/tiktoken"
-
 
 # --- normalise_usage -----------------------------------------------------------------------
 
@@ -310,19 +308,11 @@ EXACT = [
 
 @pytest.fixture(scope="module")
 def real_tokenizers() -> Tokenizers:
-    if not SHARED_TIKTOKEN.is_dir():
-        pytest.skip(f"no tiktoken files at {SHARED_TIKTOKEN}")
-    saved = os.environ.get("TIKTOKEN_CACHE_DIR")
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED_TIKTOKEN.resolve())
-    try:
-        tokenizers = Tokenizers()
-        tokenizers.preload(["o200k_base", "cl100k_base"])
-        assert tokenizers.wait(120)
-    finally:
-        if saved is None:
-            del os.environ["TIKTOKEN_CACHE_DIR"]
-        else:
-            os.environ["TIKTOKEN_CACHE_DIR"] = saved
+    """Both encodings, loaded from the repository's copy (``tests/conftest.py`` sets the cache)."""
+    assert os.environ["TIKTOKEN_CACHE_DIR"] == str(TIKTOKEN_FILES)
+    tokenizers = Tokenizers()
+    tokenizers.preload(["o200k_base", "cl100k_base"])
+    assert tokenizers.wait(120)
     assert tokenizers.ready("o200k_base") and tokenizers.ready("cl100k_base")
     return tokenizers
 
