@@ -1,24 +1,33 @@
-"""Typed application state: every shared object lives behind one ``web.AppKey``."""
+"""Typed application state: every shared object lives behind one ``web.AppKey``.
+
+The request path (``forward/``) reads ``SETTINGS``, ``UPSTREAM`` and ``SINK`` from here, so
+this module imports nothing of storage or the writer at run time: the engine's and the
+writer's types are for the type checker only. ``SINK`` is the writer as the request path
+sees it (one non-blocking ``submit``); ``WRITER`` is the same object with its counters, for
+``/healthz`` and the API.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy.engine import Engine
 
-from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.forward.capture import Capture
 from wiretrace_proxy.settings import Settings
-from wiretrace_proxy.writer import Writer
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from wiretrace_proxy.writer import Writer
 
 
 class RecordSink(Protocol):
     """Where finished captures go (the writer). ``submit`` must not block or await."""
 
-    def submit(self, item: Capture | CallRecord) -> None: ...
+    def submit(self, capture: Capture) -> None: ...
 
 
 @dataclass(slots=True)
@@ -32,5 +41,5 @@ class Upstream:
 SETTINGS = web.AppKey("settings", Settings)
 UPSTREAM = web.AppKey("upstream", Upstream)
 SINK = web.AppKey("sink", RecordSink)
-ENGINE = web.AppKey("engine", Engine)
-WRITER = web.AppKey("writer", Writer)
+ENGINE: web.AppKey[Engine] = web.AppKey("engine")
+WRITER: web.AppKey[Writer] = web.AppKey("writer")
