@@ -12,7 +12,8 @@ environment variables and mounts see the rewritten URL. It runs in the caller's 
 context (for the async client, inside the caller's task), so ``current_span()`` there is
 the op that made the call. Nothing the app holds is wrapped or replaced: not the client,
 not the response, not the ``Stream``. The original methods are kept and ``uninstall()``
-puts them back.
+puts them back, unless another library wrapped the method after us: then its wrapper stays
+and ours, inside its chain, only passes requests through.
 
 What it changes, per request:
 
@@ -28,7 +29,8 @@ What it changes, per request:
 
 Import order: if ``httpx2``/``httpx`` is not imported yet at ``init()``, a ``sys.meta_path``
 finder patches it as soon as it is (so ``init()`` then ``import openai`` works) without
-importing it early. The exporter uses ``urllib``, so its own requests are never touched.
+importing it early; the finder leaves ``sys.meta_path`` once both modules are patched. The
+exporter uses ``urllib``, so its own requests are never touched.
 """
 
 from __future__ import annotations
@@ -87,37 +89,66 @@ class _Target:
         )
 
 
+class _Patch:
+    """One patched method: where it is, what it replaced, and whether it still reroutes."""
+
+    __slots__ = ("active", "original", "owner", "wrapper")
+
+    def __init__(self, owner: type, original: Any) -> None:
+        self.owner = owner
+        self.original = original
+        self.active = True
+        self.wrapper: object = None
+
+
 _target: _Target | None = None
-_patches: list[tuple[type, str, object]] = []
+_patches: list[_Patch] = []
+_patched_modules: set[str] = set()
+"""Names in ``MODULES`` whose classes were patched since ``install()``; the finder goes when
+all are."""
 _finder: _PostImportFinder | None = None
 _lock = threading.RLock()
 
 
 def install(url: str, project: str | None) -> None:
     """Patch the HTTP clients (now, or when imported) to route and tag OpenAI requests."""
-    global _target, _finder
+    global _target
     with _lock:
         _target = _Target(url, project)
-        if _finder is None:
-            _finder = _PostImportFinder()
-            sys.meta_path.insert(0, _finder)
         for name in MODULES:
             module = sys.modules.get(name)
             if module is not None:
                 patch_module(module)
+        _update_finder()
 
 
 def uninstall() -> None:
-    """Restore every patched method and remove the import hook."""
-    global _target, _finder
+    """Undo ``install()``: put back each method still ours, disarm the others.
+
+    A method someone else wrapped after us (an APM's httpx integration, say) is left in
+    place, since restoring ours would silently remove their wrapper; our wrapper inside their
+    chain becomes a plain pass-through, so their chain keeps working and nothing is rerouted.
+    """
+    global _target
     with _lock:
         _target = None
+        covered: list[str] = []
         while _patches:
-            owner, attribute, original = _patches.pop()
-            setattr(owner, attribute, original)
-        if _finder is not None and _finder in sys.meta_path:
-            sys.meta_path.remove(_finder)
-        _finder = None
+            patch = _patches.pop()
+            patch.active = False
+            if vars(patch.owner).get(_METHOD) is patch.wrapper:
+                setattr(patch.owner, _METHOD, patch.original)
+            else:
+                covered.append(f"{patch.owner.__module__}.{patch.owner.__qualname__}")
+        if covered:
+            log.debug(
+                "wiretrace: %s.%s wrapped again by another library; left in place, ours "
+                "now passes requests through unchanged",
+                " and ".join(reversed(covered)),
+                _METHOD,
+            )
+        _patched_modules.clear()
+        _update_finder()
 
 
 def installed() -> bool:
@@ -131,31 +162,52 @@ def patch_module(module: ModuleType) -> None:
         for class_name, is_async in (("Client", False), ("AsyncClient", True)):
             owner = getattr(module, class_name, None)
             original = vars(owner).get(_METHOD) if isinstance(owner, type) else None
-            if original is None or getattr(original, "__wiretrace_patch__", False):
+            if original is None or any(patch.owner is owner for patch in _patches):
                 continue
             assert isinstance(owner, type)
-            patched = _async_send(original) if is_async else _sync_send(original)
-            setattr(owner, _METHOD, patched)
-            _patches.append((owner, _METHOD, original))
+            patch = _Patch(owner, original)
+            patch.wrapper = _async_send(patch) if is_async else _sync_send(patch)
+            setattr(owner, _METHOD, patch.wrapper)
+            _patches.append(patch)
+        if module.__name__ in MODULES:
+            _patched_modules.add(module.__name__)
 
 
-def _sync_send(original: Any) -> Any:
+def _update_finder() -> None:
+    """Keep the import hook while installed and some module in ``MODULES`` is unpatched."""
+    global _finder
+    with _lock:
+        wanted = _target is not None and not _patched_modules.issuperset(MODULES)
+        if wanted and _finder is None:
+            _finder = _PostImportFinder()
+            sys.meta_path.insert(0, _finder)
+        elif not wanted and _finder is not None:
+            if _finder in sys.meta_path:
+                sys.meta_path.remove(_finder)
+            _finder = None
+
+
+def _sync_send(patch: _Patch) -> Any:
+    original = patch.original
+
     @functools.wraps(original)
     def send(self: object, request: Any, *args: object, **kwargs: object) -> object:
-        prepare_request(request)
+        if patch.active:
+            prepare_request(request)
         return original(self, request, *args, **kwargs)
 
-    send.__wiretrace_patch__ = True  # type: ignore[attr-defined]
     return send
 
 
-def _async_send(original: Any) -> Any:
+def _async_send(patch: _Patch) -> Any:
+    original = patch.original
+
     @functools.wraps(original)
     async def send(self: object, request: Any, *args: object, **kwargs: object) -> object:
-        prepare_request(request)
+        if patch.active:
+            prepare_request(request)
         return await original(self, request, *args, **kwargs)
 
-    send.__wiretrace_patch__ = True  # type: ignore[attr-defined]
     return send
 
 
@@ -201,6 +253,7 @@ class _PatchingLoader:
         if _target is not None:
             try:
                 patch_module(module)
+                _update_finder()
             except Exception:  # fail-open: the module imported fine, only untraced
                 log.debug("wiretrace: could not patch %s", module.__name__, exc_info=True)
 
