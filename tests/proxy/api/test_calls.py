@@ -200,13 +200,77 @@ def many(servers: Servers) -> Servers:
     return servers
 
 
-async def test_every_filter_parameter_is_accepted(many: Servers) -> None:
-    values = {"status": "ok", "kind": "llm", "feedback": "none", "roots_only": "true"}
-    values |= {"since": "2026-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z"}
-    for name in (*filters.PARAMS, "property.env"):
-        value = values.get(name, "1" if name.startswith(("min_", "max_")) else "x")
-        status, body = await get(f"{many.proxy_url}/api/calls?{urlencode({name: value})}")
+def _median(values: list[Any]) -> Any:
+    present = sorted({v for v in values if v is not None})
+    return present[len(present) // 2]
+
+
+def _tokens(call: dict[str, Any]) -> Any:
+    return call["usage"]["total_tokens"] if call["usage"] else None
+
+
+def _text(call: dict[str, Any]) -> str:
+    return json.dumps([call["inputs"], call["output"]], ensure_ascii=False)
+
+
+async def test_every_filter_parameter_selects_exactly_the_calls_it_names(many: Servers) -> None:
+    """Each parameter, on its own, returns exactly the calls its rule holds for: some, not all."""
+    url = f"{many.proxy_url}/api/calls"
+    status, body = await get(f"{url}?limit=1000")
+    assert status == 200 and body["next_cursor"] is None
+    everything: list[dict[str, Any]] = body["calls"]
+    assert len(everything) == len(seed.build())
+    ids = {c["id"] for c in everything}
+    liked, disliked = everything[0]["id"], everything[1]["id"]
+    async with aiohttp.ClientSession() as session:
+        for call_id, thumbs in ((liked, "up"), (disliked, "down")):
+            async with session.post(f"{url}/{call_id}/feedback", json={"thumbs": thumbs}) as r:
+                assert r.status == 201
+
+    def at(call: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(call["started_at"].replace("Z", "+00:00"))
+
+    middle = sorted(everything, key=at)[len(everything) // 2]
+    cases: list[tuple[str, str, Any]] = []  # parameter, value, which calls it must return
+    for name in filters.EXACT:
+        value = next(c[name] for c in everything if c[name] is not None)
+        cases.append((name, value, lambda c, name=name, value=value: c[name] == value))
+    for name, read in (
+        ("latency_ms", lambda c: c["latency_ms"]),
+        ("tokens", _tokens),
+        ("cost", lambda c: c["cost_usd"]),
+    ):
+        bound = _median([read(c) for c in everything])
+        cases.append(
+            (f"min_{name}", str(bound), lambda c, r=read, b=bound: r(c) is not None and r(c) >= b)
+        )
+        cases.append(
+            (f"max_{name}", str(bound), lambda c, r=read, b=bound: r(c) is not None and r(c) <= b)
+        )
+    cases += [
+        ("since", middle["started_at"], lambda c: at(c) >= at(middle)),
+        ("until", middle["started_at"], lambda c: at(c) < at(middle)),
+        ("q", "café", lambda c: "café" in _text(c)),
+        (
+            "roots_only",
+            "true",
+            lambda c: c["parent_id"] in (None, c["id"]) or c["parent_id"] not in ids,
+        ),
+        ("feedback", "up", lambda c: c["id"] == liked),
+        ("feedback", "down", lambda c: c["id"] == disliked),
+        ("feedback", "any", lambda c: c["id"] in (liked, disliked)),
+        ("feedback", "none", lambda c: c["id"] not in (liked, disliked)),
+        ("property.env", "staging", lambda c: c["attributes"]["properties"]["env"] == "staging"),
+    ]
+    assert {name for name, _, _ in cases} == {*filters.PARAMS, "property.env"}
+    for name, value, holds in cases:
+        query = urlencode({name: value, "limit": 1000})
+        status, body = await get(f"{url}?{query}")
         assert status == 200, (name, body)
+        got = {c["id"] for c in body["calls"]}
+        want = {c["id"] for c in everything if holds(c)}
+        assert got == want, (name, value, got ^ want)
+        assert 0 < len(want) < len(everything), (name, value)
 
 
 @pytest.mark.parametrize(

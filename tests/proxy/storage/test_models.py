@@ -19,8 +19,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from wiretrace_proxy.callrecord import USAGE_KEYS, CallRecord
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
-from wiretrace_proxy.storage.models import Call
-from wiretrace_proxy.storage.writes import CALLS
+from wiretrace_proxy.storage.models import CALLS, Call
 
 POSTGRESQL: sa.Dialect = PGDialect()  # type: ignore[no-untyped-call]
 
@@ -82,12 +81,59 @@ def test_indexes_cover_what_the_ui_filters_and_sorts_by() -> None:
     assert indexes == EXPECTED_INDEXES
 
 
-@pytest.mark.parametrize("dialect", [SQLiteDialect(), POSTGRESQL])
-def test_ddl_compiles_for_sqlite_and_postgresql(dialect: sa.Dialect) -> None:
+EXPECTED_COLUMNS = [
+    ("id", "VARCHAR NOT NULL"),
+    ("project", "VARCHAR NOT NULL"),
+    ("kind", "VARCHAR NOT NULL"),
+    ("trace_id", "VARCHAR NOT NULL"),
+    ("parent_id", "VARCHAR"),
+    ("op_name", "VARCHAR NOT NULL"),
+    ("display_name", "VARCHAR"),
+    ("started_at", "{time} NOT NULL"),
+    ("ended_at", "{time}"),
+    ("latency_ms", "FLOAT"),
+    ("ttft_ms", "FLOAT"),
+    ("overhead_ms", "FLOAT"),
+    ("status", "VARCHAR NOT NULL"),
+    ("http_status", "INTEGER"),
+    ("model", "VARCHAR"),
+    ("response_model", "VARCHAR"),
+    ("prompt_tokens", "INTEGER"),
+    ("completion_tokens", "INTEGER"),
+    ("total_tokens", "INTEGER"),
+    ("cached_tokens", "INTEGER"),
+    ("reasoning_tokens", "INTEGER"),
+    ("usage_source", "VARCHAR"),
+    ("cost_usd", "FLOAT"),
+    ("session_id", "VARCHAR"),
+    ("user_id", "VARCHAR"),
+    ("key_fingerprint", "VARCHAR"),
+    ("inputs", "{json}"),
+    ("output", "{json}"),
+    ("error", "{json}"),
+    ("attributes", "{json}"),
+    ("op_version", "VARCHAR"),
+    ("model_version", "VARCHAR"),
+    ("prompt_digest", "VARCHAR"),
+]
+"""The ``calls`` DDL, column by column; ``{time}`` and ``{json}`` differ by dialect."""
+
+
+@pytest.mark.parametrize(
+    ("dialect", "time", "json"),
+    [(SQLiteDialect(), "DATETIME", "JSON"), (POSTGRESQL, "TIMESTAMP WITH TIME ZONE", "JSONB")],
+)
+def test_ddl_compiles_for_sqlite_and_postgresql(dialect: sa.Dialect, time: str, json: str) -> None:
     ddl = str(CreateTable(CALLS).compile(dialect=dialect))
     for index in CALLS.indexes:
         str(CreateIndex(index).compile(dialect=dialect))
-    assert "CREATE TABLE calls" in ddl
+    head, _, body = ddl.strip().partition("(\n")
+    assert head.strip() == "CREATE TABLE calls"
+    lines = [line.strip().rstrip(",").strip() for line in body.removesuffix(")").splitlines()]
+    lines = [line for line in lines if line]
+    assert lines[-1] == "PRIMARY KEY (id)"
+    columns = [tuple(line.split(" ", 1)) for line in lines[:-1]]
+    assert columns == [(name, spec.format(time=time, json=json)) for name, spec in EXPECTED_COLUMNS]
 
 
 def test_postgresql_gets_jsonb_and_timestamptz() -> None:
