@@ -9,10 +9,10 @@ the fake upstream (``upstream_server.py``), the pass-through (``passthrough.py``
 2. streams of N chunks a few ms apart: time to first chunk, per-chunk delay, CPU per stream;
 3. many streams held open at once (default 1,000): the proxies' RSS.
 
-Prints one table with the targets from issue 2 (PASS/MISS) and writes the figures to
-``bench/results/<timestamp>.json``. A missed target is a finding, not a failure: the exit
-status is non-zero only when the benchmark itself broke (a server or the load generator
-did not start or crashed, or a phase completed nothing). See ``bench/README.md``.
+Prints one table with the proxy's overhead targets (PASS/MISS; listed in ``bench/README.md``)
+and writes the figures to ``bench/results/<timestamp>.json``. A missed target is a finding,
+not a failure: the exit status is non-zero only when the benchmark itself broke (a server or
+the load generator did not start or crashed, or a phase completed nothing).
 """
 
 from __future__ import annotations
@@ -651,9 +651,8 @@ def _raise_fd_limit() -> None:
 
 def _wiretrace_env() -> dict[str, str]:
     env = dict(os.environ)
-    shared = ROOT.parent / "shared" / "tiktoken"
-    if "TIKTOKEN_CACHE_DIR" not in env and (shared / "README.md").exists():
-        env["TIKTOKEN_CACHE_DIR"] = str(shared)  # offline tokenizer files, as the Makefile
+    if "TIKTOKEN_CACHE_DIR" not in env:  # the tests' copy of the tokenizer files: no download
+        env["TIKTOKEN_CACHE_DIR"] = str(ROOT / "tests" / "fixtures" / "tiktoken")
     return env
 
 
@@ -937,7 +936,7 @@ def report(results: JSONDict, opts: Options) -> tuple[str, JSONDict]:
             "idle machine for figures to quote."
         )
     lines.append("")
-    lines.append("RATIOS AND TARGETS (issue 2)")
+    lines.append("RATIOS AND TARGETS")
     for conc in ns:
         value = summary.get(f"cpu_ratio_c{conc}")
         loop = summary.get(f"loop_cpu_ratio_c{conc}")

@@ -16,10 +16,11 @@ Then, for every request that missed its target, a second server with every SQL s
 logged replays it once, and each statement is run through ``EXPLAIN QUERY PLAN`` (and timed
 alone) with ``sqlite3``, so the report says which plan is slow.
 
-Prints one table with PASS/MISS against the targets of issue 4 and writes
-``bench/results/query-<timestamp>.json``. An endpoint that does not exist yet is reported as
-``missing``, a parameter the API refuses as ``refused``. A missed target is a finding: the
-exit status is non-zero only when the benchmark itself broke. See ``bench/README.md``.
+Prints one table with PASS/MISS against the query API's targets (the ``TARGET_*`` constants)
+and writes ``bench/results/query-<timestamp>.json``. An endpoint that does not exist yet is
+reported as ``missing``, a parameter the API refuses as ``refused``. A missed target is a
+finding: the exit status is non-zero only when the benchmark itself broke. See
+``bench/README.md``.
 """
 
 from __future__ import annotations
