@@ -35,7 +35,7 @@ from ._state import DEFAULT_URL, ENV_URL
 __all__ = ["Calls", "Client", "WiretraceAPIError", "client", "to_pandas"]
 
 Record = dict[str, Any]
-"""One call record as the API returns it (design.md "A call record")."""
+"""One call record as the API returns it (``GET /api/calls/{id}``)."""
 DataFrame = Any
 """``pandas.DataFrame``: typed loosely because pandas is optional and ships no stubs."""
 USAGE_KEYS = (

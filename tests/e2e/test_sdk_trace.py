@@ -1,4 +1,4 @@
-"""The classic pipeline (issue 3): ops and proxied OpenAI calls in one trace tree.
+"""The classic pipeline: ops and proxied OpenAI calls in one trace tree.
 
 The real ``openai`` client, created before ``wiretrace.init()`` with its default base URL,
 is sent through the proxy by the SDK; the proxy forwards to the fake upstream. The tree is

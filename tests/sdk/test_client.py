@@ -1,4 +1,4 @@
-"""``wiretrace.client()`` (issue 4, item 9): lazy pages, call, trace, stats, feedback,
+"""``wiretrace.client()``, the read-back client: lazy pages, call, trace, stats, feedback,
 ``to_pandas``, errors; "aggregating an experiment's cost is one line".
 
 Calls are recorded through the real proxy with the real ``openai`` client against the fake

@@ -1,4 +1,4 @@
-"""The current span and the remote parent from ``TRACEPARENT`` (issue 3, "Propagation")."""
+"""The current span, and the remote parent a process inherits in its ``TRACEPARENT``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exporter (issue 3, "Sending spans"): background batches that never hurt the app.
+"""The exporter: spans sent in background batches that never hurt the app.
 
 Server down: the app still works, one warning, a drop counter. Retry until the server
 comes back. ``flush``/``shutdown`` always return. A script that exits right after its last

@@ -1,4 +1,4 @@
-"""OpenAI injection (issue 3, ``init``): proxied requests carry the current span.
+"""OpenAI injection by ``init()``: proxied requests carry the current span.
 
 The real ``openai`` client (3.x, on ``httpx2``) created with the default base URL (so
 requests are meant for api.openai.com) *before* ``init(url=fake)``; the rewrite sends them

@@ -1,4 +1,4 @@
-"""``wiretrace.Model`` (issue 3, "Versioning"): dataclass-style, versioned by values and code."""
+"""``wiretrace.Model``: dataclass-style, versioned by its values and its code."""
 
 from __future__ import annotations
 

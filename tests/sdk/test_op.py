@@ -1,4 +1,4 @@
-"""``@op`` (issue 3, "The SDK"): spans for every kind of callable, nested correctly.
+"""``@op``: spans for every kind of callable, nested correctly.
 
 Checks nesting under threads, ``asyncio.gather``, tasks, generators, exceptions, partials,
 closures, methods and 100-deep recursion, and that start and end are both sent.

@@ -1,4 +1,4 @@
-"""The package surface (conventions 8, issue 3): ``__all__``, light import, NullHandler."""
+"""The package surface: exactly ``__all__``, an import that loads nothing heavy, NullHandler."""
 
 from __future__ import annotations
 

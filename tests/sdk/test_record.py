@@ -1,4 +1,4 @@
-"""Starting and ending spans (issue 3, "@op": bound arguments, defaults, failures contained)."""
+"""Starting and ending spans of ``@op``: bound arguments, defaults, failures contained."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Serialising values (issue 3, "Serialising any value without ever raising")."""
+"""Serialising any value an op takes or returns, without ever raising."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Span ids and wire events (issue 3, wire format of ``POST /api/spans``)."""
+"""Span ids and the events sent to ``POST /api/spans``.
+
+The event shape is the span API's (``docs/architecture.md``, "The contract": API shapes); ids
+are the trace-id and parent-id of W3C Trace Context §3.2.2.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``init()`` and ``finish()`` (issue 3): configuration, idempotence, never raising."""
+"""``init()`` and ``finish()``: configuration, idempotence, never raising."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``wiretrace.ThreadPoolExecutor`` (issue 3: threads give the right parents)."""
+"""``wiretrace.ThreadPoolExecutor``: work submitted from an op runs under that op."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""W3C ``traceparent`` (issue 3, "Propagation"): valid headers parse, invalid ones are None."""
+"""W3C ``traceparent`` (Trace Context §3.2): valid headers parse, invalid ones are None."""
 
 from __future__ import annotations
 

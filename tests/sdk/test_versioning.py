@@ -1,4 +1,4 @@
-"""Op versions (issue 3, "Versioning"): source digests, one new version per edit."""
+"""Op versions: source digests, one new version per edit."""
 
 from __future__ import annotations
 
