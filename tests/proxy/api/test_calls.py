@@ -1,4 +1,7 @@
-"""``/api/calls``, ``/api/calls/{id}``, ``/healthz`` (design.md: shapes the API returns)."""
+"""``/api/calls``, ``/api/calls/{id}``, ``/healthz``: the shapes the API returns.
+
+``docs/architecture.md``, "The contract" (API shapes, call record).
+"""
 
 from __future__ import annotations
 
@@ -191,7 +194,7 @@ async def test_storage_fault_never_breaks_the_app_and_shows_in_health(
     assert len(records) == 1  # storage came back: recording resumed
 
 
-# --- the query API over a seeded database (issue 4 item 1) ---------------------------------
+# --- the query API over a seeded database: filters ----------------------------------------
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """``GET /api/calls/export?format=jsonl|csv``: same filters and sort, streamed.
 
-Spec: issue 4 item 7 (export with the same filters, streamed, no whole result in memory);
-brief: CSV columns are the scalar fields plus usage flattened, JSON fields as JSON text;
-``Content-Disposition: attachment; filename=wiretrace-calls.<ext>``.
+The export takes the same filters and sort as the listing and streams: the whole result is
+never held in memory. CSV columns are the scalar fields plus usage flattened, JSON fields as
+JSON text; ``Content-Disposition: attachment; filename=wiretrace-calls.<ext>``.
 """
 
 from __future__ import annotations

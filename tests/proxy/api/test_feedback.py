@@ -1,7 +1,7 @@
 """``POST``/``GET /api/calls/{id}/feedback`` and feedback in ``GET /api/calls/{id}``.
 
-Spec: issue 4 item 6 (thumbs up/down, a named score, a note, who gave it; listed with
-calls); brief: 201 with the stored feedback, 404 for an unknown call, 400 naming the field.
+Feedback is a thumbs up/down, a named score, a note and who gave it, listed with the call.
+A POST answers 201 with the stored feedback, 404 for an unknown call, 400 naming the field.
 """
 
 from __future__ import annotations

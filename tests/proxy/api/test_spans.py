@@ -1,4 +1,4 @@
-"""``POST /api/spans``, ``/api/traces/{id}``, ``/api/ops`` (issue: span linking, server side)."""
+"""``POST /api/spans``, ``/api/traces/{id}``, ``/api/ops``: SDK spans linked to proxied calls."""
 
 from __future__ import annotations
 

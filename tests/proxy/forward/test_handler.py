@@ -1,8 +1,8 @@
 """The real ``openai`` SDK through the proxy vs. straight to the fake upstream.
 
 Each test checks what a user would notice: the client gets exactly what it gets without the
-proxy (design.md: "Transparent first"), and the record holds the call (output, usage,
-status, timings).
+proxy (``docs/architecture.md``, "Principles": transparent first), and the record holds the
+call (output, usage, status, timings).
 """
 
 from __future__ import annotations

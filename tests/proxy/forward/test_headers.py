@@ -1,4 +1,8 @@
-"""headers.split_request_headers / filter_response_headers (design.md: request headers)."""
+"""headers.split_request_headers / filter_response_headers.
+
+Which headers go upstream, which the proxy keeps for itself, which come back to the client:
+``docs/architecture.md``, "The contract" (headers).
+"""
 
 from __future__ import annotations
 

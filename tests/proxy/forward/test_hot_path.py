@@ -1,8 +1,9 @@
 """The hot path never blocks the event loop (imports: see ``test_folder_rule``).
 
-design.md: "no database, no tokenizer, no blocking I/O between an upstream chunk and the
-client". blockbuster raises inside the server's loop on any blocking call (file or socket
-I/O, sleep, locks), so a blocking call would fail the proxied request.
+``docs/architecture.md``, "Principles" (hot path is sacred): no database, no tokenizer, no
+blocking I/O between an upstream chunk and the client. blockbuster raises inside the
+server's loop on any blocking call (file or socket I/O, sleep, locks), so a blocking call
+would fail the proxied request.
 """
 
 from __future__ import annotations

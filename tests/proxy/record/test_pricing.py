@@ -1,5 +1,5 @@
-"""``pricing.Pricer`` (issue 4, item 2): the price source's numbers, null for unknown models,
-an override file that wins.
+"""``pricing.Pricer``: the price source's numbers, null for unknown models, an override file
+that wins.
 
 Expected costs are worked out by hand from the rates in genai-prices' bundled data (quoted
 beside each case, USD per million tokens), not by calling the package; one test then checks

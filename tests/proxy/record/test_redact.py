@@ -1,4 +1,4 @@
-"""redact: secrets never stored (design.md: "Secrets never stored")."""
+"""redact: secrets are never stored (``docs/architecture.md``, "The contract": secrets)."""
 
 from __future__ import annotations
 

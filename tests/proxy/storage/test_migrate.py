@@ -1,7 +1,9 @@
 """storage.migrate and storage.engine: opening a database and bringing it to the schema.
 
-Spec: conventions.md 12 (Alembic in the package, ``upgrade head`` at start, render_as_batch,
-drift test); brief items 2 (engine, pragmas, one-line StorageUnavailable) and 3.
+Migrations are Alembic scripts shipped in the package; the server runs ``upgrade head`` at
+start (``render_as_batch``, so SQLite can alter tables), and a drift test holds the models and
+the migrations to the same schema. SQLite connections get their pragmas, and a database
+that cannot be opened is one ``StorageUnavailable`` line, not a traceback.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """storage.models: the ``calls`` table mirrors CallRecord, is portable, and stores UTC.
 
-Spec: design.md "A call record"; brief items 1 (columns, indexes, JSON/JSONB, timezone-aware
-started_at, nothing SQLite-only).
+The table is the call record (``docs/architecture.md``, "The contract": call record): its
+columns, the indexes the UI needs, JSON/JSONB, a timezone-aware ``started_at``, nothing
+SQLite-only.
 """
 
 from __future__ import annotations
