@@ -1,7 +1,8 @@
 """writer: fail open, lose nothing on a clean stop, count every item exactly once.
 
-Spec: design.md "Principles" (fail open; lose nothing on a clean stop; hot path is sacred);
-conventions.md 5 and 7 (broad except only here, log once then count); brief item 5.
+``docs/architecture.md``, "Principles": fail open, lose nothing on a clean stop, hot path is
+sacred. The writer is a fail-open boundary, so a broad ``except`` is allowed here: a failure
+is logged once, then counted.
 Tests wait on ``flush``/``stop`` and events, never on sleeps.
 """
 

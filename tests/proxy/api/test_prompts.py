@@ -1,4 +1,4 @@
-"""``/api/prompts`` and ``/api/prompts/versions`` (issue 4, item 5): prompt versions inferred
+"""``/api/prompts`` and ``/api/prompts/versions``: prompt versions inferred
 from traffic, with a diff between consecutive versions.
 
 Calls are built here (``prompt_digest`` set with ``prompts.prompt_digest``, as the recorder

@@ -1,4 +1,4 @@
-"""``prompts`` (issue 4, item 5): the template is what a developer authored, not the user turn."""
+"""``prompts``: the template is what a developer authored, not the user turn."""
 
 from __future__ import annotations
 

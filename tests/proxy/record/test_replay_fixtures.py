@@ -1,7 +1,8 @@
 """Every recorded OpenAI stream in tests/fixtures replayed through the proxy.
 
 The client must get the recorded bytes unchanged, and the record must hold the stream
-reassembled (design.md: "A record's output") with the usage the stream carried.
+reassembled (``docs/architecture.md``, "The contract": output) with the usage the stream
+carried.
 """
 
 from __future__ import annotations

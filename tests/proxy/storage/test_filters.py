@@ -1,7 +1,7 @@
 """storage.filters: parameters in, SQL conditions out; metacharacters match literally.
 
-Spec: issue 4 item 1 and "How it is tested" (bad parameters give clear 400s; SQL
-metacharacters in every text filter do nothing but match literally).
+Bad parameters give clear 400s naming the parameter (``docs/architecture.md``, "Principles":
+bad input); SQL metacharacters in every text filter do nothing but match literally.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """storage.queries: records go in and come back unchanged; lists filter and order right.
 
-Spec: design.md "A call record" and ``GET /api/calls`` (newest first, keyset cursor);
-brief item 4 (Core executemany insert, upsert for SDK spans, list/get).
+Records are the call record (``docs/architecture.md``, "The contract": call record); lists are
+newest first with a keyset cursor, as ``GET /api/calls`` gives them. Inserts are one Core
+``executemany``, SDK spans are upserted, and a call is read back by id.
 """
 
 from __future__ import annotations
