@@ -2,7 +2,7 @@
 
 The database is created and migrated by the product's own code (``create_engine_for`` +
 ``upgrade_to_head``); rows are ``CallRecord`` objects turned into columns by the product's
-``queries.record_to_row`` and stored in that exact format (checked against an
+``storage.rows.record_to_row`` and stored in that exact format (checked against an
 ``insert_records`` round trip at start), then bulk-inserted through the raw DBAPI in large
 transactions, in time order, like the writer does. Generation runs in worker processes,
 one chunk of rows (a slice of the time span) each; the same ``--seed`` gives the same
@@ -47,19 +47,19 @@ from typing import Final
 
 import sqlalchemy as sa
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usage
-from wiretrace_proxy.storage import writes as queries
+from wiretrace_proxy.storage import writes
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
+from wiretrace_proxy.storage.models import CALLS
+from wiretrace_proxy.storage.rows import record_to_row
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 DEFAULT_ROWS = 1_000_000
 DEFAULT_END = datetime(2026, 11, 25, tzinfo=UTC)
 CHUNK_ROWS = 20_000
-COLUMNS: Final = tuple(col.name for col in queries.CALLS.c)
-JSON_COLUMNS: Final = frozenset(
-    col.name for col in queries.CALLS.c if isinstance(col.type, sa.JSON)
-)
+COLUMNS: Final = tuple(col.name for col in CALLS.c)
+JSON_COLUMNS: Final = frozenset(col.name for col in CALLS.c if isinstance(col.type, sa.JSON))
 Row = tuple[object, ...]
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
@@ -301,7 +301,7 @@ _ENCODED: Final = tuple(
 
 def to_row(rec: CallRecord) -> Row:
     """One record as the DBAPI row the engine would store (``COLUMNS`` order)."""
-    row = queries.record_to_row(rec)
+    row = record_to_row(rec)
     return tuple(_encode(name, row[name]) if enc else row[name] for name, enc in _ENCODED)
 
 
@@ -312,13 +312,13 @@ def insert_sql() -> str:
 
 
 def check_row_format(sample: CallRecord) -> None:
-    """Fail unless ``to_row`` stores exactly what ``queries.insert_records`` stores."""
+    """Fail unless ``to_row`` stores exactly what ``storage.writes.insert_records`` stores."""
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine_for(f"sqlite:///{tmp}/check.db")
         try:
             upgrade_to_head(engine)
             with engine.begin() as conn:
-                queries.insert_records(conn, [sample])
+                writes.insert_records(conn, [sample])
                 names = ", ".join(COLUMNS)
                 stored = tuple(conn.exec_driver_sql(f"SELECT {names} FROM calls").one())
         finally:

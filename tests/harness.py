@@ -12,13 +12,16 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from wiretrace_proxy.app import create_app
 from wiretrace_proxy.appkeys import ENGINE, WRITER
 from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.settings import Settings
-from wiretrace_proxy.storage import writes as queries
+from wiretrace_proxy.storage import calls as stored
+from wiretrace_proxy.storage.models import CALLS
+from wiretrace_proxy.storage.rows import row_to_record
 
 from tests.fakes.upstream import FAKE, FakeUpstream, create_fake_upstream
 
@@ -97,12 +100,12 @@ class Servers:
     def records(self, **filters: Any) -> list[CallRecord]:
         self.flush()
         with self.app[ENGINE].connect() as conn:
-            return queries.list_calls(conn, limit=1000, **filters)
+            return select_records(conn, **filters)
 
     def record(self, call_id: str) -> CallRecord:
         self.flush()
         with self.app[ENGINE].connect() as conn:
-            found = queries.get_call(conn, call_id)
+            found = stored.get_call(conn, call_id)
         assert found is not None, f"no record {call_id}"
         return found
 
@@ -132,3 +135,12 @@ def output(record: CallRecord) -> Any:
 def inputs(record: CallRecord) -> Any:
     """A record's inputs for assertions."""
     return record.inputs
+
+
+def select_records(conn: sa.Connection, limit: int = 100_000, **equal: object) -> list[CallRecord]:
+    """Stored records whose columns equal ``equal``, newest first (a test's plain reading of
+    the table, independent of the API's listing query)."""
+    stmt = sa.select(CALLS).order_by(CALLS.c.started_at.desc(), CALLS.c.id.desc()).limit(limit)
+    for column, value in equal.items():
+        stmt = stmt.where(CALLS.c[column] == value)
+    return [row_to_record(row) for row in conn.execute(stmt).mappings()]

@@ -15,18 +15,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
-from wiretrace_proxy import health
-from wiretrace_proxy.api import calls as calls_api
-from wiretrace_proxy.api import compare as compare_api
-from wiretrace_proxy.api import export as export_api
-from wiretrace_proxy.api import feedback as feedback_api
-from wiretrace_proxy.api import openapi as openapi_api
-from wiretrace_proxy.api import ops as ops_api
-from wiretrace_proxy.api import pricing as pricing_api
-from wiretrace_proxy.api import prompts as prompts_api
-from wiretrace_proxy.api import spans as spans_api
-from wiretrace_proxy.api import stats as stats_api
-from wiretrace_proxy.api import traces as traces_api
+from wiretrace_proxy import api, health
 from wiretrace_proxy.appkeys import ENGINE, SETTINGS, SINK, UPSTREAM, WRITER, Upstream
 from wiretrace_proxy.forward import handler as forward
 from wiretrace_proxy.record.pricing import Pricer
@@ -52,17 +41,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_upstream)
     app.router.add_route("*", "/v1/{tail:.*}", forward.handle)
     app.router.add_get("/healthz", health.handle)
-    export_api.add_routes(app.router)  # before calls: /api/calls/{call_id} matches "export"
-    calls_api.add_routes(app.router)
-    feedback_api.add_routes(app.router)
-    openapi_api.add_routes(app.router)
-    spans_api.add_routes(app.router)
-    traces_api.add_routes(app.router)
-    ops_api.add_routes(app.router)
-    prompts_api.add_routes(app.router)
-    pricing_api.add_routes(app.router)
-    stats_api.add_routes(app.router)
-    compare_api.add_routes(app.router)
+    api.add_routes(app.router)
     add_ui_routes(app.router)
     return app
 
@@ -95,7 +74,6 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
         max_pending=settings.max_pending,
         batch_size=settings.batch_size,
         flush_interval=settings.flush_interval,
-        default_project=settings.project,
     )
     writer.start()
     app[WRITER] = writer

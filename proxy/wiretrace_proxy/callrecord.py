@@ -1,20 +1,23 @@
 """The call record: the one shape every recorded call takes before storage.
 
-A proxied call and an SDK span alike become a ``CallRecord`` (design.md, "A call record").
-It is plain data: the recorder builds it off the request path, the writer stores it, and
-the API serialises it with ``to_api``.
+A proxied call and an SDK span alike become a ``CallRecord`` (docs/architecture.md, "The
+call record"). It is plain data: the recorder builds it off the request path, the writer
+stores it, and the API serialises it with ``to_api``. Only the identity, the start and the
+status are required; everything else a call may not have defaults to None.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, get_args
 
 JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
 JSONObject: TypeAlias = dict[str, JSON]
 
 Status = Literal["ok", "error", "cancelled", "running"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+"""Every status a record can have, in one place (filters, span ingest, the API schema)."""
 UsageSource = Literal["upstream", "injected", "estimated"]
 
 USAGE_KEYS = (
@@ -49,31 +52,31 @@ class CallRecord:
     project: str
     trace_id: str
     """32 lowercase hex digits (W3C trace id)."""
-    parent_id: str | None
     op_name: str
     """``openai.chat.completions.create`` and friends, or an SDK op's name."""
-    display_name: str | None
     started_at: datetime
     """Timezone-aware UTC."""
-    ended_at: datetime | None
-    latency_ms: float | None
-    ttft_ms: float | None
-    """Time to first response body byte for streams; None when not streamed."""
-    overhead_ms: float | None
-    """Time the proxy itself added: total minus time spent waiting on the upstream."""
     status: Status
-    http_status: int | None
-    model: str | None
+    parent_id: str | None = None
+    display_name: str | None = None
+    ended_at: datetime | None = None
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    """Time to first response body byte for streams; None when not streamed."""
+    overhead_ms: float | None = None
+    """Time the proxy itself added: total minus time spent waiting on the upstream."""
+    http_status: int | None = None
+    model: str | None = None
     """Model requested (falls back to the model the upstream answered with)."""
-    response_model: str | None
-    inputs: JSON
+    response_model: str | None = None
+    inputs: JSON = None
     """The request body: parsed JSON, or ``{"raw": ..., "content_type": ...}``."""
-    output: JSON
+    output: JSON = None
     """What the app would have received without streaming (reassembled), or the raw body."""
-    usage: Usage | None
-    usage_source: UsageSource | None
-    cost_usd: float | None
-    error: JSONObject | None
+    usage: Usage | None = None
+    usage_source: UsageSource | None = None
+    cost_usd: float | None = None
+    error: JSONObject | None = None
     """``{"message", "type", "code"}`` when status is error or cancelled."""
     session_id: str | None = None
     user_id: str | None = None
@@ -90,7 +93,7 @@ class CallRecord:
     """Digest of the prompt template (system/developer messages, tools, parameters)."""
 
     def to_api(self) -> JSONObject:
-        """The record as the JSON API returns it (design.md contract)."""
+        """The record as the JSON API returns it (docs/architecture.md, "The call record")."""
         return {
             "id": self.id,
             "project": self.project,

@@ -1,8 +1,59 @@
-"""Which OpenAI operation a request path is (``op_name``), and what kind of body it has."""
+"""Which endpoint a request path is: its kind (``Endpoint``) and its operation (``op_name``).
+
+The kind is asked once per call (``Endpoint.of``, when the capture is made) and passed to
+everything that depends on it: the include_usage option on the request path, and stream
+reassembly, usage estimates, prompt digests and embedding summaries on the writer thread.
+Paths are matched on their end, so Azure's ``/openai/deployments/<name>/chat/completions``
+and provider prefixes (``/openai/v1/...``, ``/api/v1/...``) are the same kinds as ``/v1/...``.
+Pure and dependency-free: both threads import it.
+"""
 
 from __future__ import annotations
 
 import re
+from enum import StrEnum
+
+
+class Endpoint(StrEnum):
+    """The kind of body an endpoint takes and returns."""
+
+    CHAT = "chat"
+    RESPONSES = "responses"
+    COMPLETIONS = "completions"
+    EMBEDDINGS = "embeddings"
+    OTHER = "other"
+
+    @classmethod
+    def of(cls, path: str) -> Endpoint:
+        """The kind of ``path`` (a query string and a trailing slash are ignored)."""
+        path = path.partition("?")[0].rstrip("/")
+        if path.endswith("/chat/completions"):
+            return cls.CHAT
+        if path.endswith("/responses"):
+            return cls.RESPONSES
+        if path.endswith("/completions"):
+            return cls.COMPLETIONS
+        if path.endswith("/embeddings"):
+            return cls.EMBEDDINGS
+        return cls.OTHER
+
+    @property
+    def generates_text(self) -> bool:
+        """An LLM endpoint: usage can be estimated from the text when the upstream gives none."""
+        return self in (Endpoint.CHAT, Endpoint.RESPONSES, Endpoint.COMPLETIONS)
+
+    @property
+    def takes_include_usage(self) -> bool:
+        """Its streams carry usage only when asked (``stream_options.include_usage``)."""
+        return self in (Endpoint.CHAT, Endpoint.COMPLETIONS)
+
+
+_CREATE_OPS = {
+    Endpoint.CHAT: "openai.chat.completions.create",
+    Endpoint.RESPONSES: "openai.responses.create",
+    Endpoint.COMPLETIONS: "openai.completions.create",
+    Endpoint.EMBEDDINGS: "openai.embeddings.create",
+}
 
 _EXACT: dict[tuple[str, str], str] = {
     ("POST", "/v1/chat/completions"): "openai.chat.completions.create",
@@ -40,17 +91,26 @@ _PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
 GENERIC_OP = "openai.request"
 """``op_name`` of any path not listed above; ``display_name`` then says ``METHOD /path``."""
 
-LLM_PATHS = frozenset({"/v1/chat/completions", "/v1/responses", "/v1/completions"})
-"""Endpoints whose usage can be estimated from text when the upstream gives none."""
-
 
 def op_name_for(method: str, path: str) -> str:
+    """The OpenAI SDK method a request corresponds to; ``GENERIC_OP`` when none does."""
     method = method.upper()
-    path = path.rstrip("/") or path
+    path = path.partition("?")[0].rstrip("/") or path
     name = _EXACT.get((method, path))
     if name is not None:
         return name
     for want, pattern, candidate in _PATTERNS:
         if want == method and pattern.match(path):
             return candidate
+    if method == "POST":
+        return _CREATE_OPS.get(Endpoint.of(path), GENERIC_OP)
     return GENERIC_OP
+
+
+def create_op_endpoint(op_name: str) -> Endpoint | None:
+    """The endpoint whose create call ``op_name`` is (``openai.chat.completions.create`` ->
+    ``Endpoint.CHAT``), or None."""
+    for endpoint, name in _CREATE_OPS.items():
+        if name == op_name:
+            return endpoint
+    return None

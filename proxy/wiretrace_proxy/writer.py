@@ -13,7 +13,8 @@ a streamed chunk's tail latency would pay. So after each record it builds, the w
 yields the GIL (``time.sleep(0)``) and the loop never waits long for it.
 
 Fail open, lose nothing, count everything: a full queue drops the new item (counted); a
-recorder failure stores a minimal error record from the capture's ids and times; a batch the
+recorder failure stores the recorder's fallback record (the capture's ids, times and the
+error); a batch the
 database refuses is retried record by record so one bad record loses only itself; a database
 that is down (unreachable, read-only, full, locked) loses the batch, is logged once with the
 "storage:" prefix, and the writer recovers when it is back. ``stop`` drains everything first.
@@ -22,14 +23,12 @@ Every submitted item is counted once as ``written``, ``dropped`` or ``lost``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -37,9 +36,8 @@ from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.forward.capture import Capture
 from wiretrace_proxy.storage.engine import describe_error
 from wiretrace_proxy.storage.writes import BatchResult, write_batch
-from wiretrace_proxy.tracecontext import new_trace_id, parse_traceparent
 
-__all__ = ["Writer", "WriterStats"]
+__all__ = ["RecordBuilder", "Writer", "WriterStats"]
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +64,13 @@ class WriterStats:
     """The latest storage or recorder error, one line."""
 
 
-Item = Capture | CallRecord
+class RecordBuilder(Protocol):
+    """Capture -> CallRecord (``record.recorder.Recorder``): ``build`` normally, ``fallback``
+    when ``build`` raised, so the call is still stored with its ids, times and the error."""
+
+    def build(self, capture: Capture) -> CallRecord: ...
+
+    def fallback(self, capture: Capture, error: Exception) -> CallRecord: ...
 
 
 class Writer:
@@ -75,23 +79,21 @@ class Writer:
     def __init__(
         self,
         engine: Engine,
-        build_record: Callable[[Capture], CallRecord],
+        recorder: RecordBuilder,
         *,
         max_pending: int = 100_000,
         batch_size: int = 500,
         flush_interval: float = 0.05,
-        default_project: str = "default",
     ) -> None:
         if max_pending < 1 or batch_size < 1 or flush_interval <= 0:
             raise ValueError("max_pending, batch_size and flush_interval must be positive")
         self._engine = engine
-        self._build_record = build_record
+        self._recorder = recorder
         self._max_pending = max_pending
         self._batch_size = batch_size
         self._flush_interval = flush_interval
-        self._default_project = default_project
         # Items, and flush() markers: an Event set once everything queued before it is handled.
-        self._pending: deque[Item | threading.Event] = deque()
+        self._pending: deque[Capture | threading.Event] = deque()
         # submit() counts a drop by appending here (atomic, unlike ``n += 1`` across threads);
         # the writer thread folds these marks into ``_dropped``.
         self._drop_marks: deque[None] = deque()
@@ -105,12 +107,12 @@ class Writer:
         self._storage_down = False
         self._logged: set[str] = set()
 
-    def submit(self, item: Item) -> None:
-        """Queue a finished capture or record; never blocks, never raises, O(1)."""
+    def submit(self, capture: Capture) -> None:
+        """Queue a finished capture; never blocks, never raises, O(1)."""
         if self._closed or len(self._pending) >= self._max_pending:
             self._drop_marks.append(None)
             return
-        self._pending.append(item)
+        self._pending.append(capture)
 
     def stats(self) -> WriterStats:
         """The counters now (exact once the writer is idle)."""
@@ -158,10 +160,6 @@ class Writer:
         self._cycle()  # never started: drain here; else what a racing submit() slipped in
         return True
 
-    async def aclose(self, timeout: float | None = None) -> bool:
-        """``stop`` on a worker thread, for ``cleanup_ctx`` and other async callers."""
-        return await asyncio.to_thread(self.stop, timeout)
-
     def _run(self) -> None:
         while True:
             stopping = self._stopping.is_set()
@@ -189,8 +187,8 @@ class Writer:
                     marker.set()
         self._fold_drops()
 
-    def _take(self) -> tuple[list[Item], list[threading.Event]]:
-        items: list[Item] = []
+    def _take(self) -> tuple[list[Capture], list[threading.Event]]:
+        items: list[Capture] = []
         markers: list[threading.Event] = []
         while self._pending and len(items) < self._batch_size:
             item = self._pending.popleft()
@@ -209,14 +207,11 @@ class Writer:
             if self._first_time("drop"):
                 log.warning("writer: queue full or stopped, dropping records (counted from now)")
 
-    def _build(self, items: list[Item]) -> list[CallRecord]:
+    def _build(self, items: list[Capture]) -> list[CallRecord]:
         records: list[CallRecord] = []
         for item in items:
-            if isinstance(item, CallRecord):
-                records.append(item)
-                continue
             try:
-                records.append(self._build_record(item))
+                records.append(self._recorder.build(item))
                 time.sleep(0)  # hand the GIL to the event loop if it is waiting (see module doc)
             except Exception as exc:  # fail-open boundary: a recorder bug loses no call
                 self._record_errors += 1
@@ -224,7 +219,7 @@ class Writer:
                 if self._first_time(f"recorder:{type(exc).__name__}"):
                     log.exception("recorder: cannot build record for call %s", item.call_id)
                 try:
-                    records.append(fallback_record(item, exc, self._default_project))
+                    records.append(self._recorder.fallback(item, exc))
                 except Exception:  # fail-open boundary: not even ids and times, count it
                     self._lost += 1
         return records
@@ -270,36 +265,3 @@ class Writer:
         first = key not in self._logged
         self._logged.add(key)
         return first
-
-
-def fallback_record(capture: Capture, error: Exception, default_project: str) -> CallRecord:
-    """The record stored when the recorder fails: ids, times and the failure, no bodies."""
-    started = datetime.fromtimestamp(capture.started_wall, UTC)
-    elapsed = capture.t_end - capture.t0 if capture.t_end is not None else None
-    trace = parse_traceparent(capture.meta.traceparent)
-    return CallRecord(
-        id=capture.call_id,
-        project=capture.meta.project or default_project,
-        trace_id=trace[0] if trace else new_trace_id(),
-        parent_id=trace[1] if trace else None,
-        op_name=capture.path,
-        display_name=capture.meta.name or f"{capture.method} {capture.path}",
-        started_at=started,
-        ended_at=started + timedelta(seconds=elapsed) if elapsed is not None else None,
-        latency_ms=elapsed * 1000 if elapsed is not None else None,
-        ttft_ms=None,
-        overhead_ms=None,
-        status="error",
-        http_status=capture.status,
-        model=None,
-        response_model=None,
-        inputs=None,
-        output=None,
-        usage=None,
-        usage_source=None,
-        cost_usd=None,
-        error={"message": f"{type(error).__name__}: {error}", "type": "record_error", "code": None},
-        session_id=capture.meta.session_id,
-        user_id=capture.meta.user_id,
-        attributes={"record_error": True, "outcome": capture.outcome},
-    )

@@ -8,80 +8,57 @@ Tests wait on ``flush``/``stop`` and events, never on sleeps.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import math
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 from blockbuster import blockbuster_ctx
 from sqlalchemy.engine import Engine, make_url
 from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.endpoints import GENERIC_OP
 from wiretrace_proxy.forward.capture import Capture, RequestMeta
+from wiretrace_proxy.record.recorder import Recorder
+from wiretrace_proxy.settings import Settings
+from wiretrace_proxy.storage import calls as stored
 from wiretrace_proxy.storage import writes as queries
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
-from wiretrace_proxy.writer import Writer, WriterStats
+from wiretrace_proxy.writer import RecordBuilder, Writer, WriterStats
+
+from tests import factories
+from tests.harness import select_records
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
 
 
+class BuggyRecorder(Recorder):
+    """The real recorder, with a bug on one path (so its fallback record is exercised)."""
+
+    def build(self, capture: Capture) -> CallRecord:
+        if capture.path == "/v1/boom":
+            raise KeyError("recorder bug")
+        return super().build(capture)
+
+
+RECORDER = BuggyRecorder(Settings(), "salt")
+
+
 def make_capture(n: int, *, path: str = "/v1/chat/completions", wall: float = 0.0) -> Capture:
-    capture = Capture(
-        call_id=f"{n:016x}",
-        method="POST",
+    return factories.make_capture(
+        n,
         path=path,
-        query="",
-        started_wall=wall or time.time(),
-        t0=time.perf_counter(),
+        wall=wall or None,
         request_headers=[("authorization", "Bearer sk-secret")],
         meta=RequestMeta(project="proj", traceparent=f"00-{TRACE}-{PARENT}-01", user_id="u"),
-        max_body_bytes=1024,
+        status=502,
     )
-    capture.add_request(b'{"model": "m"}')
-    capture.start_response(502, [])
-    capture.add(b"{}")
-    capture.finish("ok")
-    return capture
-
-
-def build(capture: Capture) -> CallRecord:
-    """A stand-in for the recorder: enough of a record to store and find again."""
-    if capture.path == "/v1/boom":
-        raise KeyError("recorder bug")
-    return CallRecord(
-        id=capture.call_id,
-        project=capture.meta.project or "default",
-        trace_id=TRACE,
-        parent_id=None,
-        op_name="openai.chat.completions.create",
-        display_name=None,
-        started_at=datetime.fromtimestamp(capture.started_wall, UTC),
-        ended_at=None,
-        latency_ms=None,
-        ttft_ms=None,
-        overhead_ms=None,
-        status="ok",
-        http_status=capture.status,
-        model="m",
-        response_model=None,
-        inputs={"model": "m"},
-        output={},
-        usage=None,
-        usage_source=None,
-        cost_usd=None,
-        error=None,
-    )
-
-
-def make_record(n: int) -> CallRecord:
-    return dataclasses.replace(build(make_capture(n)), op_name="sdk.op", kind="op")
 
 
 @pytest.fixture
@@ -97,14 +74,14 @@ def new_writer(engine: Engine) -> Iterator[Callable[..., Writer]]:
     writers: list[Writer] = []
 
     def make(
-        build_record: Callable[[Capture], CallRecord] = build,
+        recorder: RecordBuilder = RECORDER,
         *,
         max_pending: int = 100_000,
         batch_size: int = 500,
     ) -> Writer:
         writer = Writer(
             engine,
-            build_record,
+            recorder,
             max_pending=max_pending,
             batch_size=batch_size,
             flush_interval=0.01,
@@ -119,7 +96,7 @@ def new_writer(engine: Engine) -> Iterator[Callable[..., Writer]]:
 
 def stored_ids(engine: Engine) -> list[str]:
     with engine.connect() as conn:
-        return sorted(r.id for r in queries.list_calls(conn, limit=1_000_000))
+        return sorted(r.id for r in select_records(conn))
 
 
 def ids(*numbers: int) -> list[str]:
@@ -131,10 +108,8 @@ def test_everything_submitted_is_written_by_a_clean_stop(
 ) -> None:
     writer = new_writer(batch_size=7)
     writer.start()
-    for n in range(100):
+    for n in range(150):
         writer.submit(make_capture(n))
-    for n in range(100, 150):
-        writer.submit(make_record(n))
     assert writer.stop(10) is True
     stats = writer.stats()
     assert (stats.written, stats.pending, stats.lost, stats.dropped) == (150, 0, 0, 0)
@@ -207,11 +182,12 @@ def test_recorder_failure_stores_a_minimal_error_record(
     assert (stats.written, stats.record_errors, stats.lost) == (4, 2, 0)
     assert stats.last_error is not None and "recorder bug" in stats.last_error
     with engine.connect() as conn:
-        fallback = queries.get_call(conn, f"{2:016x}")
+        fallback = stored.get_call(conn, f"{2:016x}")
     assert fallback is not None
     assert (fallback.status, fallback.trace_id, fallback.parent_id) == ("error", TRACE, PARENT)
     assert (fallback.project, fallback.user_id, fallback.http_status) == ("proj", "u", 502)
-    assert fallback.op_name == "/v1/boom" and fallback.inputs is None
+    assert fallback.op_name == GENERIC_OP and fallback.display_name == "POST /v1/boom"
+    assert fallback.inputs is None
     assert fallback.error is not None and fallback.error["type"] == "record_error"
     assert "sk-secret" not in str(fallback.to_api())
     recorder_logs = [r for r in caplog.records if r.getMessage().startswith("recorder:")]
@@ -355,12 +331,13 @@ def test_stop_reports_a_missed_deadline_then_completes(
 ) -> None:
     entered, release = threading.Event(), threading.Event()
 
-    def slow_build(capture: Capture) -> CallRecord:
-        entered.set()
-        release.wait(10)
-        return build(capture)
+    class SlowRecorder(Recorder):
+        def build(self, capture: Capture) -> CallRecord:
+            entered.set()
+            release.wait(10)
+            return super().build(capture)
 
-    writer = new_writer(slow_build)
+    writer = new_writer(SlowRecorder(Settings(), "salt"))
     writer.start()
     writer.submit(make_capture(1))
     assert entered.wait(10)
@@ -370,7 +347,7 @@ def test_stop_reports_a_missed_deadline_then_completes(
     assert stored_ids(engine) == ids(1)
 
 
-async def test_submit_never_blocks_the_loop_and_aclose_drains(
+async def test_submit_never_blocks_the_loop_and_stop_drains(
     engine: Engine, new_writer: Callable[..., Writer]
 ) -> None:
     writer = new_writer(batch_size=50)
@@ -378,7 +355,7 @@ async def test_submit_never_blocks_the_loop_and_aclose_drains(
     with blockbuster_ctx():  # raises on any blocking call made on the event loop
         for n in range(2000):
             writer.submit(make_capture(n))
-    assert await writer.aclose(10) is True
+    assert await asyncio.to_thread(writer.stop, 10) is True
     assert writer.stats().written == 2000
 
 
@@ -387,7 +364,7 @@ async def test_blockbuster_does_catch_a_database_write_on_the_loop(engine: Engin
     if engine.dialect.name != "sqlite":
         pytest.skip("blockbuster sees sqlite3 calls; libpq's socket I/O happens in C")
     with blockbuster_ctx(), pytest.raises(Exception, match="[Bb]locking"):
-        queries.write_batch(engine, [make_record(1)])
+        queries.write_batch(engine, [factories.make_record(1)])
 
 
 def test_stats_are_a_frozen_snapshot(new_writer: Callable[..., Writer]) -> None:
@@ -399,4 +376,4 @@ def test_stats_are_a_frozen_snapshot(new_writer: Callable[..., Writer]) -> None:
 
 def test_invalid_options_are_refused(engine: Engine) -> None:
     with pytest.raises(ValueError):
-        Writer(engine, build, batch_size=0)
+        Writer(engine, RECORDER, batch_size=0)

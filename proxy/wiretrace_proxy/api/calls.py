@@ -1,7 +1,7 @@
 """``GET /api/calls`` and ``GET /api/calls/{id}``: find recorded calls and read one.
 
 The listing takes every filter of ``storage/filters.py``, a ``sort`` over any of the
-numeric columns, and a keyset ``cursor`` (``storage/calls_query.py`` says why keyset and how
+numeric columns, and a keyset ``cursor`` (``storage/listing.py`` says why keyset and how
 NULLs are placed). Each listed call carries a compact feedback summary, fetched for the
 whole page in one query; ``/api/calls/{id}`` carries the full feedback list. Queries run on
 a worker thread so the proxy's loop never waits on the database.
@@ -26,9 +26,8 @@ from wiretrace_proxy.api.openapi import (
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
-from wiretrace_proxy.storage import feedback
-from wiretrace_proxy.storage import listing as calls_query
-from wiretrace_proxy.storage import writes as queries
+from wiretrace_proxy.storage import calls as stored
+from wiretrace_proxy.storage import feedback, listing
 from wiretrace_proxy.storage.filters import FilterError, parse_filters
 from wiretrace_proxy.storage.listing import Cursor, Page, Sort, parse_limit
 
@@ -58,7 +57,7 @@ async def list_calls(request: web.Request) -> web.Response:
         return refuse(exc)
 
     def run(conn: Connection) -> tuple[Page, dict[str, JSONObject]]:
-        page = calls_query.fetch_page(conn, f, sort, limit, after)
+        page = listing.fetch_page(conn, f, sort, limit, after)
         return page, feedback.summaries(conn, [r.id for r in page.records])
 
     page, summaries = await read(request.app[ENGINE], run)
@@ -76,7 +75,7 @@ async def get_call(request: web.Request) -> web.Response:
 
     def run() -> tuple[CallRecord | None, list[feedback.FeedbackEntry]]:
         with engine.connect() as conn:
-            record = queries.get_call(conn, call_id)
+            record = stored.get_call(conn, call_id)
             return record, feedback.list_feedback(conn, call_id) if record else []
 
     record, entries = await asyncio.to_thread(run)
@@ -87,11 +86,11 @@ async def get_call(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-_SORTS: list[JSON] = [f"{sign}{key}" for key in calls_query.SORT_KEYS for sign in ("-", "")]
+_SORTS: list[JSON] = [f"{sign}{key}" for key in listing.SORT_KEYS for sign in ("-", "")]
 
 SORT_PARAMETER = query(
     "sort",
-    {"type": "string", "enum": _SORTS, "default": calls_query.DEFAULT_SORT},
+    {"type": "string", "enum": _SORTS, "default": listing.DEFAULT_SORT},
     "order by this column, '-' for descending; NULLs come last either way, then id breaks ties",
 )
 
@@ -108,8 +107,8 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
                 SORT_PARAMETER,
                 query(
                     "limit",
-                    {"type": "integer", "minimum": 1, "maximum": calls_query.MAX_LIMIT},
-                    f"page size (default {calls_query.DEFAULT_LIMIT})",
+                    {"type": "integer", "minimum": 1, "maximum": listing.MAX_LIMIT},
+                    f"page size (default {listing.DEFAULT_LIMIT})",
                 ),
                 query("cursor", {"type": "string"}, "next_cursor of the previous page"),
             ],

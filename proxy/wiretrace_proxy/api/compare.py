@@ -12,14 +12,20 @@ from pydantic import JsonValue
 from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
-from wiretrace_proxy.api.comparison import MAX_CALLS, MIN_CALLS, Section, compare_records
+from wiretrace_proxy.api.comparison import (
+    MAX_CALLS,
+    METRICS,
+    MIN_CALLS,
+    Section,
+    compare_records,
+)
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.api.openapi import operation, query
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
+from wiretrace_proxy.storage import calls as stored
 from wiretrace_proxy.storage import feedback
-from wiretrace_proxy.storage import writes as queries
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -46,7 +52,7 @@ async def get_compare(request: web.Request) -> web.Response:
         return bad_request(exc)
 
     def run(conn: Connection) -> tuple[dict[str, CallRecord], dict[str, JSONObject]]:
-        found = {cid: rec for cid in ids if (rec := queries.get_call(conn, cid)) is not None}
+        found = {cid: rec for cid in ids if (rec := stored.get_call(conn, cid)) is not None}
         return found, feedback.summaries(conn, list(found))
 
     found, summaries = await read(request.app[ENGINE], run)
@@ -81,7 +87,14 @@ class Comparison(schemas.Closed):
     """True when the records had more fields than are listed."""
 
 
-OPENAPI_SCHEMAS: dict[str, JSONObject] = schemas.component_schemas((Comparison,))
+OPENAPI_SCHEMAS: dict[str, JSONObject] = {
+    **schemas.component_schemas((Comparison,)),
+    "CompareMetric": {
+        "type": "string",
+        "enum": list(METRICS),
+        "description": "The paths of the `metrics` section, in the order they are listed.",
+    },
+}
 
 OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
     "/api/compare": {

@@ -21,8 +21,8 @@ from wiretrace_proxy.api.openapi import operation, query
 from wiretrace_proxy.api.schemas import Closed, component_schemas
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.callrecord import JSONObject
+from wiretrace_proxy.endpoints import Endpoint, create_op_endpoint
 from wiretrace_proxy.record.prompts import (
-    PROMPT_OPS,
     changed_keys,
     diff_templates,
     prompt_digest,
@@ -111,9 +111,9 @@ def _template(
     first = store.first_call(conn, name, version.digest, project)
     if first is None:  # deleted between the two reads
         return None, {}, False
-    path = PROMPT_OPS.get(first.op_name, "")
-    template = prompt_template(path, first.inputs)
-    return first.id, template, prompt_digest(path, first.inputs) == version.digest
+    endpoint = create_op_endpoint(first.op_name) or Endpoint.OTHER
+    template = prompt_template(endpoint, first.inputs)
+    return first.id, template, prompt_digest(endpoint, first.inputs) == version.digest
 
 
 def _version(v: store.PromptVersion) -> JSONObject:

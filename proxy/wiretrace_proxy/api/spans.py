@@ -16,12 +16,13 @@ from aiohttp import web
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
+from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request
+from wiretrace_proxy.api.openapi import operation
 from wiretrace_proxy.appkeys import ENGINE, SETTINGS
-from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.callrecord import CallRecord, JSONObject
 from wiretrace_proxy.record.spans import SpanBatch, SpanError, parse_spans
-from wiretrace_proxy.storage import versions
-from wiretrace_proxy.storage import writes as queries
+from wiretrace_proxy.storage import versions, writes
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ async def ingest(request: web.Request) -> web.Response:
 def _store(conn: Connection, batch: SpanBatch) -> None:
     versions.save_op_versions(conn, batch.op_versions)
     versions.save_model_versions(conn, batch.model_versions)
-    queries.upsert_records(conn, _last_per_id(batch))
+    writes.upsert_records(conn, _last_per_id(batch))
 
 
 def _last_per_id(batch: SpanBatch) -> list[CallRecord]:
@@ -78,3 +79,15 @@ def _last_per_id(batch: SpanBatch) -> list[CallRecord]:
         else:
             merged[record.id] = record
     return list(merged.values())
+
+
+OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
+    "/api/spans": {
+        "post": operation(
+            "Ingest SDK span events (idempotent by span id); 2xx means stored",
+            ok=schemas.ref(schemas.SpansAccepted),
+            errors=(400, 503),
+            body=schemas.ref(schemas.SpanBatch),
+        )
+    }
+}

@@ -14,10 +14,12 @@ import sys
 
 from aiohttp import web
 
+from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
+from wiretrace_proxy.api.openapi import operation, path_param
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
-from wiretrace_proxy.storage import writes as queries
+from wiretrace_proxy.storage import calls
 
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -34,7 +36,7 @@ async def get_trace(request: web.Request) -> web.Response:
 
     def run() -> list[CallRecord]:
         with engine.connect() as conn:
-            return queries.trace_calls(conn, trace_id)
+            return calls.trace_calls(conn, trace_id)
 
     records = await asyncio.to_thread(run)
     if not records:
@@ -79,3 +81,15 @@ def _dumps(value: object) -> str:
         return json.dumps(value)
     finally:
         sys.setrecursionlimit(limit)
+
+
+OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
+    "/api/traces/{trace_id}": {
+        "get": operation(
+            "A whole trace: roots with nested children, oldest first",
+            ok=schemas.ref(schemas.Trace),
+            errors=(400, 404),
+            parameters=[path_param("trace_id", "32 lowercase hex digits")],
+        )
+    }
+}

@@ -1,6 +1,6 @@
 """Per-call buffer filled on the request path: bytes and times, nothing parsed.
 
-``forward`` appends what it already has in hand (request bytes, response chunks) and stamps
+``forward.handler`` appends what it already has in hand (request bytes, response chunks) and stamps
 times; every method here is O(1) apart from the append, never awaits, never parses, and never
 touches storage. The recorder turns a finished ``Capture`` into a ``CallRecord`` later, on the
 writer's thread. Bodies are kept up to a cap so a 50 MB upload does not sit in memory.
@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Literal
+
+from wiretrace_proxy.endpoints import Endpoint
 
 Outcome = Literal["ok", "error", "cancelled"]
 
@@ -73,6 +75,12 @@ class Capture:
     error_type: str | None = None
     error_message: str | None = None
 
+    endpoint: Endpoint = field(init=False)
+    """The path's kind, asked once here and passed on to everything that depends on it."""
+
+    def __post_init__(self) -> None:
+        self.endpoint = Endpoint.of(self.path)
+
     def add_request(self, data: bytes, cap: int | None = None) -> None:
         """Keep request bytes up to the cap (default ``max_body_bytes``), count all of them."""
         self.request_size += len(data)
@@ -84,18 +92,11 @@ class Capture:
                 self.request_body += data[:room]
             self.request_truncated = True
 
-    def set_request_body(self, data: bytes) -> None:
-        """Replace the request body (after the proxy rewrote it, e.g. usage injection)."""
-        self.request_body = bytearray()
-        self.request_size = 0
-        self.request_truncated = False
-        self.add_request(data)
-
     def start_response(self, status: int, headers: list[tuple[str, str]]) -> None:
         self.status = status
         self.response_headers = headers
 
-    def add(self, chunk: bytes) -> None:
+    def add_chunk(self, chunk: bytes) -> None:
         """Keep one upstream body chunk (up to the cap) and stamp the first one's time."""
         if self.t_first_chunk is None:
             self.t_first_chunk = time.perf_counter()

@@ -24,11 +24,7 @@ from wiretrace_proxy.forward.headers import (
     filter_response_headers,
     split_request_headers,
 )
-from wiretrace_proxy.forward.include_usage import (
-    INJECTABLE_PATHS,
-    UsageChunkFilter,
-    inject_include_usage,
-)
+from wiretrace_proxy.forward.include_usage import UsageChunkFilter, inject_include_usage
 from wiretrace_proxy.tracecontext import new_span_id
 
 log = logging.getLogger(__name__)
@@ -82,7 +78,7 @@ async def _proxy(
     upstream = request.app[UPSTREAM]
     original = await _request_body(request, capture, headers)
     data = original
-    if isinstance(original, bytes) and request.path in INJECTABLE_PATHS:
+    if isinstance(original, bytes) and capture.endpoint.takes_include_usage:
         data = await _with_usage_option(request, capture, original, headers)
     url = upstream.base_url + request.raw_path
     try:
@@ -192,7 +188,7 @@ async def _relay(
     client.headers[CALL_ID_HEADER] = capture.call_id
     await client.prepare(request)
     if prefetched:
-        capture.add(prefetched)
+        capture.add_chunk(prefetched)
         if not await _write(client, prefetched, capture, response):
             return client
     await _pump(response, client, capture, usage_filter)
@@ -220,7 +216,7 @@ async def _pump(
         capture.upstream_wait += time.perf_counter() - t
         if not chunk:
             break
-        capture.add(chunk)
+        capture.add_chunk(chunk)
         out = usage_filter.feed(chunk) if usage_filter is not None else chunk
         if out and not await _write(client, out, capture, response):
             return

@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import re
 
-INJECTABLE_PATHS = frozenset({"/v1/chat/completions", "/v1/completions"})
-
 _STREAM_OPTIONS = b'"stream_options":{"include_usage":true},'
 _USAGE_NULL = re.compile(rb',\s*"usage"\s*:\s*null')
 _EMPTY_CHOICES = re.compile(rb'"choices"\s*:\s*\[\s*\]')

@@ -33,9 +33,9 @@ import hashlib
 import json
 
 from wiretrace_proxy.callrecord import JSON, JSONObject
+from wiretrace_proxy.endpoints import Endpoint
 
 __all__ = [
-    "PROMPT_OPS",
     "canonical_json",
     "changed_keys",
     "diff_templates",
@@ -95,35 +95,27 @@ COMPLETIONS_PARAMS = (
 )
 TEMPLATE_ROLES = frozenset({"system", "developer"})
 
-PROMPT_OPS = {
-    "openai.chat.completions.create": "/v1/chat/completions",
-    "openai.responses.create": "/v1/responses",
-    "openai.completions.create": "/v1/completions",
-}
-"""``op_name`` of each endpoint that has prompt versions, and its path."""
 
-
-def prompt_digest(path: str, request: JSON) -> str | None:
+def prompt_digest(endpoint: Endpoint, request: JSON) -> str | None:
     """16 hex digits naming the request's template; None if the endpoint has none."""
-    template = prompt_template(path, request)
+    template = prompt_template(endpoint, request)
     if not template:
         return None
     return hashlib.sha256(canonical_json(template).encode()).hexdigest()[:16]
 
 
-def prompt_template(path: str, request: JSON) -> JSONObject:
+def prompt_template(endpoint: Endpoint, request: JSON) -> JSONObject:
     """Exactly the parts of ``request`` that ``prompt_digest`` digests ({} if none).
 
     A body without ``model`` (every endpoint here requires one) is not a request that can
     be versioned: a raw, unparsed body is recorded as ``{"raw": ...}``."""
     if not isinstance(request, dict) or "model" not in request:
         return {}
-    kind = path.partition("?")[0].rstrip("/")
-    if kind == "/v1/chat/completions":
+    if endpoint is Endpoint.CHAT:
         return _chat(request)
-    if kind == "/v1/responses":
+    if endpoint is Endpoint.RESPONSES:
         return _responses(request)
-    if kind == "/v1/completions":
+    if endpoint is Endpoint.COMPLETIONS:
         return _compact({"endpoint": "completions", "params": _params(request, COMPLETIONS_PARAMS)})
     return {}
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import platformdirs
 
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usage, UsageSource
-from wiretrace_proxy.endpoints import GENERIC_OP, LLM_PATHS, op_name_for
+from wiretrace_proxy.endpoints import GENERIC_OP, Endpoint, op_name_for
 from wiretrace_proxy.forward.capture import Capture
 from wiretrace_proxy.record.bodies import decode_content, parse_body_verbatim, summarise_embeddings
 from wiretrace_proxy.record.pricing import Pricer
@@ -33,14 +33,14 @@ from wiretrace_proxy.settings import Settings
 from wiretrace_proxy.tracecontext import new_trace_id, parse_traceparent
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class _Response:
     output: JSON
-    usage: Usage | None
-    model: str | None
-    error: JSONObject | None
-    stream: bool
-    complete: bool
+    usage: Usage | None = None
+    model: str | None = None
+    error: JSONObject | None = None
+    stream: bool = False
+    complete: bool = False
     source: bytes | None = None
     """The bytes ``output`` was parsed from verbatim (see ``bodies.parse_body_verbatim``)."""
 
@@ -50,8 +50,23 @@ class _Response:
         return redact_json(self.output)
 
 
+@dataclass(slots=True, frozen=True)
+class _Identity:
+    """Who a call is in the trace tree: its ids, its op and the name shown for it."""
+
+    project: str
+    trace_id: str
+    parent_id: str | None
+    op_name: str
+    display_name: str | None
+
+
 class Recorder:
-    """Builds records from captures with the server's settings (project, salt, options)."""
+    """Builds records from captures with the server's settings (project, salt, options).
+
+    ``build`` is the normal path; ``fallback`` is what the writer stores when ``build``
+    fails on a capture, so a recorder bug loses the bodies of one call, never the call.
+    """
 
     def __init__(
         self,
@@ -67,10 +82,8 @@ class Recorder:
         """Prices each record (``cost_usd``); None leaves cost unset (``wiretrace reprice``
         can fill it in later)."""
 
-    def __call__(self, capture: Capture) -> CallRecord:
-        return self.build(capture)
-
     def build(self, capture: Capture) -> CallRecord:
+        """The call's record: bodies parsed and redacted, stream reassembled, usage, cost."""
         request_type = _header(capture.request_headers, "content-type")
         raw_inputs = bytes(capture.request_body)
         inputs, verbatim = parse_body_verbatim(
@@ -82,35 +95,76 @@ class Recorder:
         response = self._response(capture)
         usage, usage_source, estimate_method = self._usage(capture, inputs, response)
         status, error = _status(capture, response)
-        record = self._assemble(
-            capture, inputs, response, status, error, usage, usage_source, estimate_method
+        identity = self._identity(capture)
+        stored_inputs = redact_parsed(inputs, raw_inputs) if verbatim else redact_json(inputs)
+        requested = inputs.get("model") if isinstance(inputs, dict) else None
+        model = requested if isinstance(requested, str) else response.model
+        started = datetime.fromtimestamp(capture.started_wall, UTC)
+        latency = _ms(capture.t0, capture.t_end)
+        key = api_key_from_headers(capture.request_headers)
+        output = response.redacted_output()
+        return CallRecord(
+            id=capture.call_id,
+            project=identity.project,
+            trace_id=identity.trace_id,
+            parent_id=identity.parent_id,
+            op_name=identity.op_name,
+            display_name=identity.display_name,
+            started_at=started,
+            ended_at=started + timedelta(milliseconds=latency or 0),
+            latency_ms=latency,
+            ttft_ms=_ms(capture.t0, capture.t_first_chunk) if response.stream else None,
+            overhead_ms=max(0.0, latency - capture.upstream_wait * 1000) if latency else None,
+            status=status,
+            http_status=capture.status,
+            model=model,
+            response_model=response.model,
+            inputs=stored_inputs,
+            output=output,
+            usage=usage,
+            usage_source=usage_source,
+            cost_usd=self._cost(model, response.model, usage, started, output),
+            error=error,
+            session_id=capture.meta.session_id,
+            user_id=capture.meta.user_id,
+            key_fingerprint=fingerprint_key(key, self.key_salt) if key else None,
+            attributes=_attributes(capture, response.stream, estimate_method),
+            # Digested from the stored (redacted) body, as ``/api/prompts`` re-derives it.
+            prompt_digest=prompt_digest(capture.endpoint, stored_inputs),
         )
-        record.inputs = redact_parsed(inputs, raw_inputs) if verbatim else redact_json(inputs)
-        record.output = response.redacted_output()
-        # Digested from the stored (redacted) body, as ``/api/prompts`` re-derives it.
-        record.prompt_digest = prompt_digest(capture.path, record.inputs)
-        if self.pricer is not None:
-            record.cost_usd = self.pricer.price_call(
-                record.model,
-                record.response_model,
-                usage,
-                at=record.started_at,
-                output=record.output,
-                upstream=self.settings.upstream,
-            ).cost_usd
-        return record
 
-    def _assemble(
-        self,
-        capture: Capture,
-        inputs: JSON,
-        response: _Response,
-        status: Status,
-        error: JSONObject | None,
-        usage: Usage | None,
-        usage_source: UsageSource | None,
-        estimate_method: str | None,
-    ) -> CallRecord:
+    def fallback(self, capture: Capture, error: Exception) -> CallRecord:
+        """The record stored when ``build`` fails: ids, times and the failure, no bodies.
+
+        Same identity as a built record (op name, trace, display name), so a failed build
+        lands in the same op group in the UI as the calls that built.
+        """
+        identity = self._identity(capture)
+        started = datetime.fromtimestamp(capture.started_wall, UTC)
+        latency = _ms(capture.t0, capture.t_end)
+        return CallRecord(
+            id=capture.call_id,
+            project=identity.project,
+            trace_id=identity.trace_id,
+            parent_id=identity.parent_id,
+            op_name=identity.op_name,
+            display_name=identity.display_name,
+            started_at=started,
+            ended_at=started + timedelta(milliseconds=latency) if latency is not None else None,
+            latency_ms=latency,
+            status="error",
+            http_status=capture.status,
+            error={
+                "message": f"{type(error).__name__}: {error}",
+                "type": "record_error",
+                "code": None,
+            },
+            session_id=capture.meta.session_id,
+            user_id=capture.meta.user_id,
+            attributes={"record_error": True, "outcome": capture.outcome},
+        )
+
+    def _identity(self, capture: Capture) -> _Identity:
         meta = capture.meta
         parent = parse_traceparent(meta.traceparent)
         trace_id, parent_id = parent if parent else (new_trace_id(), None)
@@ -118,51 +172,23 @@ class Recorder:
         display = meta.name or (
             f"{capture.method} {capture.path}" if op_name == GENERIC_OP else None
         )
-        requested = inputs.get("model") if isinstance(inputs, dict) else None
-        latency = _ms(capture.t0, capture.t_end)
-        key = api_key_from_headers(capture.request_headers)
-        attributes: JSONObject = {
-            "session_id": meta.session_id,
-            "user_id": meta.user_id,
-            "properties": dict(meta.properties),
-            "stream": response.stream,
-            "usage_injected": capture.usage_injected,
-            "request": _request_meta(capture),
-            "response": _response_meta(capture),
-        }
-        if estimate_method is not None:
-            attributes["usage_estimate"] = estimate_method
-        if meta.session_path:
-            attributes["session_path"] = meta.session_path
-        if meta.tracestate:
-            attributes["tracestate"] = meta.tracestate
-        return CallRecord(
-            id=capture.call_id,
-            project=meta.project or self.settings.project,
-            trace_id=trace_id,
-            parent_id=parent_id,
-            op_name=op_name,
-            display_name=display,
-            started_at=datetime.fromtimestamp(capture.started_wall, UTC),
-            ended_at=datetime.fromtimestamp(capture.started_wall + (latency or 0) / 1000, UTC),
-            latency_ms=latency,
-            ttft_ms=_ms(capture.t0, capture.t_first_chunk) if response.stream else None,
-            overhead_ms=max(0.0, latency - capture.upstream_wait * 1000) if latency else None,
-            status=status,
-            http_status=capture.status,
-            model=requested if isinstance(requested, str) else response.model,
-            response_model=response.model,
-            inputs=None,  # set by ``build``, redacted
-            output=None,
-            usage=usage,
-            usage_source=usage_source,
-            cost_usd=None,
-            error=error,
-            session_id=meta.session_id,
-            user_id=meta.user_id,
-            key_fingerprint=fingerprint_key(key, self.key_salt) if key else None,
-            attributes=attributes,
+        return _Identity(
+            meta.project or self.settings.project, trace_id, parent_id, op_name, display
         )
+
+    def _cost(
+        self,
+        model: str | None,
+        response_model: str | None,
+        usage: Usage | None,
+        at: datetime,
+        output: JSON,
+    ) -> float | None:
+        if self.pricer is None:
+            return None
+        return self.pricer.price_call(
+            model, response_model, usage, at=at, output=output, upstream=self.settings.upstream
+        ).cost_usd
 
     def _response(self, capture: Capture) -> _Response:
         content_type = _header(capture.response_headers, "content-type")
@@ -173,27 +199,31 @@ class Recorder:
             if decoded is None:
                 note: JSONObject = {"content_encoding": encoding, "bytes": capture.response_size}
                 note["raw"] = None
-                return _Response(note, None, None, None, False, False)
+                return _Response(output=note)
             body = decoded
         if content_type.lower().startswith("text/event-stream"):
-            return _from_stream(reassemble_stream(capture.path, [body]))
+            return _from_stream(reassemble_stream(capture.endpoint, [body]))
         output, verbatim = parse_body_verbatim(
             body, content_type, size=capture.response_size, truncated=capture.response_truncated
         )
-        if capture.path.rstrip("/") == "/v1/embeddings" and not self.settings.keep_embeddings:
+        if capture.endpoint is Endpoint.EMBEDDINGS and not self.settings.keep_embeddings:
             output = summarise_embeddings(output)  # a part of the value: still verbatim
         usage = normalise_usage(output.get("usage")) if isinstance(output, dict) else None
         model = output.get("model") if isinstance(output, dict) else None
-        model = model if isinstance(model, str) else None
-        return _Response(output, usage, model, None, False, True, body if verbatim else None)
+        return _Response(
+            output=output,
+            usage=usage,
+            model=model if isinstance(model, str) else None,
+            complete=True,
+            source=body if verbatim else None,
+        )
 
     def _usage(
         self, capture: Capture, inputs: JSON, response: _Response
     ) -> tuple[Usage | None, UsageSource | None, str | None]:
         if response.usage is not None:
             return response.usage, "injected" if capture.usage_injected else "upstream", None
-        path = capture.path.rstrip("/")
-        if path not in LLM_PATHS or capture.method != "POST":
+        if not capture.endpoint.generates_text or capture.method != "POST":
             return None, None, None
         if capture.status is not None and capture.status >= 400 and not response.stream:
             return None, None, None
@@ -204,8 +234,35 @@ class Recorder:
         return estimate.usage, "estimated", estimate.method
 
 
+def _attributes(capture: Capture, stream: bool, estimate_method: str | None) -> JSONObject:
+    meta = capture.meta
+    attributes: JSONObject = {
+        "session_id": meta.session_id,
+        "user_id": meta.user_id,
+        "properties": dict(meta.properties),
+        "stream": stream,
+        "usage_injected": capture.usage_injected,
+        "request": _request_meta(capture),
+        "response": _response_meta(capture),
+    }
+    if estimate_method is not None:
+        attributes["usage_estimate"] = estimate_method
+    if meta.session_path:
+        attributes["session_path"] = meta.session_path
+    if meta.tracestate:
+        attributes["tracestate"] = meta.tracestate
+    return attributes
+
+
 def _from_stream(result: Reassembled) -> _Response:
-    return _Response(result.output, result.usage, result.model, result.error, True, result.complete)
+    return _Response(
+        output=result.output,
+        usage=result.usage,
+        model=result.model,
+        error=result.error,
+        stream=True,
+        complete=result.complete,
+    )
 
 
 def _status(capture: Capture, response: _Response) -> tuple[Status, JSONObject | None]:

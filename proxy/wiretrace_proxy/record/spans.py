@@ -12,12 +12,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status
+from wiretrace_proxy.callrecord import JSON, STATUSES, CallRecord, JSONObject
 from wiretrace_proxy.storage.versions import ModelVersionRow, OpVersionRow
 
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
-STATUSES: tuple[Status, ...] = ("running", "ok", "error", "cancelled")
 MAX_SPANS = 10_000
 
 
@@ -81,17 +80,9 @@ def _add(batch: SpanBatch, event: JSONObject, at: str, default_project: str, now
             started_at=started,
             ended_at=ended,
             latency_ms=round((ended - started).total_seconds() * 1000, 3) if ended else None,
-            ttft_ms=None,
-            overhead_ms=None,
             status=status,  # checked against STATUSES above
-            http_status=None,
-            model=None,
-            response_model=None,
             inputs=event.get("inputs"),
             output=event.get("output"),
-            usage=None,
-            usage_source=None,
-            cost_usd=None,
             error=_error(event.get("error"), at),
             attributes=attributes,
             kind="op",

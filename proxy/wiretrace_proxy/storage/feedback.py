@@ -20,8 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from wiretrace_proxy.callrecord import JSONObject
-from wiretrace_proxy.storage.models import Feedback
-from wiretrace_proxy.storage.writes import CALLS
+from wiretrace_proxy.storage.models import CALLS, Feedback
 
 __all__ = [
     "FEEDBACK",

@@ -32,12 +32,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from wiretrace_proxy.storage.models import Feedback
-from wiretrace_proxy.storage.writes import CALLS
+from wiretrace_proxy.callrecord import STATUSES
+from wiretrace_proxy.storage.models import CALLS, FEEDBACK
 
-FEEDBACK_TABLE: sa.Table = Feedback.__table__  # type: ignore[attr-defined]
-
-STATUSES = ("ok", "error", "cancelled", "running")
 KINDS = ("llm", "op")
 FEEDBACK_VALUES = ("up", "down", "any", "none")
 EXACT = (
@@ -218,11 +215,11 @@ def _is_root() -> sa.ColumnElement[bool]:
 
 def _feedback_condition(kind: str) -> sa.ColumnElement[bool]:
     """``up``/``down``/``any`` start from the (small) feedback table; ``none`` cannot."""
-    given = sa.select(FEEDBACK_TABLE.c.call_id)
+    given = sa.select(FEEDBACK.c.call_id)
     if kind == "none":
-        return ~given.where(FEEDBACK_TABLE.c.call_id == CALLS.c.id).exists()
+        return ~given.where(FEEDBACK.c.call_id == CALLS.c.id).exists()
     if kind in ("up", "down"):
-        given = given.where(FEEDBACK_TABLE.c.thumbs == (1 if kind == "up" else -1))
+        given = given.where(FEEDBACK.c.thumbs == (1 if kind == "up" else -1))
     return CALLS.c.id.in_(given)
 
 

@@ -32,7 +32,8 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.storage.filters import CallFilter, FilterError, apply_filters
-from wiretrace_proxy.storage.writes import CALLS, row_to_record
+from wiretrace_proxy.storage.models import CALLS
+from wiretrace_proxy.storage.rows import row_to_record
 
 __all__ = [
     "DEFAULT_LIMIT",

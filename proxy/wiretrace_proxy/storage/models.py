@@ -7,19 +7,30 @@ stored through ``UTCDateTime`` so that the same instant always has the same stor
 (SQLite keeps datetimes as fixed-width text, so ordering is exact only if every value is
 UTC; PostgreSQL keeps ``timestamptz``). Indexes follow what the UI filters and sorts by.
 
-Only ``storage.queries`` and ``writer`` read or write these tables; API shapes are separate.
+Only modules of ``storage/`` read or write these tables; API shapes are separate
+(``api/schemas.py``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-__all__ = ["JSON_TYPE", "Call", "Feedback", "ModelVersion", "OpVersion", "UTCDateTime"]
+__all__ = [
+    "CALLS",
+    "FEEDBACK",
+    "JSON_TYPE",
+    "Call",
+    "Feedback",
+    "ModelVersion",
+    "OpVersion",
+    "UTCDateTime",
+]
 
 JSON_TYPE = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 """A JSON column: ``JSONB`` on PostgreSQL, JSON text elsewhere; Python ``None`` is SQL NULL."""
@@ -171,6 +182,12 @@ class Feedback(SQLModel, table=True):
     author: str | None = None
     """Who gave it (free text: a user id, an evaluator's name)."""
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+CALLS: sa.Table = cast(sa.Table, Call.__table__)  # type: ignore[attr-defined]
+"""The ``calls`` table as a Core ``Table`` (the queries use Core, not the ORM)."""
+FEEDBACK: sa.Table = cast(sa.Table, Feedback.__table__)  # type: ignore[attr-defined]
+"""The ``feedback`` table as a Core ``Table``."""
 
 
 class RollupCell(SQLModel):

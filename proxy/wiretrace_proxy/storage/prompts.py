@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.callrecord import JSON
-from wiretrace_proxy.storage.writes import CALLS
+from wiretrace_proxy.storage.models import CALLS
 
 __all__ = ["FAMILY", "FirstCall", "PromptFamily", "PromptVersion", "first_call", "list_families"]
 

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from wiretrace_proxy.callrecord import JSON, USAGE_KEYS, JSONObject
 from wiretrace_proxy.storage import rollups
 from wiretrace_proxy.storage.filters import CallFilter, apply_filters
-from wiretrace_proxy.storage.writes import CALLS
+from wiretrace_proxy.storage.models import CALLS
 
 __all__ = ["GROUP_KEYS", "RAW_LIMIT", "SORTS", "Stats", "compute_stats", "group_key"]
 

@@ -16,8 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.callrecord import JSON, JSONObject
-from wiretrace_proxy.storage.models import ModelVersion, OpVersion
-from wiretrace_proxy.storage.writes import CALLS
+from wiretrace_proxy.storage.models import CALLS, ModelVersion, OpVersion
 
 OP_VERSIONS: sa.Table = cast(sa.Table, OpVersion.__table__)  # type: ignore[attr-defined]
 MODEL_VERSIONS: sa.Table = cast(sa.Table, ModelVersion.__table__)  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""Reads and writes of the ``calls`` table; with ``writer``, the only code that touches SQL.
+"""Records into the ``calls`` table: the writer's batches and the SDK's span upserts.
 
 Writes use SQLAlchemy Core, not the ORM: one ``INSERT`` executed with many parameter sets
 costs a fraction of the CPU per row that ``session.add`` does, and CPU per recorded call is
@@ -15,119 +15,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, Engine
 
-from wiretrace_proxy.callrecord import JSON, USAGE_KEYS, CallRecord, JSONObject, Usage
+from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.storage.engine import insert_many
-from wiretrace_proxy.storage.models import Call
+from wiretrace_proxy.storage.models import CALLS
+from wiretrace_proxy.storage.rows import record_to_row
 
 __all__ = [
-    "CALLS",
     "STORAGE_FAULTS",
     "BatchResult",
-    "count_calls",
-    "get_call",
     "insert_records",
-    "list_calls",
-    "record_to_row",
-    "row_to_record",
-    "trace_calls",
     "upsert_records",
     "write_batch",
 ]
 
-CALLS: sa.Table = cast(sa.Table, Call.__table__)  # type: ignore[attr-defined]
-"""The ``calls`` table as a Core ``Table``."""
-
 _INSERT = sa.insert(CALLS)
-_ORDER = (CALLS.c.started_at.desc(), CALLS.c.id.desc())
-
-
-def record_to_row(rec: CallRecord) -> dict[str, object]:
-    """The column values for one record (usage spread over the token columns)."""
-    usage = rec.usage
-    return {
-        "id": rec.id,
-        "project": rec.project,
-        "kind": rec.kind,
-        "trace_id": rec.trace_id,
-        "parent_id": rec.parent_id,
-        "op_name": rec.op_name,
-        "display_name": rec.display_name,
-        "started_at": rec.started_at,
-        "ended_at": rec.ended_at,
-        "latency_ms": rec.latency_ms,
-        "ttft_ms": rec.ttft_ms,
-        "overhead_ms": rec.overhead_ms,
-        "status": rec.status,
-        "http_status": rec.http_status,
-        "model": rec.model,
-        "response_model": rec.response_model,
-        "prompt_tokens": usage.prompt_tokens if usage else None,
-        "completion_tokens": usage.completion_tokens if usage else None,
-        "total_tokens": usage.total_tokens if usage else None,
-        "cached_tokens": usage.cached_tokens if usage else None,
-        "reasoning_tokens": usage.reasoning_tokens if usage else None,
-        "usage_source": rec.usage_source,
-        "cost_usd": rec.cost_usd,
-        "session_id": rec.session_id,
-        "user_id": rec.user_id,
-        "key_fingerprint": rec.key_fingerprint,
-        "inputs": rec.inputs,
-        "output": rec.output,
-        "error": rec.error,
-        "attributes": rec.attributes,
-        "op_version": rec.op_version,
-        "model_version": rec.model_version,
-        "prompt_digest": rec.prompt_digest,
-    }
-
-
-def row_to_record(row: RowMapping) -> CallRecord:
-    """A ``CallRecord`` from a ``calls`` row mapping.
-
-    ``usage`` is None when every token column is NULL (a stored ``Usage()`` with no counts
-    reads back as None).
-    """
-    tokens = {key: row[key] for key in USAGE_KEYS}
-    usage = Usage(**tokens) if any(v is not None for v in tokens.values()) else None
-    return CallRecord(
-        id=row["id"],
-        project=row["project"],
-        trace_id=row["trace_id"],
-        parent_id=row["parent_id"],
-        op_name=row["op_name"],
-        display_name=row["display_name"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        latency_ms=row["latency_ms"],
-        ttft_ms=row["ttft_ms"],
-        overhead_ms=row["overhead_ms"],
-        status=row["status"],
-        http_status=row["http_status"],
-        model=row["model"],
-        response_model=row["response_model"],
-        inputs=cast(JSON, row["inputs"]),
-        output=cast(JSON, row["output"]),
-        usage=usage,
-        usage_source=row["usage_source"],
-        cost_usd=row["cost_usd"],
-        error=cast(JSONObject | None, row["error"]),
-        session_id=row["session_id"],
-        user_id=row["user_id"],
-        key_fingerprint=row["key_fingerprint"],
-        attributes=cast(JSONObject, row["attributes"] or {}),
-        kind=row["kind"],
-        op_version=row["op_version"],
-        model_version=row["model_version"],
-        prompt_digest=row["prompt_digest"],
-    )
 
 
 def insert_records(conn: Connection, records: Sequence[CallRecord]) -> None:
@@ -237,68 +145,3 @@ def upsert_records(conn: Connection, records: Sequence[CallRecord]) -> None:
     if stmt is None:
         stmt = _UPSERTS[dialect] = _upsert_statement(dialect)
     conn.execute(stmt, [record_to_row(rec) for rec in records])
-
-
-def list_calls(
-    conn: Connection,
-    *,
-    project: str | None = None,
-    op_name: str | None = None,
-    model: str | None = None,
-    status: str | None = None,
-    trace_id: str | None = None,
-    before: tuple[datetime, str] | None = None,
-    limit: int = 50,
-) -> list[CallRecord]:
-    """Records matching every given filter, newest first (``started_at``, then ``id``).
-
-    ``before`` is a keyset cursor ``(started_at, id)`` of the last row already seen: only
-    rows strictly after it in this order are returned, so pages never repeat or skip rows.
-    """
-    if limit < 0:
-        raise ValueError(f"limit must be >= 0, got {limit}")
-    filters = {
-        "project": project,
-        "op_name": op_name,
-        "model": model,
-        "status": status,
-        "trace_id": trace_id,
-    }
-    stmt = sa.select(CALLS).order_by(*_ORDER).limit(limit)
-    for name, value in filters.items():
-        if value is not None:
-            stmt = stmt.where(CALLS.c[name] == value)
-    if before is not None:
-        started_at, call_id = before
-        stmt = stmt.where(
-            sa.or_(
-                CALLS.c.started_at < started_at,
-                sa.and_(CALLS.c.started_at == started_at, CALLS.c.id < call_id),
-            )
-        )
-    return [row_to_record(row) for row in conn.execute(stmt).mappings()]
-
-
-def trace_calls(conn: Connection, trace_id: str, limit: int = 10_000) -> list[CallRecord]:
-    """Every record of one trace, oldest first (proxied calls and SDK spans alike)."""
-    stmt = (
-        sa.select(CALLS)
-        .where(CALLS.c.trace_id == trace_id)
-        .order_by(CALLS.c.started_at, CALLS.c.id)
-        .limit(limit)
-    )
-    return [row_to_record(row) for row in conn.execute(stmt).mappings()]
-
-
-def get_call(conn: Connection, call_id: str) -> CallRecord | None:
-    """The record with this id, or None."""
-    row = conn.execute(sa.select(CALLS).where(CALLS.c.id == call_id)).mappings().first()
-    return row_to_record(row) if row is not None else None
-
-
-def count_calls(conn: Connection, *, project: str | None = None) -> int:
-    """How many records are stored (in one project, if given)."""
-    stmt = sa.select(sa.func.count()).select_from(CALLS)
-    if project is not None:
-        stmt = stmt.where(CALLS.c.project == project)
-    return int(conn.execute(stmt).scalar_one())

@@ -2,7 +2,7 @@
 from traffic, with a diff between consecutive versions.
 
 Calls are built here (``prompt_digest`` set with ``prompts.prompt_digest``, as the recorder
-will) and inserted with ``storage.queries.insert_records`` into a running app's database.
+will) and inserted with ``storage.writes.insert_records`` into a running app's database.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import pytest
 from wiretrace_proxy.api.prompts import PromptList, PromptVersionList
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.callrecord import CallRecord
-from wiretrace_proxy.record.prompts import PROMPT_OPS, prompt_digest
-from wiretrace_proxy.storage import writes as queries
+from wiretrace_proxy.endpoints import Endpoint, create_op_endpoint
+from wiretrace_proxy.record.prompts import prompt_digest
+from wiretrace_proxy.storage import writes
 
 from tests.harness import Servers
 
@@ -60,14 +61,14 @@ def call(n: int, system: str, *, op: str = CHAT_OP, **changes: Any) -> CallRecor
         usage_source=None,
         cost_usd=None,
         error=None,
-        prompt_digest=prompt_digest(PROMPT_OPS[op], inputs),
+        prompt_digest=prompt_digest(create_op_endpoint(op) or Endpoint.OTHER, inputs),
     )
     return dataclasses.replace(rec, **changes)
 
 
 def seed(servers: Servers, records: list[CallRecord]) -> None:
     with servers.app[ENGINE].begin() as conn:
-        queries.insert_records(conn, records)
+        writes.insert_records(conn, records)
 
 
 async def get(servers: Servers, path: str, **params: str) -> tuple[int, Any]:

@@ -21,8 +21,9 @@ from wiretrace_proxy.storage import rollups
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.filters import parse_filters
 from wiretrace_proxy.storage.migrate import upgrade_to_head
+from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.stats import compute_stats
-from wiretrace_proxy.storage.writes import CALLS, upsert_records
+from wiretrace_proxy.storage.writes import upsert_records
 
 from tests.harness import Servers
 from tests.proxy import seed

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from wiretrace_proxy.endpoints import Endpoint
 from wiretrace_proxy.record.prompts import (
     changed_keys,
     diff_templates,
@@ -15,7 +16,7 @@ from wiretrace_proxy.record.prompts import (
     prompt_template,
 )
 
-CHAT = "/v1/chat/completions"
+CHAT = Endpoint.CHAT
 TOOL = {
     "type": "function",
     "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}},
@@ -112,7 +113,7 @@ def test_responses_template_keeps_instructions_tools_format_and_system_items() -
         "previous_response_id": "resp_1",
         "store": False,
     }
-    assert prompt_template("/v1/responses", request) == {
+    assert prompt_template(Endpoint.RESPONSES, request) == {
         "endpoint": "responses",
         "instructions": "Answer in French.",
         "messages": [{"role": "developer", "content": "Cite sources."}],
@@ -125,7 +126,9 @@ def test_responses_template_keeps_instructions_tools_format_and_system_items() -
     other["input"] = "a plain user string"
     other["prompt"]["variables"] = {"city": "Paris"}
     other["input"] = [request["input"][0], {"role": "user", "content": "Salut"}]
-    assert prompt_digest("/v1/responses/", other) == prompt_digest("/v1/responses", request)
+    assert prompt_digest(Endpoint.of("/v1/responses/"), other) == prompt_digest(
+        Endpoint.RESPONSES, request
+    )
 
 
 def test_legacy_completions_digest_parameters_only() -> None:
@@ -135,13 +138,13 @@ def test_legacy_completions_digest_parameters_only() -> None:
         "max_tokens": 5,
     }
     two = {**one, "prompt": "Translate: dog"}
-    assert prompt_template("/v1/completions", one) == {
+    assert prompt_template(Endpoint.COMPLETIONS, one) == {
         "endpoint": "completions",
         "params": {"model": "gpt-3.5-turbo-instruct", "max_tokens": 5},
     }
-    assert prompt_digest("/v1/completions", one) == prompt_digest("/v1/completions", two)
-    assert prompt_digest("/v1/completions", {**one, "max_tokens": 6}) != prompt_digest(
-        "/v1/completions", one
+    assert prompt_digest(Endpoint.COMPLETIONS, one) == prompt_digest(Endpoint.COMPLETIONS, two)
+    assert prompt_digest(Endpoint.COMPLETIONS, {**one, "max_tokens": 6}) != prompt_digest(
+        Endpoint.COMPLETIONS, one
     )
 
 
@@ -156,7 +159,10 @@ def test_legacy_completions_digest_parameters_only() -> None:
     ],
 )
 def test_no_digest_without_a_prompt_endpoint_or_object_body(path: str, body: Any) -> None:
-    assert prompt_digest(path, body) is None and prompt_template(path, body) == {}
+    assert (
+        prompt_digest(Endpoint.of(path), body) is None
+        and prompt_template(Endpoint.of(path), body) == {}
+    )
 
 
 def test_chat_without_system_prompt_still_has_a_version() -> None:
@@ -169,7 +175,7 @@ def test_chat_without_system_prompt_still_has_a_version() -> None:
 
 
 def test_chat_and_responses_with_same_parts_differ() -> None:
-    assert prompt_digest(CHAT, {"model": "m"}) != prompt_digest("/v1/responses", {"model": "m"})
+    assert prompt_digest(CHAT, {"model": "m"}) != prompt_digest(Endpoint.RESPONSES, {"model": "m"})
 
 
 def test_unicode_and_lone_surrogates_digest() -> None:

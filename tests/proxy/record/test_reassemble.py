@@ -16,6 +16,7 @@ import pytest
 from openai.types import Completion
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
+from wiretrace_proxy.endpoints import Endpoint
 from wiretrace_proxy.record.reassemble import (
     MAX_GENERIC_EVENTS,
     Reassembled,
@@ -45,7 +46,9 @@ IDS = [name for name, _ in STREAMS]
 def of_kind(kind: str) -> pytest.MarkDecorator:
     """``parametrize`` over the streams ``stream_kind`` sends to one reassembler."""
     chosen = [
-        (n, i) for n, i in STREAMS if stream_kind(i.path, list(iter_events([i.body]))) == kind
+        (n, i)
+        for n, i in STREAMS
+        if stream_kind(Endpoint.of(i.path), list(iter_events([i.body]))) == kind
     ]
     assert chosen, kind
     return pytest.mark.parametrize(("name", "item"), chosen, ids=[n for n, _ in chosen])
@@ -71,7 +74,7 @@ def payloads(body: bytes) -> Payloads:
 
 
 def reassemble(item: Interaction) -> Reassembled:
-    return reassemble_stream(item.path, [item.body])
+    return reassemble_stream(Endpoint.of(item.path), [item.body])
 
 
 def chat_expectations(chunks: Payloads) -> dict[int, dict[str, Any]]:
@@ -165,7 +168,7 @@ def test_responses_streams_cut_before_the_end_rebuild_the_output(
     cut = max(body.rfind(name) for name in terminal)
     assert cut > 0
     final: Any = reassemble(item).output
-    partial = reassemble_stream(item.path, [body[:cut]])
+    partial = reassemble_stream(Endpoint.of(item.path), [body[:cut]])
     out: Any = partial.output
     assert not partial.complete
     assert out["status"] == "incomplete"
@@ -205,7 +208,7 @@ def test_random_rechunking_gives_identical_results(name: str, item: Interaction)
     whole = reassemble(item)
     rng = random.Random(name)
     for _ in range(4):
-        assert reassemble_stream(item.path, _random_chunks(item.body, rng)) == whole
+        assert reassemble_stream(Endpoint.of(item.path), _random_chunks(item.body, rng)) == whole
     assert whole.malformed == 0
 
 
@@ -385,7 +388,7 @@ def test_malformed_json_is_counted_and_kept_raw() -> None:
         b'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"!"},'
         b'"finish_reason":"stop"}]}\n\n'
     )
-    result = reassemble_stream("/v1/chat/completions", [body])
+    result = reassemble_stream(Endpoint.of("/v1/chat/completions"), [body])
     assert result.malformed == 2
     assert result.raw_malformed == ["{not json", '"a string"']
     out: Any = result.output
@@ -396,7 +399,7 @@ def test_malformed_json_is_counted_and_kept_raw() -> None:
 def test_cut_chat_stream_is_not_complete_and_keeps_the_prefix() -> None:
     item = by_name("opentelemetry-python-contrib/test_chat_completion_streaming.yaml#0")
     cut = item.body.index(b'"content":" test"')
-    result = reassemble_stream(item.path, [item.body[:cut]])
+    result = reassemble_stream(Endpoint.of(item.path), [item.body[:cut]])
     out: Any = result.output
     assert not result.complete
     assert out["choices"][0]["message"]["content"] == '"This is a'
@@ -412,7 +415,7 @@ def test_responses_cut_mid_text_keeps_the_deltas_seen() -> None:
     cut = item.body.index(b"event: response.output_text.delta")
     cut = item.body.index(b"event: response.output_text.delta", cut + 1)
     cut = item.body.index(b"event: response.output_text.delta", cut + 1)  # two deltas sent
-    out: Any = reassemble_stream(item.path, [item.body[:cut]]).output
+    out: Any = reassemble_stream(Endpoint.of(item.path), [item.body[:cut]]).output
     part = out["output"][0]["content"][0]
     assert part["type"] == "output_text"
     assert part["text"] == "".join(deltas[:2])
@@ -421,7 +424,7 @@ def test_responses_cut_mid_text_keeps_the_deltas_seen() -> None:
 
 def test_generic_streams_are_capped_with_a_visible_marker() -> None:
     body = b"".join(b'event: tick\ndata: {"n": %d}\n\n' % i for i in range(1500))
-    result = reassemble_stream("/v1/unknown/stream", [body])
+    result = reassemble_stream(Endpoint.of("/v1/unknown/stream"), [body])
     out: Any = result.output
     assert len(out["events"]) == MAX_GENERIC_EVENTS
     assert out["omitted_events"] == 500
@@ -442,12 +445,12 @@ def test_generic_streams_are_capped_with_a_visible_marker() -> None:
     ],
 )
 def test_dispatch_by_path_then_by_events(endpoint: str, body: bytes, kind: str) -> None:
-    assert stream_kind(endpoint, list(iter_events([body]))) == kind
+    assert stream_kind(Endpoint.of(endpoint), list(iter_events([body]))) == kind
 
 
 def test_empty_stream_gives_no_output() -> None:
     for endpoint in ("/v1/chat/completions", "/v1/responses", "/v1/completions"):
-        result = reassemble_stream(endpoint, [])
+        result = reassemble_stream(Endpoint.of(endpoint), [])
         assert result.output is None and result.usage is None and not result.complete
         assert result.events == 0
 
@@ -499,7 +502,9 @@ def test_survives_random_payloads_and_garbage(endpoint: str) -> None:
     rng = random.Random(endpoint)
     for _ in range(300):
         body = _fuzz_body(rng)
-        result = reassemble_stream(endpoint, _random_chunks(body, rng) if len(body) > 1 else [body])
+        result = reassemble_stream(
+            Endpoint.of(endpoint), _random_chunks(body, rng) if len(body) > 1 else [body]
+        )
         assert isinstance(result, Reassembled)
         json.dumps(result.output)  # always JSON-serialisable
 
@@ -512,7 +517,9 @@ def test_survives_mutated_fixtures(name: str, item: Interaction) -> None:
             body = bytearray(item.body)
             for _ in range(rng.randint(1, 20)):
                 body[rng.randrange(len(body))] = rng.randrange(256)
-            result = reassemble_stream(endpoint, [bytes(body[: rng.randrange(len(body))])])
+            result = reassemble_stream(
+                Endpoint.of(endpoint), [bytes(body[: rng.randrange(len(body))])]
+            )
             json.dumps(result.output)
 
 
@@ -528,7 +535,7 @@ def test_reassemblers_accept_plain_event_lists() -> None:
 
 def _chat(*chunks: dict[str, Any]) -> Reassembled:
     body = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
-    return reassemble_stream("/v1/chat/completions", [body])
+    return reassemble_stream(Endpoint.of("/v1/chat/completions"), [body])
 
 
 def _tool_delta(call: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -629,7 +636,7 @@ def test_legacy_completion_logprobs_lists_are_concatenated() -> None:
         b"data: " + json.dumps(c).encode() + b"\n\n"
         for c in (chunk("Hel", 0, None), chunk("lo", 3, "stop"))
     )
-    result = reassemble_stream("/v1/completions", [body + b"data: [DONE]\n\n"])
+    result = reassemble_stream(Endpoint.of("/v1/completions"), [body + b"data: [DONE]\n\n"])
     out: Any = result.output
     choice = out["choices"][0]
     assert choice["text"] == "Hello"
@@ -647,6 +654,6 @@ def test_failed_assistants_run_reports_its_last_error() -> None:
         b"event: thread.run.failed\ndata: " + json.dumps(run).encode() + b"\n\n"
         b"event: done\ndata: [DONE]\n\n"
     )
-    result = reassemble_stream("/v1/threads/t/runs", [body])
+    result = reassemble_stream(Endpoint.of("/v1/threads/t/runs"), [body])
     assert result.error == last_error
     assert result.complete and result.model == "gpt-4o"

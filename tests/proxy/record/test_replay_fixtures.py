@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from wiretrace_proxy.endpoints import Endpoint
 from wiretrace_proxy.record.reassemble import reassemble_stream
 
 from tests.fakes import cassettes
@@ -51,7 +52,7 @@ async def test_replayed_stream(servers: Servers, fixture: str, index: int) -> No
             call_id = resp.headers["Wiretrace-Call-Id"]
     assert body == recorded.body
     record = servers.record(call_id)
-    expected = reassemble_stream(endpoint, [recorded.body])
+    expected = reassemble_stream(Endpoint.of(endpoint), [recorded.body])
     assert record.output == expected.output
     assert record.response_model == expected.model
     if expected.usage is not None:

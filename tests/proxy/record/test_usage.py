@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import tiktoken.registry
 from wiretrace_proxy.callrecord import JSONObject, Usage
+from wiretrace_proxy.endpoints import Endpoint
 from wiretrace_proxy.record.reassemble import reassemble_stream
 from wiretrace_proxy.record.tokenizers import Tokenizers
 from wiretrace_proxy.record.usage import encoding_for_model, estimate_usage, normalise_usage
@@ -76,7 +77,7 @@ def _fixture_usages() -> list[tuple[str, dict[str, Any]]]:
     for path in all_fixtures():
         for n, item in enumerate(load(path)):
             if item.is_stream:
-                result = reassemble_stream(item.path, [item.body])
+                result = reassemble_stream(Endpoint.of(item.path), [item.body])
                 raw = result.output.get("usage") if result.output else None
                 if isinstance(raw, dict):
                     out.append((f"{path.name}#{n}", raw))
@@ -324,7 +325,7 @@ def test_estimates_equal_the_usage_the_api_reported(
     item = load(fixture)[index]
     assert item.request_body is not None
     request = json.loads(item.request_body)
-    result = reassemble_stream(item.path, [item.body])
+    result = reassemble_stream(Endpoint.of(item.path), [item.body])
     assert result.usage is not None
     estimate = estimate_usage(request["model"], request, result.output, real_tokenizers)
     assert estimate.method == f"tiktoken:{encoding}"
@@ -338,7 +339,7 @@ def test_tool_schema_estimate_matches_the_api_on_a_recorded_call(
     item = load(f"{_OTEL}/test_chat_completion_multiple_tools_streaming_with_content.yaml")[0]
     assert item.request_body is not None
     request = json.loads(item.request_body)
-    result = reassemble_stream(item.path, [item.body])
+    result = reassemble_stream(Endpoint.of(item.path), [item.body])
     estimate = estimate_usage(request["model"], request, result.output, real_tokenizers)
     assert result.usage is not None
     assert estimate.usage.prompt_tokens == result.usage.prompt_tokens == 75

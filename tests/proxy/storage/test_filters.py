@@ -24,7 +24,7 @@ from wiretrace_proxy.storage.filters import (
     parse_filters,
 )
 from wiretrace_proxy.storage.migrate import upgrade_to_head
-from wiretrace_proxy.storage.writes import CALLS
+from wiretrace_proxy.storage.models import CALLS
 
 from tests.proxy import seed
 

@@ -7,49 +7,23 @@ newest first with a keyset cursor, as ``GET /api/calls`` gives them. Inserts are
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.engine import Engine
 from wiretrace_proxy.callrecord import CallRecord, Usage
+from wiretrace_proxy.storage import calls as stored
 from wiretrace_proxy.storage import writes as queries
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
+from wiretrace_proxy.storage.models import CALLS
+
+from tests.factories import make_record
+from tests.harness import select_records
 
 POSTGRESQL: sa.Dialect = PGDialect()  # type: ignore[no-untyped-call]
-
-T0 = datetime(2024, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-
-def make_record(n: int, **changes: object) -> CallRecord:
-    rec = CallRecord(
-        id=f"{n:016x}",
-        project="p",
-        trace_id=f"{n:032x}",
-        parent_id=None,
-        op_name="openai.chat.completions.create",
-        display_name=None,
-        started_at=T0 + timedelta(seconds=n),
-        ended_at=T0 + timedelta(seconds=n, milliseconds=250),
-        latency_ms=250.0,
-        ttft_ms=40.5,
-        overhead_ms=0.8,
-        status="ok",
-        http_status=200,
-        model="gpt-4o-mini",
-        response_model="gpt-4o-mini-2024-07-18",
-        inputs={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
-        output={"object": "chat.completion", "choices": []},
-        usage=Usage(prompt_tokens=5, completion_tokens=7, total_tokens=12),
-        usage_source="upstream",
-        cost_usd=0.00012,
-        error=None,
-    )
-    return dataclasses.replace(rec, **changes)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -67,12 +41,12 @@ def insert(engine: Engine, *records: CallRecord) -> None:
 
 def get(engine: Engine, call_id: str) -> CallRecord | None:
     with engine.connect() as conn:
-        return queries.get_call(conn, call_id)
+        return stored.get_call(conn, call_id)
 
 
-def listed(engine: Engine, **filters: object) -> list[str]:
+def listed(engine: Engine) -> list[str]:
     with engine.connect() as conn:
-        return [r.id for r in queries.list_calls(conn, **filters)]  # type: ignore[arg-type]
+        return [r.id for r in select_records(conn)]
 
 
 def test_round_trip_keeps_unicode_nested_json_and_none_usage(engine: Engine) -> None:
@@ -118,7 +92,7 @@ def test_round_trip_keeps_every_usage_count(engine: Engine) -> None:
 def test_usage_is_flattened_into_token_columns(engine: Engine) -> None:
     insert(engine, make_record(3, usage=Usage(1, 2, 3, 0, None)))
     with engine.connect() as conn:
-        row = conn.execute(sa.select(queries.CALLS)).mappings().one()
+        row = conn.execute(sa.select(CALLS)).mappings().one()
     assert (row["prompt_tokens"], row["completion_tokens"], row["total_tokens"]) == (1, 2, 3)
     assert (row["cached_tokens"], row["reasoning_tokens"]) == (0, None)
 
@@ -137,75 +111,6 @@ def test_insert_refuses_a_duplicate_id(engine: Engine) -> None:
     insert(engine, make_record(1))
     with pytest.raises(sa.exc.IntegrityError):
         insert(engine, make_record(1))
-
-
-def test_list_is_newest_first_and_ties_break_by_id_desc(engine: Engine) -> None:
-    same = T0 + timedelta(seconds=100)
-    insert(
-        engine,
-        make_record(1),
-        make_record(3),
-        make_record(2),
-        make_record(0x10, started_at=same),
-        make_record(0x12, started_at=same),
-        make_record(0x11, started_at=same),
-    )
-    assert listed(engine) == [f"{n:016x}" for n in (0x12, 0x11, 0x10, 3, 2, 1)]
-
-
-def test_list_limit(engine: Engine) -> None:
-    insert(engine, *(make_record(n) for n in range(1, 8)))
-    assert listed(engine, limit=3) == [f"{n:016x}" for n in (7, 6, 5)]
-    assert listed(engine, limit=0) == []
-    with pytest.raises(ValueError):
-        listed(engine, limit=-1)
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("project", "other"),
-        ("op_name", "openai.embeddings.create"),
-        ("model", "gpt-4.1"),
-        ("status", "error"),
-        ("trace_id", "e" * 32),
-    ],
-)
-def test_each_filter_selects_only_matching_rows(engine: Engine, name: str, value: str) -> None:
-    insert(engine, *(make_record(n) for n in range(1, 4)))
-    insert(engine, make_record(9, **{name: value}), make_record(8, **{name: value}))
-    assert listed(engine, **{name: value}) == [f"{9:016x}", f"{8:016x}"]
-
-
-def test_filters_combine_with_and(engine: Engine) -> None:
-    insert(
-        engine,
-        make_record(1, project="a", status="ok"),
-        make_record(2, project="a", status="error"),
-        make_record(3, project="b", status="error"),
-    )
-    assert listed(engine, project="a", status="error") == [f"{2:016x}"]
-
-
-def test_keyset_pages_cover_every_row_once(engine: Engine) -> None:
-    same = T0 + timedelta(seconds=50)
-    insert(engine, *(make_record(n) for n in range(1, 6)))
-    insert(engine, *(make_record(n, started_at=same) for n in range(0x20, 0x24)))
-    seen: list[str] = []
-    before: tuple[datetime, str] | None = None
-    with engine.connect() as conn:
-        while page := queries.list_calls(conn, before=before, limit=3):
-            seen += [r.id for r in page]
-            before = (page[-1].started_at, page[-1].id)
-    assert seen == listed(engine, limit=100)
-    assert len(seen) == len(set(seen)) == 9
-
-
-def test_count_calls(engine: Engine) -> None:
-    insert(engine, make_record(1), make_record(2, project="q"), make_record(3, project="q"))
-    with engine.connect() as conn:
-        assert queries.count_calls(conn) == 3
-        assert queries.count_calls(conn, project="q") == 2
 
 
 def upsert(engine: Engine, *records: CallRecord) -> None:

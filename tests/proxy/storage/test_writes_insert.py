@@ -15,11 +15,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from wiretrace_proxy.callrecord import CallRecord, Usage
+from wiretrace_proxy.storage import calls
 from wiretrace_proxy.storage import writes as queries
 from wiretrace_proxy.storage.engine import create_engine_for, insert_many
 from wiretrace_proxy.storage.migrate import upgrade_to_head
+from wiretrace_proxy.storage.models import CALLS
+from wiretrace_proxy.storage.rows import record_to_row
 
-from .test_writes import make_record
+from tests.factories import make_record
 
 
 @pytest.fixture
@@ -65,7 +68,7 @@ def _records(base: int) -> list[CallRecord]:
 
 def _stored(engine: Engine) -> dict[str, tuple[object, ...]]:
     """Every column as SQLite holds it (raw text, typed by ``typeof``), per id."""
-    names = [c.name for c in queries.CALLS.c]
+    names = [c.name for c in CALLS.c]
     select = ", ".join(f"{n}, typeof({n})" for n in names)
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(f"SELECT {select} FROM calls").all()
@@ -77,9 +80,9 @@ def test_fast_path_rows_equal_core_rows_column_by_column(engine: Engine) -> None
     core = [dataclasses.replace(r, id=f"c{r.id[1:]}") for r in fast]
     with engine.begin() as conn:
         queries.insert_records(conn, fast)  # SQLite: insert_many
-        conn.execute(sa.insert(queries.CALLS), [queries.record_to_row(r) for r in core])
+        conn.execute(sa.insert(CALLS), [record_to_row(r) for r in core])
     stored = _stored(engine)
-    names = [c.name for c in queries.CALLS.c]
+    names = [c.name for c in CALLS.c]
     for a, b in zip(fast, core, strict=True):
         got, want = stored[a.id], stored[b.id]
         for i, name in enumerate(names):
@@ -87,7 +90,7 @@ def test_fast_path_rows_equal_core_rows_column_by_column(engine: Engine) -> None
                 assert got[2 * i : 2 * i + 2] == want[2 * i : 2 * i + 2], name
     with engine.connect() as conn:
         for rec in fast:
-            assert queries.get_call(conn, rec.id) == rec
+            assert calls.get_call(conn, rec.id) == rec
 
 
 def test_a_value_core_refuses_is_refused_the_same_way(engine: Engine) -> None:
@@ -97,7 +100,7 @@ def test_a_value_core_refuses_is_refused_the_same_way(engine: Engine) -> None:
             queries.insert_records(conn, [naive])
     with pytest.raises(sa.exc.StatementError, match="naive datetime") as core:
         with engine.begin() as conn:
-            conn.execute(sa.insert(queries.CALLS), [queries.record_to_row(naive)])
+            conn.execute(sa.insert(CALLS), [record_to_row(naive)])
     assert type(fast.value) is type(core.value)
     assert str(fast.value).splitlines()[0] == str(core.value).splitlines()[0]
 
@@ -111,14 +114,14 @@ def test_duplicates_raise_integrity_error_and_the_batch_is_rolled_back(engine: E
 
 def test_one_row_and_no_rows(engine: Engine) -> None:
     with engine.begin() as conn:
-        insert_many(conn, queries.CALLS, [])
-        insert_many(conn, queries.CALLS, [queries.record_to_row(make_record(7))])
+        insert_many(conn, CALLS, [])
+        insert_many(conn, CALLS, [record_to_row(make_record(7))])
     assert list(_stored(engine)) == [f"{7:016x}"]
 
 
 def test_a_column_set_missing_a_defaulted_column_is_refused(engine: Engine) -> None:
-    row = queries.record_to_row(make_record(8))
+    row = record_to_row(make_record(8))
     del row["kind"]  # Core would fill in the default: the fast path does not guess
     with pytest.raises(ValueError, match="kind"):
         with engine.begin() as conn:
-            insert_many(conn, queries.CALLS, [row])
+            insert_many(conn, CALLS, [row])

@@ -1,15 +1,17 @@
-"""Stream chunks -> what the app would have received without streaming (design.md, output).
+"""Stream chunks -> what the app would have received without streaming.
 
-``reassemble_stream`` is the recorder's entry point: it parses the captured SSE bytes once,
-picks the reassembler from the endpoint path (or, for paths it does not know, from what the
-events look like), and returns a ``Reassembled``. It never raises on bad data: payloads that
-are not JSON are counted and kept raw, shapes are checked before use, and anything that is
-neither chat, Responses nor legacy completions is kept as a capped list of events.
+docs/architecture.md, "The call record": a record's output is the response object the app
+would have got with ``stream`` off. ``reassemble_stream`` is the recorder's entry point: it
+parses the captured SSE bytes once, picks the reassembler from the endpoint kind (or, for
+endpoints it does not know, from what the events look like), and returns a
+``Reassembled``. It never raises on bad data: payloads that are not JSON are counted and
+kept raw, shapes are checked before use, and anything that is neither chat, Responses nor
+legacy completions is kept as a capped list of events.
 
 One function per stream kind:
 
-- ``reassemble_chat``: ``chat.completion`` (module ``reassemble_chat``);
-- ``reassemble_responses``: the final ``response`` object (module ``reassemble_responses``);
+- ``reassemble_chat``: ``chat.completion`` (module ``chat``);
+- ``reassemble_responses``: the final ``response`` object (module ``responses``);
 - ``reassemble_completions``: legacy ``text_completion``;
 - ``reassemble_generic``: ``{"events": [{"event", "data"}, ...]}`` for everything else
   (Assistants ``thread.run.*`` streams, unknown providers' events).
@@ -21,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from wiretrace_proxy.callrecord import JSON, JSONObject
+from wiretrace_proxy.endpoints import Endpoint
 from wiretrace_proxy.record.reassemble.chat import merge_choice_stream, reassemble_chat
 from wiretrace_proxy.record.reassemble.common import (
     EventTally,
@@ -126,18 +129,14 @@ def reassemble_generic(events: Iterable[SSEEvent]) -> Reassembled:
     return tally.result(output, normalise_usage(usage), model, error, done or tally.done)
 
 
-def stream_kind(endpoint: str, events: list[SSEEvent]) -> str:
-    """``chat``, ``responses``, ``completions`` or ``generic``, from the path, else the events.
-
-    The path is matched on its end so Azure (``/openai/deployments/x/chat/completions``) and
-    provider prefixes (``/openai/v1/...``, ``/api/v1/...``) work; query strings are ignored.
-    """
-    path = endpoint.split("?", 1)[0].rstrip("/")
-    if path.endswith("/chat/completions"):
+def stream_kind(endpoint: Endpoint, events: list[SSEEvent]) -> str:
+    """``chat``, ``responses``, ``completions`` or ``generic``: from the endpoint, else (for
+    endpoints it does not know) from what the first events look like."""
+    if endpoint is Endpoint.CHAT:
         return "chat"
-    if path.endswith("/responses"):
+    if endpoint is Endpoint.RESPONSES:
         return "responses"
-    if path.endswith("/completions"):
+    if endpoint is Endpoint.COMPLETIONS:
         return "completions"
     probe = EventTally()
     for name, data in probe.parse(events[:_SNIFF_EVENTS]):
@@ -159,7 +158,7 @@ _REASSEMBLERS = {
 }
 
 
-def reassemble_stream(endpoint: str, chunks: Iterable[bytes]) -> Reassembled:
-    """Reassemble a captured SSE response body sent for ``endpoint`` (a request path)."""
+def reassemble_stream(endpoint: Endpoint, chunks: Iterable[bytes]) -> Reassembled:
+    """Reassemble a captured SSE response body sent for ``endpoint``."""
     events = list(iter_events(chunks))
     return _REASSEMBLERS[stream_kind(endpoint, events)](events)
