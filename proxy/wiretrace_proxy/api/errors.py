@@ -1,4 +1,4 @@
-"""API error shape: 400 ``{"error": {"message", "param"}}`` (design.md contract)."""
+"""API error shape: 400 ``{"error": {"message", "param"}}`` (docs/architecture.md, "The contract")."""
 
 from __future__ import annotations
 

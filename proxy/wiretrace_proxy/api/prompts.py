@@ -1,6 +1,6 @@
 """``GET /api/prompts`` and ``GET /api/prompts/versions?name=``: prompt versions from traffic.
 
-``/api/prompts`` lists families (``storage.prompts_query``) with their versions;
+``/api/prompts`` lists families (``storage.prompts``) with their versions;
 ``/api/prompts/versions`` gives one family's versions with each one's template, rebuilt
 from its first call, and a unified diff (difflib over canonical pretty JSON) against the
 version before it, plus the template parts that changed. ``exact`` is false when the

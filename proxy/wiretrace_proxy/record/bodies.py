@@ -19,15 +19,11 @@ RAW_TEXT_LIMIT = 256 * 1024
 _FIELD_LIMIT = 4096
 
 
-def parse_body(data: bytes, content_type: str, *, size: int, truncated: bool) -> JSON:
-    """A body as JSON: the parsed value, or a ``{"raw": ...}`` note that loses nothing useful."""
-    return parse_body_verbatim(data, content_type, size=size, truncated=truncated)[0]
-
-
 def parse_body_verbatim(
     data: bytes, content_type: str, *, size: int, truncated: bool
 ) -> tuple[JSON, bool]:
-    """``parse_body``, and whether the value is ``json.loads(data)`` itself.
+    """A body as JSON (the parsed value, or a ``{"raw": ...}`` note that loses nothing
+    useful), and whether the value is ``json.loads(data)`` itself.
 
     Why: every string of a verbatim value was read from ``data``, so the recorder can check
     the bytes for secrets in one scan (``redact.redact_parsed``) instead of walking the value.

@@ -1,15 +1,16 @@
 """Server-sent events: response body chunks -> ``SSEEvent`` values, incrementally.
 
-The recorder replays a stream's captured chunks through ``iter_events`` off the request path.
-Chunks are cut wherever the network cut them: mid-line, inside a UTF-8 character, or between
-the ``\\r`` and ``\\n`` of a line ending. This is a small incremental parser that follows the
-WHATWG "event stream interpretation" (html.spec.whatwg.org, server-sent events, 9.2.6), with one
-deliberate difference: a final event cut off without its blank line is still yielded, because a
+The recorder feeds a stream's captured body through ``iter_events`` off the request path (as
+one joined chunk today; the parser takes any split). Chunks may be cut wherever the network
+cut them: mid-line, inside a UTF-8 character, or between the ``\\r`` and ``\\n`` of a line
+ending. This is a small incremental parser that follows the WHATWG "event stream
+interpretation" (html.spec.whatwg.org, server-sent events, 9.2.6), with one deliberate
+difference: a final event cut off without its blank line is still yielded, because a
 recorder wants the last words of a broken stream, not the browser's "discard it".
 
 Why not ``sseclient-py`` (which the project otherwise prefers)? It stitches split chunks
-correctly, but ``tests/proxy/record/test_sse.py::test_sseclient_py_fails_where_we_must_not`` records
-three inputs where 1.9.0 goes wrong and we must not:
+correctly, but ``tests/proxy/record/test_sse.py::test_sseclient_py_fails_where_we_must_not``
+records three inputs where 1.9.0 goes wrong and we must not:
 
 - an invalid UTF-8 byte raises ``UnicodeDecodeError`` from ``events()`` (the spec decodes with
   replacement; a recorder must survive any bytes);

@@ -5,8 +5,8 @@ not in ``TIKTOKEN_CACHE_DIR``; on a machine without network that call hangs or f
 registry holds a global lock meanwhile. ``Tokenizers`` therefore starts one daemon thread per
 encoding (never more than one at a time per name), and ``get`` only ever returns an encoder
 that has finished loading, or None at once. A failed load is logged once and retried no
-sooner than ``RETRY_AFTER`` seconds later. The server warms it at start with ``preload``;
-tests wait on it with ``wait``.
+sooner than ``RETRY_AFTER`` seconds later. The server loads an encoding on the first
+estimate that needs one; tests wait on the loads with ``wait``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,7 +50,7 @@ class _Load:
 class Tokenizers:
     """tiktoken encodings loaded in background daemon threads, never waited on by a count.
 
-    ``get`` returns an encoder only once it is loaded; the first ``get`` (or ``preload``) of
+    ``get`` returns an encoder only once it is loaded; the first ``get`` of
     a name starts its one loading thread. A failed load is logged once and retried no sooner
     than ``retry_after`` seconds later, so an offline machine does not spawn a thread per call.
     """
@@ -83,11 +83,6 @@ class Tokenizers:
             target=self._load, args=(name, load), name=f"wiretrace-tiktoken-{name}", daemon=True
         ).start()
         return None
-
-    def preload(self, names: Iterable[str]) -> None:
-        """Start loading these encodings now (the server calls this at start)."""
-        for name in names:
-            self.get(name)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every started load has finished (loaded or failed); False on timeout."""

@@ -122,7 +122,7 @@ class Call(SQLModel, table=True):
     user_id: str | None = None
     key_fingerprint: str | None = None
     # JSON columns are typed ``object``: pydantic cannot build a schema for the recursive
-    # ``record.JSON`` alias, and rows are read through ``queries.row_to_record`` anyway.
+    # ``callrecord.JSON`` alias, and rows are read through ``rows.row_to_record`` anyway.
     inputs: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
     output: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)
     error: object = Field(default=None, sa_type=JSON_TYPE, nullable=True)

@@ -3,7 +3,12 @@ from __future__ import annotations
 import gzip
 import zlib
 
-from wiretrace_proxy.record.bodies import decode_content, parse_body, summarise_embeddings
+from wiretrace_proxy.callrecord import JSON
+from wiretrace_proxy.record.bodies import decode_content, parse_body_verbatim, summarise_embeddings
+
+
+def parse_body(data: bytes, content_type: str, *, size: int, truncated: bool) -> JSON:
+    return parse_body_verbatim(data, content_type, size=size, truncated=truncated)[0]
 
 
 def test_json_parsed_and_bad_json_kept_raw_with_reason() -> None:

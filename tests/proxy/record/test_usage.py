@@ -133,7 +133,8 @@ class CharEncoder:
 
 def char_tokenizers() -> Tokenizers:
     tokenizers = Tokenizers(loader=lambda name: CharEncoder())
-    tokenizers.preload(["o200k_base", "cl100k_base"])
+    for name in ("o200k_base", "cl100k_base"):
+        tokenizers.get(name)  # starts the load
     assert tokenizers.wait(5)
     return tokenizers
 
@@ -254,7 +255,7 @@ def test_failed_load_stays_rough_logs_once_and_retries_only_after_the_delay(
 
     caplog.set_level(logging.WARNING, logger="wiretrace_proxy.record.tokenizers")
     slow_retry = Tokenizers(loader=offline)
-    slow_retry.preload(["o200k_base"])
+    slow_retry.get("o200k_base")
     assert slow_retry.wait(5)
     assert estimate_usage("gpt-4o", {"prompt": "abcd"}, None, slow_retry).method == "chars/4"
     assert calls == ["o200k_base"] and slow_retry.failures == 1
@@ -312,7 +313,8 @@ def real_tokenizers() -> Tokenizers:
     """Both encodings, loaded from the repository's copy (``tests/conftest.py`` sets the cache)."""
     assert os.environ["TIKTOKEN_CACHE_DIR"] == str(TIKTOKEN_FILES)
     tokenizers = Tokenizers()
-    tokenizers.preload(["o200k_base", "cl100k_base"])
+    for name in ("o200k_base", "cl100k_base"):
+        tokenizers.get(name)  # starts the load
     assert tokenizers.wait(120)
     assert tokenizers.ready("o200k_base") and tokenizers.ready("cl100k_base")
     return tokenizers
