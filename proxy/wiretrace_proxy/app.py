@@ -8,7 +8,6 @@ written), then disposes of the database engine.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -26,8 +25,6 @@ from wiretrace_proxy.storage.engine import check_database, create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 from wiretrace_proxy.ui import add_ui_routes
 from wiretrace_proxy.writer import Writer
-
-log = logging.getLogger(__name__)
 
 CLIENT_MAX_SIZE = 1024**4
 """aiohttp's 1 MiB default would reject big requests; the proxy streams what it does not read."""
@@ -79,9 +76,7 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
     app[WRITER] = writer
     app[SINK] = writer
     yield
-    drained = await asyncio.to_thread(writer.stop, settings.drain_timeout)
-    if not drained:
-        log.error("writer: stop deadline passed with %d records pending", writer.stats().pending)
+    await asyncio.to_thread(writer.stop, settings.drain_timeout)  # logs a missed deadline
 
 
 async def _upstream(app: web.Application) -> AsyncIterator[None]:

@@ -155,7 +155,7 @@ class Writer:
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
-                log.warning("writer: stop deadline passed, %d items pending", len(self._pending))
+                log.error("writer: stop deadline passed, %d records pending", len(self._pending))
                 return False
         self._cycle()  # never started: drain here; else what a racing submit() slipped in
         return True

@@ -9,8 +9,6 @@ a worker thread so the proxy's loop never waits on the database.
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 from sqlalchemy.engine import Connection
 
@@ -73,12 +71,11 @@ async def get_call(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     engine = request.app[ENGINE]
 
-    def run() -> tuple[CallRecord | None, list[feedback.FeedbackEntry]]:
-        with engine.connect() as conn:
-            record = stored.get_call(conn, call_id)
-            return record, feedback.list_feedback(conn, call_id) if record else []
+    def run(conn: Connection) -> tuple[CallRecord | None, list[feedback.FeedbackEntry]]:
+        record = stored.get_call(conn, call_id)
+        return record, feedback.list_feedback(conn, call_id) if record else []
 
-    record, entries = await asyncio.to_thread(run)
+    record, entries = await read(engine, run)
     if record is None:
         return not_found(f"no call with id {call_id!r}")
     body = record.to_api()

@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.api.openapi import operation, path_param
+from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.api.schemas import FeedbackIn
 from wiretrace_proxy.appkeys import ENGINE, WRITER
 from wiretrace_proxy.callrecord import JSONObject
@@ -78,13 +80,12 @@ async def list_feedback(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     engine = request.app[ENGINE]
 
-    def run() -> list[FeedbackEntry] | None:
-        with engine.connect() as conn:
-            if not feedback.call_exists(conn, call_id):
-                return None
-            return feedback.list_feedback(conn, call_id)
+    def run(conn: Connection) -> list[FeedbackEntry] | None:
+        if not feedback.call_exists(conn, call_id):
+            return None
+        return feedback.list_feedback(conn, call_id)
 
-    entries = await asyncio.to_thread(run)
+    entries = await read(engine, run)
     if entries is None:
         return not_found(f"no call with id {call_id!r}")
     return web.json_response({"feedback": [e.to_api() for e in entries]})

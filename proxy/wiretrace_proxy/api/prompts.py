@@ -9,7 +9,6 @@ rebuilt template no longer digests to the version (inputs truncated or redacted 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -18,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.api.openapi import operation, query
+from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.api.schemas import Closed, component_schemas
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.callrecord import JSONObject
@@ -49,11 +49,10 @@ async def list_prompts(request: web.Request) -> web.Response:
     project = request.query.get("project") or None
     engine = request.app[ENGINE]
 
-    def run() -> list[store.PromptFamily]:
-        with engine.connect() as conn:
-            return store.list_families(conn, project=project)
+    def run(conn: Connection) -> list[store.PromptFamily]:
+        return store.list_families(conn, project=project)
 
-    families = await asyncio.to_thread(run)
+    families = await read(engine, run)
     return web.json_response({"prompts": [_family(f) for f in families[:limit]]})
 
 
@@ -71,11 +70,10 @@ async def prompt_versions(request: web.Request) -> web.Response:
     project = query.get("project") or None
     engine = request.app[ENGINE]
 
-    def run() -> list[JSONObject]:
-        with engine.connect() as conn:
-            return _versions(conn, name, project, limit)
+    def run(conn: Connection) -> list[JSONObject]:
+        return _versions(conn, name, project, limit)
 
-    versions = await asyncio.to_thread(run)
+    versions = await read(engine, run)
     if not versions:
         return not_found(f"no prompt named {name!r}")
     return web.json_response({"name": name, "versions": versions})

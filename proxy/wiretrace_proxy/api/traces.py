@@ -7,16 +7,17 @@ recorded is hidden. Built iteratively: traces can be hundreds of levels deep.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import sys
 
 from aiohttp import web
+from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.api.openapi import operation, path_param
+from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
 from wiretrace_proxy.storage import calls
@@ -34,11 +35,10 @@ async def get_trace(request: web.Request) -> web.Response:
         return bad_request(BadParameter("trace_id", "trace_id must be 32 lowercase hex digits"))
     engine = request.app[ENGINE]
 
-    def run() -> list[CallRecord]:
-        with engine.connect() as conn:
-            return calls.trace_calls(conn, trace_id)
+    def run(conn: Connection) -> list[CallRecord]:
+        return calls.trace_calls(conn, trace_id)
 
-    records = await asyncio.to_thread(run)
+    records = await read(engine, run)
     if not records:
         return not_found(f"no trace with id {trace_id!r}")
     return web.json_response(build_tree(trace_id, records), dumps=_dumps)

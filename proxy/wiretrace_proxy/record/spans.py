@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from wiretrace_proxy.callrecord import JSON, STATUSES, CallRecord, JSONObject
 from wiretrace_proxy.storage.versions import ModelVersionRow, OpVersionRow
+from wiretrace_proxy.timestamps import parse_utc
 
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -120,10 +121,9 @@ def _time(event: JSONObject, key: str, at: str, required: bool) -> datetime | No
     if not isinstance(value, str):
         raise SpanError(f"{at}.{key}", f"{key} must be an ISO 8601 time")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         raise SpanError(f"{at}.{key}", f"{key} is not an ISO 8601 time: {value!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _error(value: JSON, at: str) -> JSONObject | None:

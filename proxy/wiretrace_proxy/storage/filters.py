@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -34,6 +34,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from wiretrace_proxy.callrecord import STATUSES
 from wiretrace_proxy.storage.models import CALLS, FEEDBACK
+from wiretrace_proxy.timestamps import parse_utc
 
 KINDS = ("llm", "op")
 FEEDBACK_VALUES = ("up", "down", "any", "none")
@@ -151,12 +152,11 @@ def _time(param: str, value: str | None) -> datetime | None:
     if value is None or value == "":
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         raise FilterError(
             param, f"{param} must be an ISO 8601 time like 2026-01-31T12:00:00Z, got {value!r}"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def parse_flag(param: str, value: str | None) -> bool:
