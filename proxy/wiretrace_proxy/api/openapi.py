@@ -1,10 +1,13 @@
 """``GET /api/openapi.json``: an OpenAPI 3.1 document of every endpoint the app serves.
 
 The document is built from the app's own routes, so it cannot describe an endpoint that
-does not exist, and a test fails for any ``/api/`` route it does not describe. The web UI
-generates its TypeScript types from it (conventions.md 15); scripts can too.
+does not exist, and a test fails for any ``/api/`` route it does not describe. It also
+carries the API's vocabulary as ``enum``s taken from the server's own constants: filter
+names and values, sort keys, stats group keys, compare metrics, record statuses. The web
+UI generates its TypeScript types and its vocabulary from it (``make web-types`` runs
+``python -m wiretrace_proxy.api.openapi``); scripts can too.
 
-How an endpoint is documented (the pattern every ``api/`` module follows)::
+How an endpoint is documented (the pattern every handler module follows)::
 
     # api/stats.py, next to the handler
     OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
@@ -20,30 +23,34 @@ How an endpoint is documented (the pattern every ``api/`` module follows)::
 1. ``OPENAPI_PATHS`` sits in the module whose handlers serve those paths: this module finds
    it through each route's handler (``handler.__module__``), so there is nothing to register
    here. Build operations with ``operation``, ``query``, ``path_param`` and
-   ``FILTER_PARAMETERS`` (the ``storage/filters.py`` vocabulary, for endpoints taking it).
+   ``FILTER_PARAMETERS`` (the ``storage/filters.py`` vocabulary, for endpoints taking it;
+   each is a ``components.parameters`` entry named ``filter.<name>``).
 2. Response and body shapes are pydantic models in ``api/schemas.py``, listed in
    ``schemas.MODELS`` and referred to with ``schemas.ref(Model)``; or a module defines
    ``OPENAPI_SCHEMAS: dict[str, JSONObject]`` (component name -> JSON Schema) itself.
+   A closed set of values is an ``enum`` built from the constant the server checks against,
+   never a second list.
 3. ``tests/proxy/api/test_openapi_contract.py``: add a real request to ``EXAMPLES`` so the
-   response is validated against the document.
-
-``UNOWNED_PATHS`` documents modules written before this pattern (spans, traces, ops,
-health); move each entry next to its handler when that module is next edited.
+   response is validated against the document. ``make web-types`` then regenerates the
+   UI's copy; ``tests/proxy/api/test_openapi_snapshot.py`` fails until it is run.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import metadata
-from typing import cast
+from pathlib import Path
+from typing import cast, get_args
 
 from aiohttp import web
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.schemas import ref
-from wiretrace_proxy.callrecord import JSONObject
+from wiretrace_proxy.callrecord import JSON, JSONObject, Status
 from wiretrace_proxy.storage import filters
 
 __all__ = [
@@ -51,9 +58,11 @@ __all__ = [
     "OPENAPI_PATHS",
     "add_routes",
     "build_document",
+    "document_text",
     "operation",
     "path_param",
     "query",
+    "vocabulary_text",
 ]
 
 Paths = dict[str, dict[str, JSONObject]]
@@ -125,11 +134,12 @@ def operation(
 
 
 def _filter_parameters() -> list[JSONObject]:
-    enums = {"status": filters.STATUSES, "kind": filters.KINDS}
+    statuses: list[JSON] = list(get_args(Status))
+    enums: dict[str, list[JSON]] = {"status": statuses, "kind": list(filters.KINDS)}
     out = [
         query(
             name,
-            {"type": "string", "enum": list(enums[name])} if name in enums else {"type": "string"},
+            {"type": "string", "enum": enums[name]} if name in enums else {"type": "string"},
             f"only calls whose {name} is exactly this",
         )
         for name in filters.EXACT
@@ -152,9 +162,19 @@ def _filter_parameters() -> list[JSONObject]:
     return out
 
 
-FILTER_PARAMETERS: list[JSONObject] = _filter_parameters()
-"""The query parameters of ``storage/filters.py``; ``property.<key>=<value>`` cannot be
-named in OpenAPI, so ``FILTER_DESCRIPTION`` explains it in the operation's description."""
+FILTER_PREFIX = "filter."
+
+FILTER_COMPONENTS: dict[str, JSONObject] = {
+    f"{FILTER_PREFIX}{param['name']}": param for param in _filter_parameters()
+}
+"""``components.parameters``: one entry per parameter of ``storage/filters.py``, in its
+order; the names are exactly ``filters.PARAMS`` (a test checks)."""
+
+FILTER_PARAMETERS: list[JSONObject] = [
+    {"$ref": f"#/components/parameters/{key}"} for key in FILTER_COMPONENTS
+]
+"""The filter parameters, for an operation's ``parameters``; ``property.<key>=<value>``
+cannot be named in OpenAPI, so ``FILTER_DESCRIPTION`` explains it in the description."""
 
 FILTER_DESCRIPTION = (
     "Filters combine with AND. `property.<key>=<value>` matches a recorded property "
@@ -168,65 +188,6 @@ OPENAPI_PATHS: Paths = {
             "This document (OpenAPI 3.1)", ok={"type": "object"}, errors=(), status=200
         )
     }
-}
-
-_NAME = path_param("name", "op or model name")
-_PROJECT = query("project", {"type": "string"}, "only this project")
-
-UNOWNED_PATHS: dict[str, Paths] = {
-    "wiretrace_proxy.api.spans": {
-        "/api/spans": {
-            "post": operation(
-                "Ingest SDK span events (idempotent by span id); 2xx means stored",
-                ok=ref(schemas.SpansAccepted),
-                errors=(400, 503),
-                body=ref(schemas.SpanBatch),
-            )
-        }
-    },
-    "wiretrace_proxy.api.traces": {
-        "/api/traces/{trace_id}": {
-            "get": operation(
-                "A whole trace: roots with nested children, oldest first",
-                ok=ref(schemas.Trace),
-                errors=(400, 404),
-                parameters=[path_param("trace_id", "32 lowercase hex digits")],
-            )
-        }
-    },
-    "wiretrace_proxy.api.ops": {
-        "/api/ops": {"get": operation("SDK ops", ok=ref(schemas.OpList), parameters=[_PROJECT])},
-        "/api/ops/{name}/versions": {
-            "get": operation(
-                "Versions of an op, numbered in the order first seen",
-                ok=ref(schemas.OpVersionList),
-                errors=(404,),
-                parameters=[_NAME, _PROJECT],
-            )
-        },
-        "/api/models": {
-            "get": operation(
-                "wiretrace.Model classes", ok=ref(schemas.ModelList), parameters=[_PROJECT]
-            )
-        },
-        "/api/models/{name}/versions": {
-            "get": operation(
-                "Versions of a model's configuration",
-                ok=ref(schemas.ModelVersionList),
-                errors=(404,),
-                parameters=[_NAME, _PROJECT],
-            )
-        },
-    },
-    "wiretrace_proxy.health": {
-        "/healthz": {
-            "get": operation(
-                "Is recording keeping up: queue depth, losses, storage errors",
-                ok=ref(schemas.Health),
-                errors=(),
-            )
-        }
-    },
 }
 
 
@@ -253,8 +214,8 @@ def build_document(app: web.Application) -> JSONObject:
             continue
         seen.add(name)
         module = sys.modules.get(name)
-        documented: Paths | None = getattr(module, "OPENAPI_PATHS", None)
-        for path, operations in (documented or UNOWNED_PATHS.get(name) or {}).items():
+        documented: Paths = getattr(module, "OPENAPI_PATHS", None) or {}
+        for path, operations in documented.items():
             paths.setdefault(path, {}).update(operations)
         components.update(getattr(module, "OPENAPI_SCHEMAS", {}))
     return {
@@ -265,5 +226,155 @@ def build_document(app: web.Application) -> JSONObject:
             "description": "Recorded LLM calls: query, feedback, export, traces, SDK spans.",
         },
         "paths": cast(JSONObject, dict(sorted(paths.items()))),
-        "components": {"schemas": cast(JSONObject, components)},
+        "components": {
+            "schemas": cast(JSONObject, components),
+            "parameters": cast(JSONObject, dict(FILTER_COMPONENTS)),
+        },
     }
+
+
+def document_text(app: web.Application) -> str:
+    """The document as committed in ``web/src/api/openapi.json``."""
+    return json.dumps(build_document(app), indent=2) + "\n"
+
+
+# --- the web UI's vocabulary, read back from the document -------------------------------
+
+
+def _at(value: JSON, *keys: str) -> JSON:
+    """``value[k1][k2]...``; a list step picks the parameter of that ``name``."""
+    for key in keys:
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list):
+            named = [v for v in value if isinstance(v, dict) and v.get("name") == key]
+            if not named:
+                raise KeyError(f"no parameter {key!r} in the document")
+            value = named[0]
+        else:
+            raise KeyError(f"no {key!r} in the document")
+    return value
+
+
+def _strings(value: JSON) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of strings, got {value!r}")
+    return [v for v in value if isinstance(v, str)]
+
+
+def _enum_of_any(schema: JSON) -> list[str]:
+    """The ``enum`` of a schema, or of the one ``anyOf`` branch that has one."""
+    if isinstance(schema, dict) and "enum" in schema:
+        return _strings(schema["enum"])
+    branches = _at(schema, "anyOf")
+    found = (
+        [b for b in branches if isinstance(b, dict) and "enum" in b]
+        if isinstance(branches, list)
+        else []
+    )
+    if len(found) != 1:
+        raise ValueError(f"expected one enum in {schema!r}")
+    return _strings(found[0]["enum"])
+
+
+VOCABULARY_HEADER = """\
+/**
+ * The server's vocabulary (statuses, filters, sort keys, stats groups, compare metrics),
+ * read from its OpenAPI document. Generated by `make web-types` from `openapi.json`
+ * (`python -m wiretrace_proxy.api.openapi --vocabulary`): do not edit by hand.
+ */
+"""
+
+
+def vocabulary(doc: JSONObject) -> list[tuple[str, list[str] | str, str]]:
+    """The closed sets of values the UI needs: ``(name, value, where in the document)``."""
+    schemas_: JSON = _at(doc, "components", "schemas")
+    parameters: JSON = _at(doc, "components", "parameters")
+    calls: JSON = _at(doc, "paths", "/api/calls", "get", "parameters")
+    stats: JSON = _at(doc, "paths", "/api/stats", "get", "parameters")
+    assert isinstance(parameters, dict)
+    filter_names = [
+        name
+        for key, param in parameters.items()
+        if key.startswith(FILTER_PREFIX) and isinstance(name := _at(param, "name"), str)
+    ]
+    default_sort = _at(calls, "sort", "schema", "default")
+    assert isinstance(default_sort, str)
+    record = "components.schemas.CallRecord.properties"
+    return [
+        (
+            "CALL_STATUSES",
+            _strings(_at(schemas_, "CallRecord", "properties", "status", "enum")),
+            f"{record}.status",
+        ),
+        (
+            "KIND_FILTERS",
+            _strings(_at(parameters, "filter.kind", "schema", "enum")),
+            "components.parameters.filter.kind",
+        ),
+        (
+            "FEEDBACK_FILTERS",
+            _strings(_at(parameters, "filter.feedback", "schema", "enum")),
+            "components.parameters.filter.feedback",
+        ),
+        ("FILTER_PARAMS", filter_names, "components.parameters.filter.*, by name"),
+        ("CALL_SORTS", _strings(_at(calls, "sort", "schema", "enum")), "GET /api/calls `sort`"),
+        ("DEFAULT_CALL_SORT", default_sort, "GET /api/calls `sort` default"),
+        (
+            "STATS_GROUP_KEYS",
+            _enum_of_any(_at(stats, "group_by", "schema")),
+            "GET /api/stats `group_by`, besides property.<name>",
+        ),
+        ("STATS_SORTS", _strings(_at(stats, "sort", "schema", "enum")), "GET /api/stats `sort`"),
+        (
+            "COMPARE_SECTIONS",
+            _strings(_at(schemas_, "CompareField", "properties", "section", "enum")),
+            "components.schemas.CompareField.properties.section",
+        ),
+        (
+            "COMPARE_METRICS",
+            _strings(_at(schemas_, "CompareMetric", "enum")),
+            "components.schemas.CompareMetric",
+        ),
+    ]
+
+
+def _ts_value(value: list[str] | str) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    one_line = json.dumps(value)
+    if len(one_line) <= 72:
+        return one_line
+    return "[\n" + "".join(f"  {json.dumps(v)},\n" for v in value) + "]"
+
+
+def vocabulary_text(doc: JSONObject) -> str:
+    """``web/src/api/vocabulary.ts``: each set as a ``const`` tuple."""
+    parts = [VOCABULARY_HEADER]
+    for name, value, source in vocabulary(doc):
+        parts.append(f"\n/** {source} */\nexport const {name} = {_ts_value(value)} as const;\n")
+    return "".join(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print (or write to ``--output``, only once built) the document of a default app, or
+    the UI's vocabulary (``make web-types``)."""
+    parser = argparse.ArgumentParser(prog="python -m wiretrace_proxy.api.openapi")
+    parser.add_argument(
+        "--vocabulary", action="store_true", help="web/src/api/vocabulary.ts instead"
+    )
+    parser.add_argument("--output", type=Path, help="write here instead of standard output")
+    args = parser.parse_args(argv)
+    from wiretrace_proxy.app import create_app
+    from wiretrace_proxy.settings import Settings
+
+    app = create_app(Settings())
+    text = vocabulary_text(build_document(app)) if args.vocabulary else document_text(app)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from aiohttp import web
 from sqlalchemy.engine import Connection
 
+from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import not_found
+from wiretrace_proxy.api.openapi import operation, path_param, query
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.callrecord import JSONObject
 from wiretrace_proxy.storage import versions
@@ -63,3 +65,34 @@ async def model_versions(request: web.Request) -> web.Response:
     if not found:
         return not_found(f"no model named {name!r}")
     return web.json_response({"name": name, "versions": found})
+
+
+_NAME = path_param("name", "op or model name")
+_PROJECT = query("project", {"type": "string"}, "only this project")
+
+OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
+    "/api/ops": {
+        "get": operation("SDK ops", ok=schemas.ref(schemas.OpList), parameters=[_PROJECT])
+    },
+    "/api/ops/{name}/versions": {
+        "get": operation(
+            "Versions of an op, numbered in the order first seen",
+            ok=schemas.ref(schemas.OpVersionList),
+            errors=(404,),
+            parameters=[_NAME, _PROJECT],
+        )
+    },
+    "/api/models": {
+        "get": operation(
+            "wiretrace.Model classes", ok=schemas.ref(schemas.ModelList), parameters=[_PROJECT]
+        )
+    },
+    "/api/models/{name}/versions": {
+        "get": operation(
+            "Versions of a model's configuration",
+            ok=schemas.ref(schemas.ModelVersionList),
+            errors=(404,),
+            parameters=[_NAME, _PROJECT],
+        )
+    },
+}

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic.json_schema import models_json_schema
 
-from wiretrace_proxy.callrecord import JSONObject
+from wiretrace_proxy.callrecord import JSONObject, Status, UsageSource
 
 REF = "#/components/schemas/{model}"
 
@@ -44,7 +44,7 @@ class Usage(Closed):
 
 
 class CallRecord(Closed):
-    """One recorded call or SDK span (design.md "A call record"); ``CallRecord.to_api()``."""
+    """One recorded call or SDK span; ``CallRecord.to_api()``."""
 
     id: str = Field(description="16 lowercase hex digits (a W3C span id)")
     project: str
@@ -58,14 +58,14 @@ class CallRecord(Closed):
     latency_ms: float | None
     ttft_ms: float | None
     overhead_ms: float | None
-    status: Literal["ok", "error", "cancelled", "running"]
+    status: Status
     http_status: int | None
     model: str | None
     response_model: str | None
     inputs: JsonValue
     output: JsonValue
     usage: Usage | None
-    usage_source: Literal["upstream", "injected", "estimated"] | None
+    usage_source: UsageSource | None
     cost_usd: float | None
     error: dict[str, JsonValue] | None
     session_id: str | None
@@ -169,7 +169,7 @@ class SpanEvent(BaseModel):
     parent_id: str | None = Field(default=None, pattern="^[0-9a-f]{16}$")
     op_name: str
     project: str | None = None
-    status: Literal["running", "ok", "error", "cancelled"] = "running"
+    status: Status = "running"
     started_at: str = Field(json_schema_extra={"format": "date-time"})
     ended_at: str | None = Field(default=None, json_schema_extra={"format": "date-time"})
 

@@ -144,7 +144,12 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
             parameters=[
                 query(
                     "group_by",
-                    {"type": "string"},
+                    {
+                        "anyOf": [
+                            {"type": "string", "enum": list(GROUP_KEYS)},
+                            {"type": "string", "pattern": "^property\\..+$"},
+                        ]
+                    },
                     f"one of {', '.join(ALLOWED_GROUPS)}; days and hours are UTC",
                     required=True,
                 ),

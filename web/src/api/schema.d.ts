@@ -19,49 +19,49 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description only calls whose project is exactly this */
-                    project?: string;
+                    project?: components["parameters"]["filter.project"];
                     /** @description only calls whose op_name is exactly this */
-                    op_name?: string;
+                    op_name?: components["parameters"]["filter.op_name"];
                     /** @description only calls whose op_version is exactly this */
-                    op_version?: string;
+                    op_version?: components["parameters"]["filter.op_version"];
                     /** @description only calls whose model is exactly this */
-                    model?: string;
+                    model?: components["parameters"]["filter.model"];
                     /** @description only calls whose status is exactly this */
-                    status?: "ok" | "error" | "cancelled" | "running";
+                    status?: components["parameters"]["filter.status"];
                     /** @description only calls whose trace_id is exactly this */
-                    trace_id?: string;
+                    trace_id?: components["parameters"]["filter.trace_id"];
                     /** @description only calls whose parent_id is exactly this */
-                    parent_id?: string;
+                    parent_id?: components["parameters"]["filter.parent_id"];
                     /** @description only calls whose session_id is exactly this */
-                    session_id?: string;
+                    session_id?: components["parameters"]["filter.session_id"];
                     /** @description only calls whose user_id is exactly this */
-                    user_id?: string;
+                    user_id?: components["parameters"]["filter.user_id"];
                     /** @description only calls whose prompt_digest is exactly this */
-                    prompt_digest?: string;
+                    prompt_digest?: components["parameters"]["filter.prompt_digest"];
                     /** @description only calls whose kind is exactly this */
-                    kind?: "llm" | "op";
+                    kind?: components["parameters"]["filter.kind"];
                     /** @description latency_ms at least this */
-                    min_latency_ms?: number;
+                    min_latency_ms?: components["parameters"]["filter.min_latency_ms"];
                     /** @description latency_ms at most this */
-                    max_latency_ms?: number;
+                    max_latency_ms?: components["parameters"]["filter.max_latency_ms"];
                     /** @description total_tokens at least this */
-                    min_tokens?: number;
+                    min_tokens?: components["parameters"]["filter.min_tokens"];
                     /** @description total_tokens at most this */
-                    max_tokens?: number;
+                    max_tokens?: components["parameters"]["filter.max_tokens"];
                     /** @description cost_usd at least this */
-                    min_cost?: number;
+                    min_cost?: components["parameters"]["filter.min_cost"];
                     /** @description cost_usd at most this */
-                    max_cost?: number;
+                    max_cost?: components["parameters"]["filter.max_cost"];
                     /** @description started at or after this time (ISO 8601) */
-                    since?: string;
+                    since?: components["parameters"]["filter.since"];
                     /** @description started before this time (ISO 8601) */
-                    until?: string;
+                    until?: components["parameters"]["filter.until"];
                     /** @description text in inputs or output (literal, ASCII case ignored) */
-                    q?: string;
+                    q?: components["parameters"]["filter.q"];
                     /** @description only top-level calls (no recorded parent) */
-                    roots_only?: boolean;
+                    roots_only?: components["parameters"]["filter.roots_only"];
                     /** @description calls with thumbs up, thumbs down, any feedback, or none */
-                    feedback?: "up" | "down" | "any" | "none";
+                    feedback?: components["parameters"]["filter.feedback"];
                     /** @description order by this column, '-' for descending; NULLs come last either way, then id breaks ties */
                     sort?: "-started_at" | "started_at" | "-latency_ms" | "latency_ms" | "-ttft_ms" | "ttft_ms" | "-total_tokens" | "total_tokens" | "-prompt_tokens" | "prompt_tokens" | "-completion_tokens" | "completion_tokens" | "-cost_usd" | "cost_usd" | "-op_name" | "op_name" | "-model" | "model" | "-status" | "status" | "-session_id" | "session_id" | "-user_id" | "user_id";
                     /** @description page size (default 50) */
@@ -118,49 +118,49 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description only calls whose project is exactly this */
-                    project?: string;
+                    project?: components["parameters"]["filter.project"];
                     /** @description only calls whose op_name is exactly this */
-                    op_name?: string;
+                    op_name?: components["parameters"]["filter.op_name"];
                     /** @description only calls whose op_version is exactly this */
-                    op_version?: string;
+                    op_version?: components["parameters"]["filter.op_version"];
                     /** @description only calls whose model is exactly this */
-                    model?: string;
+                    model?: components["parameters"]["filter.model"];
                     /** @description only calls whose status is exactly this */
-                    status?: "ok" | "error" | "cancelled" | "running";
+                    status?: components["parameters"]["filter.status"];
                     /** @description only calls whose trace_id is exactly this */
-                    trace_id?: string;
+                    trace_id?: components["parameters"]["filter.trace_id"];
                     /** @description only calls whose parent_id is exactly this */
-                    parent_id?: string;
+                    parent_id?: components["parameters"]["filter.parent_id"];
                     /** @description only calls whose session_id is exactly this */
-                    session_id?: string;
+                    session_id?: components["parameters"]["filter.session_id"];
                     /** @description only calls whose user_id is exactly this */
-                    user_id?: string;
+                    user_id?: components["parameters"]["filter.user_id"];
                     /** @description only calls whose prompt_digest is exactly this */
-                    prompt_digest?: string;
+                    prompt_digest?: components["parameters"]["filter.prompt_digest"];
                     /** @description only calls whose kind is exactly this */
-                    kind?: "llm" | "op";
+                    kind?: components["parameters"]["filter.kind"];
                     /** @description latency_ms at least this */
-                    min_latency_ms?: number;
+                    min_latency_ms?: components["parameters"]["filter.min_latency_ms"];
                     /** @description latency_ms at most this */
-                    max_latency_ms?: number;
+                    max_latency_ms?: components["parameters"]["filter.max_latency_ms"];
                     /** @description total_tokens at least this */
-                    min_tokens?: number;
+                    min_tokens?: components["parameters"]["filter.min_tokens"];
                     /** @description total_tokens at most this */
-                    max_tokens?: number;
+                    max_tokens?: components["parameters"]["filter.max_tokens"];
                     /** @description cost_usd at least this */
-                    min_cost?: number;
+                    min_cost?: components["parameters"]["filter.min_cost"];
                     /** @description cost_usd at most this */
-                    max_cost?: number;
+                    max_cost?: components["parameters"]["filter.max_cost"];
                     /** @description started at or after this time (ISO 8601) */
-                    since?: string;
+                    since?: components["parameters"]["filter.since"];
                     /** @description started before this time (ISO 8601) */
-                    until?: string;
+                    until?: components["parameters"]["filter.until"];
                     /** @description text in inputs or output (literal, ASCII case ignored) */
-                    q?: string;
+                    q?: components["parameters"]["filter.q"];
                     /** @description only top-level calls (no recorded parent) */
-                    roots_only?: boolean;
+                    roots_only?: components["parameters"]["filter.roots_only"];
                     /** @description calls with thumbs up, thumbs down, any feedback, or none */
-                    feedback?: "up" | "down" | "any" | "none";
+                    feedback?: components["parameters"]["filter.feedback"];
                     /** @description order by this column, '-' for descending; NULLs come last either way, then id breaks ties */
                     sort?: "-started_at" | "started_at" | "-latency_ms" | "latency_ms" | "-ttft_ms" | "ttft_ms" | "-total_tokens" | "total_tokens" | "-prompt_tokens" | "prompt_tokens" | "-completion_tokens" | "completion_tokens" | "-cost_usd" | "cost_usd" | "-op_name" | "op_name" | "-model" | "model" | "-status" | "status" | "-session_id" | "session_id" | "-user_id" | "user_id";
                     /** @description default jsonl */
@@ -886,7 +886,7 @@ export interface paths {
             parameters: {
                 query: {
                     /** @description one of model, op_name, op_version, prompt_digest, day, hour, session_id, user_id, project, status, property.<name>; days and hours are UTC */
-                    group_by: string;
+                    group_by: ("model" | "op_name" | "op_version" | "prompt_digest" | "day" | "hour" | "session_id" | "user_id" | "project" | "status") | string;
                     /** @description key ascending, else desc */
                     sort?: "calls" | "cost_usd" | "total_tokens" | "key";
                     /** @description groups */
@@ -894,49 +894,49 @@ export interface paths {
                     /** @description always read calls (exact percentiles), never the rollups */
                     exact?: boolean;
                     /** @description only calls whose project is exactly this */
-                    project?: string;
+                    project?: components["parameters"]["filter.project"];
                     /** @description only calls whose op_name is exactly this */
-                    op_name?: string;
+                    op_name?: components["parameters"]["filter.op_name"];
                     /** @description only calls whose op_version is exactly this */
-                    op_version?: string;
+                    op_version?: components["parameters"]["filter.op_version"];
                     /** @description only calls whose model is exactly this */
-                    model?: string;
+                    model?: components["parameters"]["filter.model"];
                     /** @description only calls whose status is exactly this */
-                    status?: "ok" | "error" | "cancelled" | "running";
+                    status?: components["parameters"]["filter.status"];
                     /** @description only calls whose trace_id is exactly this */
-                    trace_id?: string;
+                    trace_id?: components["parameters"]["filter.trace_id"];
                     /** @description only calls whose parent_id is exactly this */
-                    parent_id?: string;
+                    parent_id?: components["parameters"]["filter.parent_id"];
                     /** @description only calls whose session_id is exactly this */
-                    session_id?: string;
+                    session_id?: components["parameters"]["filter.session_id"];
                     /** @description only calls whose user_id is exactly this */
-                    user_id?: string;
+                    user_id?: components["parameters"]["filter.user_id"];
                     /** @description only calls whose prompt_digest is exactly this */
-                    prompt_digest?: string;
+                    prompt_digest?: components["parameters"]["filter.prompt_digest"];
                     /** @description only calls whose kind is exactly this */
-                    kind?: "llm" | "op";
+                    kind?: components["parameters"]["filter.kind"];
                     /** @description latency_ms at least this */
-                    min_latency_ms?: number;
+                    min_latency_ms?: components["parameters"]["filter.min_latency_ms"];
                     /** @description latency_ms at most this */
-                    max_latency_ms?: number;
+                    max_latency_ms?: components["parameters"]["filter.max_latency_ms"];
                     /** @description total_tokens at least this */
-                    min_tokens?: number;
+                    min_tokens?: components["parameters"]["filter.min_tokens"];
                     /** @description total_tokens at most this */
-                    max_tokens?: number;
+                    max_tokens?: components["parameters"]["filter.max_tokens"];
                     /** @description cost_usd at least this */
-                    min_cost?: number;
+                    min_cost?: components["parameters"]["filter.min_cost"];
                     /** @description cost_usd at most this */
-                    max_cost?: number;
+                    max_cost?: components["parameters"]["filter.max_cost"];
                     /** @description started at or after this time (ISO 8601) */
-                    since?: string;
+                    since?: components["parameters"]["filter.since"];
                     /** @description started before this time (ISO 8601) */
-                    until?: string;
+                    until?: components["parameters"]["filter.until"];
                     /** @description text in inputs or output (literal, ASCII case ignored) */
-                    q?: string;
+                    q?: components["parameters"]["filter.q"];
                     /** @description only top-level calls (no recorded parent) */
-                    roots_only?: boolean;
+                    roots_only?: components["parameters"]["filter.roots_only"];
                     /** @description calls with thumbs up, thumbs down, any feedback, or none */
-                    feedback?: "up" | "down" | "any" | "none";
+                    feedback?: components["parameters"]["filter.feedback"];
                 };
                 header?: never;
                 path?: never;
@@ -1248,7 +1248,7 @@ export interface components {
         };
         /**
          * CallRecord
-         * @description One recorded call or SDK span (design.md "A call record"); ``CallRecord.to_api()``.
+         * @description One recorded call or SDK span; ``CallRecord.to_api()``.
          */
         CallRecord: {
             /**
@@ -1568,7 +1568,7 @@ export interface components {
              * @default running
              * @enum {string}
              */
-            status: "running" | "ok" | "error" | "cancelled";
+            status: "ok" | "error" | "cancelled" | "running";
             /**
              * Started At
              * Format: date-time
@@ -1972,9 +1972,59 @@ export interface components {
             /** Truncated */
             truncated: boolean;
         };
+        /**
+         * @description The paths of the `metrics` section, in the order they are listed.
+         * @enum {string}
+         */
+        CompareMetric: "op_name" | "display_name" | "op_version" | "status" | "http_status" | "model" | "response_model" | "prompt_digest" | "latency_ms" | "ttft_ms" | "usage.prompt_tokens" | "usage.completion_tokens" | "usage.total_tokens" | "usage.cached_tokens" | "usage.reasoning_tokens" | "usage_source" | "cost_usd" | "error";
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description only calls whose project is exactly this */
+        "filter.project": string;
+        /** @description only calls whose op_name is exactly this */
+        "filter.op_name": string;
+        /** @description only calls whose op_version is exactly this */
+        "filter.op_version": string;
+        /** @description only calls whose model is exactly this */
+        "filter.model": string;
+        /** @description only calls whose status is exactly this */
+        "filter.status": "ok" | "error" | "cancelled" | "running";
+        /** @description only calls whose trace_id is exactly this */
+        "filter.trace_id": string;
+        /** @description only calls whose parent_id is exactly this */
+        "filter.parent_id": string;
+        /** @description only calls whose session_id is exactly this */
+        "filter.session_id": string;
+        /** @description only calls whose user_id is exactly this */
+        "filter.user_id": string;
+        /** @description only calls whose prompt_digest is exactly this */
+        "filter.prompt_digest": string;
+        /** @description only calls whose kind is exactly this */
+        "filter.kind": "llm" | "op";
+        /** @description latency_ms at least this */
+        "filter.min_latency_ms": number;
+        /** @description latency_ms at most this */
+        "filter.max_latency_ms": number;
+        /** @description total_tokens at least this */
+        "filter.min_tokens": number;
+        /** @description total_tokens at most this */
+        "filter.max_tokens": number;
+        /** @description cost_usd at least this */
+        "filter.min_cost": number;
+        /** @description cost_usd at most this */
+        "filter.max_cost": number;
+        /** @description started at or after this time (ISO 8601) */
+        "filter.since": string;
+        /** @description started before this time (ISO 8601) */
+        "filter.until": string;
+        /** @description text in inputs or output (literal, ASCII case ignored) */
+        "filter.q": string;
+        /** @description only top-level calls (no recorded parent) */
+        "filter.roots_only": boolean;
+        /** @description calls with thumbs up, thumbs down, any feedback, or none */
+        "filter.feedback": "up" | "down" | "any" | "none";
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;

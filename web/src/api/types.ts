@@ -23,12 +23,28 @@ export type Model = Schemas["Model"];
 export type ModelVersion = Schemas["ModelVersion"];
 export type PromptFamily = Schemas["PromptFamily"];
 export type PromptVersion = Schemas["PromptVersion"];
+export type OpList = Schemas["OpList"];
+export type OpVersionList = Schemas["OpVersionList"];
+export type ModelList = Schemas["ModelList"];
+export type ModelVersionList = Schemas["ModelVersionList"];
+export type PromptList = Schemas["PromptList"];
+export type PromptVersionList = Schemas["PromptVersionList"];
+export type Stats = Schemas["Stats"];
+export type StatsGroup = Schemas["StatsGroup"];
+export type StatsTotals = Schemas["StatsTotals"];
+export type Comparison = Schemas["Comparison"];
+export type CompareField = Schemas["CompareField"];
+export type CompareSection = CompareField["section"];
+export type CompareMetric = Schemas["CompareMetric"];
 export type ApiErrorBody = Schemas["Error"];
 export type Status = CallRecord["status"];
 
 /** Query parameters of GET /api/calls, as the server documents them. */
 export type CallsQuery = NonNullable<paths["/api/calls"]["get"]["parameters"]["query"]>;
 export type SortKey = NonNullable<CallsQuery["sort"]>;
+/** Query parameters of GET /api/stats. */
+export type StatsQuery = paths["/api/stats"]["get"]["parameters"]["query"];
+export type StatsSort = NonNullable<StatsQuery["sort"]>;
 
 /** Any part of a record that is the user's own data (inputs, output, attributes). */
 export type Json = Schemas["JsonValue"];
