@@ -3,13 +3,19 @@
 The React UI (``web/``) is built into ``static/`` by ``make run`` and shipped in the wheel;
 until it is built, ``/`` still tells a user how to point an app at the proxy.
 
-Client-side routes (``/traces/<id>``, ``/calls/<id>``, ``/compare``, ...) all answer with
-``index.html`` so a shared link or a reload lands on the right page; the router in the
-browser takes it from there. Built assets (``/assets/...``, names carry a content hash) are
-cached for a year, and sent gzipped when the build left a ``.gz`` beside them and the
-browser accepts it (aiohttp's ``FileResponse`` picks the sibling). ``index.html`` is never
-cached, so a new build is picked up on the next load. Whether the UI is built is checked
-per request, so building while the server runs works.
+Any other GET (``/traces/<id>``, ``/calls/<id>``, ``/compare``, a path the app does not know)
+answers ``index.html``, so a shared link or a reload lands on the right page and the router
+in the browser takes it from there (it shows its own "not found" page); there is no list of
+the app's routes to keep in step here. Paths the server owns are never the app's: under
+``/api`` an unknown path answers the API's JSON 404 (or 405 when the path exists for another
+method), and ``/v1``, ``/assets`` and ``/healthz`` keep their handlers' answers. So
+``add_ui_routes`` is called after every other route is added.
+
+Built assets (``/assets/...``, names carry a content hash) are cached for a year, and sent
+gzipped when the build left a ``.gz`` beside them and the browser accepts it (aiohttp's
+``FileResponse`` picks the sibling). ``index.html`` is never cached, so a new build is
+picked up on the next load. Whether the UI is built is checked per request, so building
+while the server runs works.
 """
 
 from __future__ import annotations
@@ -19,32 +25,47 @@ from pathlib import Path
 
 from aiohttp import web
 
+from wiretrace_proxy.api.errors import not_found
+
 STATIC = Path(__file__).parent / "static"
 ASSETS = STATIC / "assets"
 
-CLIENT_ROUTES = (
-    "/",
-    "/traces/{tail:.+}",
-    "/calls/{tail:.+}",
-    "/compare",
-    "/ops",
-    "/ops/{tail:.+}",
-    "/models",
-    "/models/{tail:.+}",
-    "/dashboard",
-)
-"""Paths the single-page app routes itself (``web/src/App.tsx``)."""
+SERVER_PREFIXES = ("/api", "/v1", "/assets", "/healthz")
+"""Paths (and everything under them) that are never the single-page app's."""
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def add_ui_routes(router: web.UrlDispatcher) -> None:
-    for path in CLIENT_ROUTES:
-        router.add_get(path, index)
+    """The assets and the catch-all: call after every other route is added."""
     router.add_get("/assets/{name:.+}", asset)
+    router.add_route("*", "/{path:.*}", index)
+
+
+def _is_server_path(path: str) -> bool:
+    return any(path == p or path.startswith(f"{p}/") for p in SERVER_PREFIXES)
+
+
+async def _not_the_apps(request: web.Request) -> web.StreamResponse:
+    """The answer for a request the catch-all took that is not a page load: 405 when another
+    route has the path for other methods (``GET /api/spans``), else 404 (JSON under
+    ``/api``)."""
+    allowed: set[str] = set()
+    mine = request.match_info.route.resource
+    for resource in request.app.router.resources():
+        if resource is not mine:
+            _, methods = await resource.resolve(request)
+            allowed |= methods
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    if request.path == "/api" or request.path.startswith("/api/"):
+        return not_found(f"no API endpoint {request.path}")
+    raise web.HTTPNotFound()
 
 
 async def index(request: web.Request) -> web.StreamResponse:
+    if request.method not in ("GET", "HEAD") or _is_server_path(request.path):
+        return await _not_the_apps(request)
     built = STATIC / "index.html"
     base = html.escape(f"{request.scheme}://{request.host}")
     if built.is_file():
