@@ -13,6 +13,7 @@ import secrets
 import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -568,6 +569,31 @@ def test_dashboard_custom_range_by_day(page: Page, ui_server: UiServer) -> None:
     expect(labels).to_have_count(len(priced[:10]))
     assert labels.all_text_contents() == priced[:10]
     screenshot(page, "dashboard_custom", full_page=True)
+
+
+def test_dashboard_opens_on_a_range_that_fits_the_calls(
+    page: Page, tmp_path: Path, upstream_url: str
+) -> None:
+    """A new user's first calls fill the charts: with calls from the last minutes only,
+    the dashboard opens on the last hour (not a sliver of the last week); a range in the
+    URL still wins."""
+    server = UiServer(tmp_path / "wiretrace.db", upstream_url)
+    try:
+        for i in range(3):
+            server.chat(f"first call {i}")
+        page.goto(f"{server.url}/dashboard")
+        line = page.get_by_test_id("dashboard-range")
+        expect(line).to_have_attribute("data-choice", "1h")
+        expect(line).to_have_attribute("data-fitted", "true")
+        expect(page.get_by_test_id("range-1h")).to_have_attribute("aria-pressed", "true")
+        expect(page.get_by_test_id("dashboard-total-calls")).to_have_text("3")
+        assert "range" not in query(page)
+        page.goto(f"{server.url}/dashboard?range=7d")
+        expect(line).to_have_attribute("data-choice", "7d")
+        expect(line).to_have_attribute("data-fitted", "false")
+        expect(page.get_by_test_id("dashboard-total-calls")).to_have_text("3")
+    finally:
+        server.stop()
 
 
 def test_dashboard_empty_state(page: Page, empty_server: UiServer) -> None:

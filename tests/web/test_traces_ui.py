@@ -80,6 +80,11 @@ def test_table_lists_calls_newest_first_with_every_column(page: Page, ui_server:
     assert number(chat["total"]) == number(chat["prompt"]) + number(chat["completion"]) > 0
     error = next(r for r in first if r["id"] == s.error_id)
     assert error["status"].startswith("error")
+    # costs read alike down the column: dollars, no exponent notation
+    costs = page.get_by_test_id("cell-cost").all_inner_texts()
+    assert any(c.startswith("$") for c in costs), costs
+    for cost in costs:
+        assert re.fullmatch(r"—|\$0|<\$0\.00000001|-?\$[0-9,]+(\.[0-9]+)?", cost), costs
     screenshot(page, "traces")
 
 
@@ -413,8 +418,25 @@ def test_feedback_posts_and_shows(page: Page, ui_server: UiServer) -> None:
     expect(page.get_by_test_id("feedback-entry")).to_have_count(1)
     expect(page.get_by_test_id("feedback-entry")).to_contain_text("Nice greeting <b>bold?</b>")
     page.get_by_test_id("feedback-down").click()
-    expect(page.get_by_test_id("feedback-totals")).to_contain_text("👍 1")
-    expect(page.get_by_test_id("feedback-totals")).to_contain_text("👎 1")
+    # text and inline icons with accessible names: nothing depends on an emoji font
+    up, down = page.get_by_test_id("feedback-up"), page.get_by_test_id("feedback-down")
+    expect(up).to_have_text("Good")
+    expect(down).to_have_text("Bad")
+    expect(page.get_by_role("button", name="Good answer (thumbs up)")).to_be_visible()
+    expect(page.get_by_role("button", name="Bad answer (thumbs down)")).to_be_visible()
+    for button in (up, down):
+        icon = button.locator("svg")
+        expect(icon).to_be_visible()
+        box = icon.bounding_box()
+        assert box is not None and box["width"] >= 8 and box["height"] >= 8
+    expect(page.get_by_test_id("feedback-up-count")).to_have_text("1")
+    expect(page.get_by_test_id("feedback-up-count")).to_have_attribute("aria-label", "1 thumbs up")
+    expect(page.get_by_test_id("feedback-down-count")).to_have_attribute(
+        "aria-label", "1 thumbs down"
+    )
+    expect(page.get_by_role("img", name="thumbs up")).to_have_count(1)
+    expect(page.get_by_role("img", name="thumbs down")).to_have_count(1)
+    assert "\U0001f44d" not in page.get_by_test_id("feedback").inner_text()
     stored = ui_server.get(f"/api/calls/{s.stream_id}")["feedback"]
     assert [f["thumbs"] for f in stored] == ["up", "down"]
     assert stored[0]["note"] == "Nice greeting <b>bold?</b>"
@@ -517,7 +539,13 @@ def test_live_update_shows_a_new_call_without_reload(page: Page, ui_server: UiSe
 
 def test_client_routes_and_assets_are_served(page: Page, ui_server: UiServer) -> None:
     s = ui_server.seeded
-    for path in (f"/traces/{s.trace_id}", f"/calls/{s.chat_id}", "/dashboard", "/ops/x"):
+    for path in (
+        f"/traces/{s.trace_id}",
+        f"/calls/{s.chat_id}",
+        "/dashboard",
+        "/ops/x",
+        "/anything/at/all",
+    ):
         response = page.goto(ui_server.url + path)
         assert response is not None and response.status == 200
         assert response.headers["cache-control"] == "no-cache"
@@ -529,5 +557,11 @@ def test_client_routes_and_assets_are_served(page: Page, ui_server: UiServer) ->
     assert asset.headers.get("content-encoding") == "gzip"
     for escape in ("/assets/..%2F..%2Fui.py", "/assets/%2E%2E/%2E%2E/ui.py", "/assets/x.js.gz"):
         outside = page.request.get(ui_server.url + escape)
-        assert outside.status == 404, escape
-        assert "from __future__" not in outside.text()
+        assert "from __future__" not in outside.text(), escape
+        # the client normalises `%2E%2E` away: `/ui.py` is an app path (index.html)
+        if urllib.parse.urlsplit(outside.url).path.startswith("/assets/"):
+            assert outside.status == 404, escape
+        else:
+            assert outside.headers["content-type"].startswith("text/html"), escape
+    missing = page.request.get(ui_server.url + "/api/nope")
+    assert missing.status == 404 and missing.json()["error"]["message"]

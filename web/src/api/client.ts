@@ -1,19 +1,21 @@
-/** Fetch wrappers for the JSON API: one function per endpoint, typed by `types.ts`. */
+/** Fetch wrappers for the JSON API: one function per endpoint, typed by the generated
+ * `schema.d.ts` (through `types.ts`). */
 import type {
   ApiErrorBody,
   CallDetail,
   CallList,
+  Comparison,
   Feedback,
   FeedbackIn,
-  Model,
-  ModelVersion,
-  Op,
-  OpVersion,
-  PromptFamily,
-  PromptVersion,
+  ModelList,
+  ModelVersionList,
+  OpList,
+  OpVersionList,
+  PromptList,
+  PromptVersionList,
+  Stats,
   Trace,
 } from "./types";
-import type { CompareResult, StatsResult } from "./extra";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -68,24 +70,17 @@ export const api = {
       body: JSON.stringify(body),
       headers: { "Content-Type": "application/json" },
     }),
-  ops: (signal?: AbortSignal) => request<{ ops: Op[] }>("/api/ops", { signal }),
+  ops: (signal?: AbortSignal) => request<OpList>("/api/ops", { signal }),
   opVersions: (name: string, signal?: AbortSignal) =>
-    request<{ op_name: string; versions: OpVersion[] }>(`/api/ops/${enc(name)}/versions`, { signal }),
-  models: (signal?: AbortSignal) => request<{ models: Model[] }>("/api/models", { signal }),
+    request<OpVersionList>(`/api/ops/${enc(name)}/versions`, { signal }),
+  models: (signal?: AbortSignal) => request<ModelList>("/api/models", { signal }),
   modelVersions: (name: string, signal?: AbortSignal) =>
-    request<{ name: string; versions: ModelVersion[] }>(`/api/models/${enc(name)}/versions`, {
-      signal,
-    }),
-  prompts: (signal?: AbortSignal) => request<{ prompts: PromptFamily[] }>("/api/prompts", { signal }),
+    request<ModelVersionList>(`/api/models/${enc(name)}/versions`, { signal }),
+  prompts: (signal?: AbortSignal) => request<PromptList>("/api/prompts", { signal }),
   promptVersions: (name: string, signal?: AbortSignal) =>
-    request<{ name: string; versions: PromptVersion[] }>(
-      withQuery("/api/prompts/versions", new URLSearchParams({ name })),
-      { signal },
-    ),
+    request<PromptVersionList>(withQuery("/api/prompts/versions", new URLSearchParams({ name })), { signal }),
   stats: (params: URLSearchParams, signal?: AbortSignal) =>
-    request<StatsResult>(withQuery("/api/stats", params), { signal }),
+    request<Stats>(withQuery("/api/stats", params), { signal }),
   compare: (ids: string[], signal?: AbortSignal) =>
-    request<CompareResult>(withQuery("/api/compare", new URLSearchParams({ ids: ids.join(",") })), {
-      signal,
-    }),
+    request<Comparison>(withQuery("/api/compare", new URLSearchParams({ ids: ids.join(",") })), { signal }),
 };

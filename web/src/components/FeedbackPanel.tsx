@@ -5,6 +5,30 @@ import type { Feedback } from "../api/types";
 import { fmtTime } from "../lib/format";
 import { TruncatedText } from "./Truncated";
 
+/** A thumb drawn inline (no emoji font needed), pointing up or down. Decorative: the text
+ * beside it, or `label`, says what it means. */
+export function Thumb({ dir, label }: { dir: "up" | "down"; label?: string }) {
+  return (
+    <svg
+      className={`thumb-icon thumb-icon-${dir}`}
+      viewBox="0 0 16 16"
+      width="1em"
+      height="1em"
+      role={label ? "img" : undefined}
+      aria-label={label}
+      aria-hidden={label ? undefined : true}
+      focusable="false"
+      data-testid={`thumb-${dir}-icon`}
+    >
+      <path
+        transform={dir === "down" ? "matrix(1 0 0 -1 0 16)" : undefined}
+        fill="currentColor"
+        d="M2 7h2.5v7H2zM6 14h5.6a1.5 1.5 0 0 0 1.46-1.16l1-4.3A1.5 1.5 0 0 0 12.6 6.7H9.5l.5-2.6A1.6 1.6 0 0 0 8.4 2.2L6 6.6z"
+      />
+    </svg>
+  );
+}
+
 export function FeedbackList({ entries }: { entries: Feedback[] }) {
   if (entries.length === 0) return <p className="muted" data-testid="feedback-none">No feedback yet.</p>;
   const up = entries.filter((e) => e.thumbs === "up").length;
@@ -12,13 +36,26 @@ export function FeedbackList({ entries }: { entries: Feedback[] }) {
   return (
     <div>
       <p className="feedback-totals" data-testid="feedback-totals">
-        <span className="thumb-up">👍 {up}</span> <span className="thumb-down">👎 {down}</span>
+        <span className="thumb-up" data-testid="feedback-up-count" aria-label={`${up} thumbs up`}>
+          <Thumb dir="up" /> {up}
+        </span>{" "}
+        <span className="thumb-down" data-testid="feedback-down-count" aria-label={`${down} thumbs down`}>
+          <Thumb dir="down" /> {down}
+        </span>
       </p>
       <ul className="feedback-list" data-testid="feedback-list">
         {entries.map((e) => (
           <li key={e.id} data-testid="feedback-entry">
-            {e.thumbs === "up" && <span className="thumb-up">👍</span>}
-            {e.thumbs === "down" && <span className="thumb-down">👎</span>}
+            {e.thumbs === "up" && (
+              <span className="thumb-up">
+                <Thumb dir="up" label="thumbs up" />
+              </span>
+            )}
+            {e.thumbs === "down" && (
+              <span className="thumb-down">
+                <Thumb dir="down" label="thumbs down" />
+              </span>
+            )}
             {e.name !== null && e.score !== null && (
               <span className="tag">
                 {e.name}: {e.score}
@@ -74,11 +111,27 @@ export function FeedbackPanel({ callId, initial }: { callId: string; initial: Fe
           onChange={(e) => setNote(e.target.value)}
           data-testid="feedback-note"
         />
-        <button type="button" className="btn" disabled={busy} onClick={() => send("up")} data-testid="feedback-up" title="Good answer">
-          👍 Good
+        <button
+          type="button"
+          className="btn btn-thumb"
+          disabled={busy}
+          onClick={() => send("up")}
+          data-testid="feedback-up"
+          aria-label="Good answer (thumbs up)"
+          title="Good answer"
+        >
+          <Thumb dir="up" /> Good
         </button>
-        <button type="button" className="btn" disabled={busy} onClick={() => send("down")} data-testid="feedback-down" title="Bad answer">
-          👎 Bad
+        <button
+          type="button"
+          className="btn btn-thumb"
+          disabled={busy}
+          onClick={() => send("down")}
+          data-testid="feedback-down"
+          aria-label="Bad answer (thumbs down)"
+          title="Bad answer"
+        >
+          <Thumb dir="down" /> Bad
         </button>
       </div>
       {error && (

@@ -5,7 +5,16 @@
  */
 import { useEffect, useState, type ReactNode } from "react";
 import { isoToLocalInput, localInputToIso } from "../lib/format";
+import { CALL_STATUSES, FEEDBACK_FILTERS, KIND_FILTERS } from "../api/vocabulary";
 import { RANGES } from "../lib/filters";
+
+const KIND_LABELS: Record<(typeof KIND_FILTERS)[number], string> = { llm: "LLM call", op: "SDK op" };
+const FEEDBACK_LABELS: Record<(typeof FEEDBACK_FILTERS)[number], string> = {
+  up: "thumbs up",
+  down: "thumbs down",
+  any: "has feedback",
+  none: "no feedback",
+};
 
 export interface FilterBarProps {
   params: URLSearchParams;
@@ -231,13 +240,7 @@ export function FilterBar({ params, set, suggestions }: FilterBarProps) {
         <SelectFilter
           name="status"
           label="status"
-          options={[
-            ["", "any"],
-            ["ok", "ok"],
-            ["error", "error"],
-            ["cancelled", "cancelled"],
-            ["running", "running"],
-          ]}
+          options={[["", "any"], ...CALL_STATUSES.map((s): [string, string] => [s, s])]}
           {...common}
         />
         <SelectFilter
@@ -258,11 +261,11 @@ export function FilterBar({ params, set, suggestions }: FilterBarProps) {
             <TextFilter name="user_id" label="user" {...common} />
             <TextFilter name="op_version" label="op version" {...common} />
             <TextFilter name="project" label="project" {...common} />
-            <SelectFilter name="kind" label="kind" options={[["", "any"], ["llm", "LLM call"], ["op", "SDK op"]]} {...common} />
+            <SelectFilter name="kind" label="kind" options={[["", "any"], ...KIND_FILTERS.map((k): [string, string] => [k, KIND_LABELS[k]])]} {...common} />
             <SelectFilter
               name="feedback"
               label="feedback"
-              options={[["", "any or none"], ["up", "👍 up"], ["down", "👎 down"], ["any", "has feedback"], ["none", "no feedback"]]}
+              options={[["", "any or none"], ...FEEDBACK_FILTERS.map((f): [string, string] => [f, FEEDBACK_LABELS[f]])]}
               {...common}
             />
             <TextFilter name="trace_id" label="trace id" {...common} />

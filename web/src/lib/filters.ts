@@ -5,58 +5,12 @@
  * (`24h`) becomes `since` at request time, so a shared "last 24 hours" link stays relative.
  */
 import type { SortKey } from "../api/types";
+import { CALL_SORTS, DEFAULT_CALL_SORT, FILTER_PARAMS as SERVER_FILTERS } from "../api/vocabulary";
 
-/** Exact-match filters of /api/calls (storage/filters.py EXACT). */
-export const EXACT_FILTERS = [
-  "project",
-  "op_name",
-  "op_version",
-  "model",
-  "status",
-  "trace_id",
-  "parent_id",
-  "session_id",
-  "user_id",
-  "prompt_digest",
-  "kind",
-] as const;
+/** Every filter parameter /api/calls takes, besides `property.<key>` (the server's list). */
+export const FILTER_PARAMS: readonly string[] = SERVER_FILTERS;
 
-export const RANGE_FILTERS = [
-  "min_latency_ms",
-  "max_latency_ms",
-  "min_tokens",
-  "max_tokens",
-  "min_cost",
-  "max_cost",
-] as const;
-
-/** Every filter parameter /api/calls takes, besides `property.<key>`. */
-export const FILTER_PARAMS: readonly string[] = [
-  ...EXACT_FILTERS,
-  ...RANGE_FILTERS,
-  "since",
-  "until",
-  "q",
-  "roots_only",
-  "feedback",
-];
-
-export const SORT_KEYS = [
-  "started_at",
-  "latency_ms",
-  "ttft_ms",
-  "total_tokens",
-  "prompt_tokens",
-  "completion_tokens",
-  "cost_usd",
-  "op_name",
-  "model",
-  "status",
-  "session_id",
-  "user_id",
-] as const;
-
-export const DEFAULT_SORT: SortKey = "-started_at";
+export const DEFAULT_SORT: SortKey = DEFAULT_CALL_SORT;
 
 export const RANGES: Record<string, number> = {
   "15m": 15 * 60_000,
@@ -83,10 +37,13 @@ export function filterParams(page: URLSearchParams, now: number = Date.now()): U
   return out;
 }
 
+function isSortKey(value: string | null): value is SortKey {
+  return value !== null && (CALL_SORTS as readonly string[]).includes(value);
+}
+
 export function sortParam(page: URLSearchParams): SortKey {
   const sort = page.get("sort");
-  const key = sort?.replace(/^-/, "");
-  return sort && (SORT_KEYS as readonly string[]).includes(key ?? "") ? (sort as SortKey) : DEFAULT_SORT;
+  return isSortKey(sort) ? sort : DEFAULT_SORT;
 }
 
 /** Whether the page shows any filter at all (for the empty state). */
@@ -96,8 +53,9 @@ export function hasFilters(page: URLSearchParams): boolean {
 
 /** The next sort when a column header is clicked: newest/largest first, then flip. */
 export function toggleSort(current: SortKey, key: string): SortKey {
-  const descending = `-${key}` as SortKey;
-  return current === descending ? (key as SortKey) : descending;
+  const descending = `-${key}`;
+  if (!isSortKey(descending) || !isSortKey(key)) return current;
+  return current === descending ? key : descending;
 }
 
 /** A copy of `page` with `name` set (or removed when empty); paging state is reset. */

@@ -22,13 +22,24 @@ export function fmtCompact(n: number | null | undefined): string {
   return new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 }).format(n);
 }
 
+/** Below this a cost shows as `<$0.00000001` (costs are kept to 10 decimals). */
+export const MIN_SHOWN_COST = 1e-8;
+
+/**
+ * Dollars, never in exponent notation: whole dollars from $100, cents from a cent, and
+ * below a cent two significant digits with trailing zeros dropped (`$0.0012`,
+ * `$0.000008`, `$0.0000001`), so a column of small costs reads alike.
+ */
 export function fmtCost(usd: number | null | undefined): string {
   if (usd === null || usd === undefined || !Number.isFinite(usd)) return DASH;
   if (usd === 0) return "$0";
+  const sign = usd < 0 ? "-" : "";
   const abs = Math.abs(usd);
-  if (abs >= 100) return `$${usd.toLocaleString("en-US", { maximumFractionDigits: 0 })}`;
-  if (abs >= 0.01) return `$${usd.toFixed(2)}`;
-  return `$${usd.toPrecision(2)}`;
+  if (abs >= 100) return `${sign}$${abs.toLocaleString("en-US", { maximumFractionDigits: 0 })}`;
+  if (abs >= 0.01) return `${sign}$${abs.toFixed(2)}`;
+  if (abs < MIN_SHOWN_COST) return `${sign}<$0.00000001`;
+  const decimals = Math.min(10, 1 - Math.floor(Math.log10(abs)));
+  return `${sign}$${abs.toFixed(decimals).replace(/\.?0+$/, "")}`;
 }
 
 export function fmtPercent(ratio: number | null | undefined): string {

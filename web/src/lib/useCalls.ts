@@ -17,7 +17,6 @@ export const POLL_MS = 2_000;
 export const LOOKBACK_MS = 5 * 60_000;
 
 export function slim(call: CallListItem): Row {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { inputs: _i, output: _o, ...rest } = call;
   return rest;
 }
@@ -126,7 +125,6 @@ export function useCalls(query: URLSearchParams, sort: string, live: boolean): C
       },
     );
     return () => ctrl.abort();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, tick]);
 
   const loadMore = useCallback(() => {

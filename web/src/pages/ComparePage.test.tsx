@@ -54,55 +54,37 @@ function renderAt(url: string) {
 afterEach(() => vi.unstubAllGlobals());
 
 describe("ComparePage", () => {
-  it("falls back to the calls API when the server has no compare endpoint", async () => {
+  it("shows the server's fields, in ids order, with a text diff of what differs", async () => {
     const paths: string[] = [];
     vi.stubGlobal(
       "fetch",
       vi.fn(async (input: RequestInfo | URL) => {
         const url = new URL(String(input), "http://x");
         paths.push(url.pathname + url.search);
-        if (url.pathname === "/api/compare") return new Response("404: Not Found", { status: 404 });
-        const id = url.pathname.split("/").pop() ?? "";
-        return json(record(id, id === "aaaa" ? "A short summary." : "A much longer summary."));
+        return json({
+          calls: [record("aaaa", "A short summary."), record("bbbb", "A much longer summary.")],
+          fields: [{ section: "output", path: "output", values: ["A short summary.", "A much longer summary."], same: false }],
+          differing_sections: ["output"],
+          differing_fields: 1,
+          truncated: true,
+        });
       }),
     );
     renderAt("/compare?ids=aaaa,bbbb");
     const columns = await screen.findAllByTestId("compare-column");
     expect(columns.map((c) => c.dataset.callId)).toEqual(["aaaa", "bbbb"]);
-    expect(paths).toEqual(["/api/compare?ids=aaaa%2Cbbbb", "/api/calls/aaaa", "/api/calls/bbbb"]);
+    expect(paths).toEqual(["/api/compare?ids=aaaa%2Cbbbb"]);
+    expect(screen.getAllByTestId("compare-field").map((r) => r.dataset.path)).toEqual(["output"]);
     const out = document.querySelector('[data-testid="compare-field"][data-path="output"]') as HTMLElement;
     expect(out.dataset.same).toBe("false");
     expect(within(out).getAllByTestId("diff-added").map((e) => e.textContent).join("")).toContain("much longer");
-  });
-
-  it("uses the server's fields when it has the endpoint", async () => {
-    vi.stubGlobal(
-      "fetch",
-      vi.fn(async () =>
-        json({
-          calls: [record("aaaa", "x"), record("bbbb", "y")],
-          fields: [{ section: "output", path: "output", values: ["x", "y"], same: false }],
-          truncated: true,
-        }),
-      ),
-    );
-    renderAt("/compare?ids=aaaa,bbbb");
-    await screen.findAllByTestId("compare-column");
-    expect(screen.getAllByTestId("compare-field").map((r) => r.dataset.path)).toEqual(["output"]);
     expect(screen.getByTestId("compare-truncated")).toBeTruthy();
   });
 
   it("reports a missing call", async () => {
-    vi.stubGlobal(
-      "fetch",
-      vi.fn(async (input: RequestInfo | URL) =>
-        String(input).startsWith("/api/compare")
-          ? json({ error: { message: "no call 'nope'", param: "ids" } }, 404)
-          : json({ error: { message: "no call 'nope'", param: null } }, 404),
-      ),
-    );
+    vi.stubGlobal("fetch", vi.fn(async () => json({ error: { message: "no call with id 'nope'", param: null } }, 404)));
     renderAt("/compare?ids=aaaa,nope");
-    expect((await screen.findByRole("alert")).textContent).toContain("no call 'nope'");
+    expect((await screen.findByRole("alert")).textContent).toContain("no call with id 'nope'");
   });
 
   it("offers a picker without ids", async () => {

@@ -6,7 +6,7 @@
 import { useMemo, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { api } from "../api/client";
-import type { CallDetail, CallListItem } from "../api/types";
+import type { CallListItem, CallRecord } from "../api/types";
 import { ChatMessages } from "../components/ChatMessages";
 import { JsonBlock } from "../components/JsonBlock";
 import { ErrorBox, Loading, StatusBadge } from "../components/Status";
@@ -19,7 +19,7 @@ import { fmtCost, fmtMs, fmtTime } from "../lib/format";
 import { useApi } from "../lib/useApi";
 import "../components/analytics/analytics.css";
 
-function Conversation({ call }: { call: CallDetail }) {
+function Conversation({ call }: { call: CallRecord }) {
   const input = inputMessages(call.inputs);
   const output = outputMessages(call.output);
   return (
@@ -32,7 +32,7 @@ function Conversation({ call }: { call: CallDetail }) {
   );
 }
 
-function Conversations({ calls }: { calls: CallDetail[] }) {
+function Conversations({ calls }: { calls: readonly CallRecord[] }) {
   const [open, setOpen] = useState(false);
   return (
     <section className="an-card">

@@ -1,7 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import { MemoryRouter, Route, Routes } from "react-router";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { StatsGroup, StatsResult } from "../api/extra";
+import type { Stats as StatsResult, StatsGroup } from "../api/types";
 import DashboardPage from "./DashboardPage";
 
 function group(key: string | null, calls: number, cost: number | null, extra: Partial<StatsGroup> = {}): StatsGroup {
@@ -30,12 +30,16 @@ function answer(groupBy: string, groups: StatsGroup[], totals: Omit<StatsGroup, 
 const TOTALS = { ...group(null, 1234567, 12.3456789012, { errors: 3, error_rate: 3 / 1234567 }) };
 delete (TOTALS as Partial<StatsGroup>).key;
 
-function stubStats(empty = false) {
+function stubStats(empty = false, oldest: string | null = null) {
   const seen: URLSearchParams[] = [];
   vi.stubGlobal(
     "fetch",
     vi.fn(async (input: RequestInfo | URL) => {
       const url = new URL(String(input), "http://x");
+      if (url.pathname === "/api/calls") {
+        const calls = oldest ? [{ id: "c1", started_at: oldest }] : [];
+        return new Response(JSON.stringify({ calls, next_cursor: null }), { status: 200, headers: { "Content-Type": "application/json" } });
+      }
       seen.push(url.searchParams);
       const by = url.searchParams.get("group_by") ?? "";
       const zero = { ...TOTALS, calls: 0, errors: 0, error_rate: null, total_tokens: 0, cost_usd: null };
@@ -99,5 +103,28 @@ describe("DashboardPage", () => {
     renderAt("/dashboard?range=1h");
     expect(await screen.findByTestId("dashboard-empty")).toBeTruthy();
     expect(screen.queryByTestId("dashboard-total-calls")).toBeNull();
+  });
+
+  it("opens on the smallest range holding the oldest call when the URL names none", async () => {
+    const seen = stubStats(false, new Date(Date.now() - 20 * 60_000).toISOString());
+    renderAt("/dashboard");
+    await screen.findByTestId("dashboard-total-calls");
+    const line = screen.getByTestId("dashboard-range");
+    expect(line.dataset.choice).toBe("1h");
+    expect(line.dataset.fitted).toBe("true");
+    expect(screen.getByTestId("range-1h").getAttribute("aria-pressed")).toBe("true");
+    const span = Date.parse(line.dataset.until ?? "") - Date.parse(line.dataset.since ?? "");
+    expect(span).toBe(3_600_000);
+    await waitFor(() => expect(seen.length).toBe(4));
+    expect(seen.every((q) => q.get("since") === line.dataset.since)).toBe(true);
+  });
+
+  it("keeps the range the URL names", async () => {
+    const seen = stubStats(false, new Date(Date.now() - 20 * 60_000).toISOString());
+    renderAt("/dashboard?range=30d");
+    await screen.findByTestId("dashboard-total-calls");
+    expect(screen.getByTestId("dashboard-range").dataset.choice).toBe("30d");
+    expect(screen.getByTestId("dashboard-range").dataset.fitted).toBe("false");
+    await waitFor(() => expect(seen.length).toBe(4));
   });
 });

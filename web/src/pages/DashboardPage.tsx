@@ -11,6 +11,7 @@ import { RangePicker } from "../components/analytics/RangePicker";
 import {
   bucketKeys,
   dashboardFilters,
+  fitRange,
   KIND_CHOICES,
   opBars,
   resolveRange,
@@ -19,7 +20,7 @@ import {
   timeRows,
   type TimeRange,
 } from "../lib/analytics/dashboard";
-import { loadDashboard, type DashboardData } from "../lib/analytics/dashboardData";
+import { loadDashboard, loadOldest, type DashboardData } from "../lib/analytics/dashboardData";
 import { fmtCostExact, fmtIntExact, fmtRate } from "../lib/analytics/numbers";
 import { fmtMs, fmtTime } from "../lib/format";
 import { useApi } from "../lib/useApi";
@@ -148,10 +149,19 @@ function without(page: URLSearchParams, name: string): string {
   return next.toString();
 }
 
-function RangeLine({ range }: { range: TimeRange }) {
+function RangeLine({ range, fitted }: { range: TimeRange; fitted: boolean }) {
   return (
-    <p className="muted an-range-line" data-testid="dashboard-range" data-since={range.since} data-until={range.until} data-bucket={range.bucket}>
+    <p
+      className="muted an-range-line"
+      data-testid="dashboard-range"
+      data-since={range.since}
+      data-until={range.until}
+      data-bucket={range.bucket}
+      data-choice={range.choice}
+      data-fitted={fitted}
+    >
       {fmtTime(range.since)} → {fmtTime(range.until)}
+      {fitted && " (fits your calls)"}
     </p>
   );
 }
@@ -159,10 +169,18 @@ function RangeLine({ range }: { range: TimeRange }) {
 export default function DashboardPage() {
   const [search, setSearch] = useSearchParams();
   const [now, setNow] = useState(() => Date.now());
-  const range = useMemo(() => resolveRange(search, now), [search, now]);
   const filters = useMemo(() => dashboardFilters(search), [search]);
   const filterKey = new URLSearchParams(filters).toString();
-  const state = useApi((signal) => loadDashboard(range, filters, signal), [range.since, range.until, range.bucket, filterKey]);
+  // Without a range in the URL, open on one that fits the calls (found first).
+  const named = search.get("range") !== null;
+  const oldest = useApi((signal) => (named ? Promise.resolve(null) : loadOldest(filters, signal)), [named, filterKey]);
+  const fitted = named || oldest.loading ? undefined : fitRange(oldest.data ?? null, now);
+  const ready = named || !oldest.loading;
+  const range = useMemo(() => resolveRange(search, now, fitted), [search, now, fitted]);
+  const state = useApi(
+    (signal) => (ready ? loadDashboard(range, filters, signal) : Promise.resolve(undefined)),
+    [ready, range.since, range.until, range.bucket, filterKey],
+  );
   const data = state.data;
   // Busy until the data on screen answers the current URL (a previous range's stays meanwhile).
   const current =
@@ -188,7 +206,7 @@ export default function DashboardPage() {
         />
       </div>
       <div className="an-page-head">
-        <RangeLine range={range} />
+        <RangeLine range={range} fitted={fitted !== undefined} />
         <span className="an-spacer" />
         <div className="an-segmented" role="group" aria-label="which calls">
           {KIND_CHOICES.map(([kind, label]) => (
@@ -217,7 +235,7 @@ export default function DashboardPage() {
       )}
       {range.problem && <p className="muted an-note">{range.problem}</p>}
       {state.error && <ErrorBox error={state.error} />}
-      {state.loading && !data && <Loading what="Loading stats" />}
+      {(state.loading || !ready) && !data && <Loading what="Loading stats" />}
       {data && data.series.totals.calls === 0 && (
         <div className="an-empty" data-testid="dashboard-empty">
           <h2>No calls in this range</h2>

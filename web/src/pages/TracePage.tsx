@@ -144,7 +144,6 @@ export function TraceView({ trace }: { trace: Trace }) {
     if (path.some((id) => collapsed.has(id))) {
       setCollapsed((c) => new Set([...c].filter((id) => !path.includes(id))));
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [selectedId, trace]);
 
   const select = useCallback(

@@ -166,7 +166,6 @@ export function TracesPage() {
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
   const search = params.toString();
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const query = useMemo(() => filterParams(params), [search]);
   const sort = sortParam(params);
   const [live, setLive] = useState(true);

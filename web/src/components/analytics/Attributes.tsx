@@ -1,6 +1,6 @@
 /** A model version's attributes as a key/value table, and the difference of two of them. */
 import { useMemo, useState } from "react";
-import { flatten } from "../../lib/analytics/fields";
+import { flatten } from "../../lib/json";
 import { asText } from "../../lib/analytics/textdiff";
 import { attributeDiff, type AttrRow } from "../../lib/analytics/versions";
 import { clip } from "../../lib/truncate";

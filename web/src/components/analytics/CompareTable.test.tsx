@@ -2,7 +2,8 @@ import { fireEvent, render, screen, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router";
 import { describe, expect, it } from "vitest";
 import type { CallDetail } from "../../api/types";
-import { compareRecords } from "../../lib/analytics/fields";
+import type { CompareField } from "../../api/types";
+import { flatten, sameValue } from "../../lib/json";
 import { CompareTable, fieldLabel } from "./CompareTable";
 
 const HOSTILE = '<script>window.__pwned=1</script> and <img src=x onerror="window.__pwned=1">';
@@ -41,10 +42,38 @@ function call(id: string, prompt: string, answer: string, latency: number, cost:
   } as CallDetail;
 }
 
+/** The fields `GET /api/compare` answers for these calls (as the server splits them):
+ * a few metrics, then each leaf of the request's parameters, messages and output. */
+function serverFields(calls: CallDetail[]): CompareField[] {
+  const row = (section: CompareField["section"], path: string, values: unknown[]): CompareField => ({
+    section,
+    path,
+    values,
+    same: values.every((v) => sameValue(v, values[0])),
+  });
+  const metric = (path: string, get: (c: CallDetail) => unknown) => row("metrics", path, calls.map(get));
+  const leaves = (section: CompareField["section"], pick: (c: CallDetail) => unknown, prefix: string) => {
+    const perCall = calls.map((c) => new Map(flatten(pick(c), prefix)));
+    const paths = [...new Set(perCall.flatMap((m) => [...m.keys()]))];
+    return paths.map((p) => row(section, p, perCall.map((m) => (m.has(p) ? m.get(p) : null))));
+  };
+  const inputs = (c: CallDetail) => c.inputs as Record<string, unknown>;
+  return [
+    metric("status", (c) => c.status),
+    metric("latency_ms", (c) => c.latency_ms),
+    metric("ttft_ms", (c) => c.ttft_ms),
+    metric("usage.total_tokens", (c) => c.usage?.total_tokens ?? null),
+    metric("cost_usd", (c) => c.cost_usd),
+    ...leaves("parameters", (c) => ({ model: inputs(c).model, temperature: inputs(c).temperature }), "inputs"),
+    ...leaves("inputs", (c) => ({ messages: inputs(c).messages }), "inputs"),
+    ...leaves("output", (c) => c.output, "output"),
+  ];
+}
+
 function renderTable(calls: CallDetail[]) {
   return render(
     <MemoryRouter>
-      <CompareTable calls={calls} fields={compareRecords(calls)} />
+      <CompareTable calls={calls} fields={serverFields(calls)} />
     </MemoryRouter>,
   );
 }

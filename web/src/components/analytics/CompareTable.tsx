@@ -6,11 +6,11 @@
  */
 import { useState } from "react";
 import { Link } from "react-router";
-import type { CallDetail } from "../../api/types";
+import type { CallRecord, Status } from "../../api/types";
 import { bySection, CORE_METRICS, type CompareField, type Section } from "../../lib/analytics/fields";
 import { fmtDelta, fmtMetric, metricKind } from "../../lib/analytics/numbers";
 import { asText } from "../../lib/analytics/textdiff";
-import { sameValue } from "../../lib/analytics/fields";
+import { sameValue } from "../../lib/json";
 import { fmtTime } from "../../lib/format";
 import { StatusBadge } from "../Status";
 import { TruncatedText } from "../Truncated";
@@ -77,7 +77,7 @@ function MetricCell({ field, index }: { field: CompareField; index: number }) {
   if (field.path === "status" && typeof value === "string") {
     return (
       <td className="an-cell" data-testid="compare-cell">
-        <StatusBadge status={value as CallDetail["status"]} />
+        <StatusBadge status={value as Status} />
       </td>
     );
   }
@@ -223,7 +223,7 @@ function SectionRows({
   );
 }
 
-function CallHeader({ call, index, ids }: { call: CallDetail; index: number; ids: string[] }) {
+function CallHeader({ call, index, ids }: { call: CallRecord; index: number; ids: string[] }) {
   const title = call.display_name || call.op_name;
   const asBaseline = [call.id, ...ids.filter((id) => id !== call.id)];
   return (
@@ -251,7 +251,7 @@ function CallHeader({ call, index, ids }: { call: CallDetail; index: number; ids
   );
 }
 
-export function CompareTable({ calls, fields }: { calls: CallDetail[]; fields: CompareField[] }) {
+export function CompareTable({ calls, fields }: { calls: readonly CallRecord[]; fields: readonly CompareField[] }) {
   const [showSame, setShowSame] = useState(false);
   const groups = bySection(fields);
   const differing = fields.filter((f) => !f.same).length;

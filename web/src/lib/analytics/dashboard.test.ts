@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { StatsGroup, StatsResult } from "../../api/extra";
+import type { Stats as StatsResult, StatsGroup } from "../../api/types";
 import {
   bucketKey,
   bucketKeys,
   dashboardFilters,
+  fitRange,
   opBars,
   resolveRange,
   stackedRows,
@@ -23,7 +24,10 @@ function g(key: string | null, calls: number, extra: Partial<StatsGroup> = {}): 
     prompt_tokens: 0,
     completion_tokens: 0,
     total_tokens: calls * 10,
+    cached_tokens: 0,
+    reasoning_tokens: 0,
     cost_usd: calls * 0.001,
+    calls_without_cost: 0,
     latency_ms: { p50: 100, p95: 200, p99: 300 },
     ttft_ms: { p50: null },
     ...extra,
@@ -33,6 +37,20 @@ function g(key: string | null, calls: number, extra: Partial<StatsGroup> = {}): 
 function stats(groups: StatsGroup[]): StatsResult {
   return { group_by: "model", groups, totals: g(null, 0), group_count: groups.length, percentiles: "exact" };
 }
+
+describe("fitRange", () => {
+  it("picks the smallest preset holding the oldest call", () => {
+    const ago = (ms: number) => new Date(NOW - ms).toISOString();
+    expect(fitRange(ago(5 * 60_000), NOW)).toBe("1h");
+    expect(fitRange(ago(3 * 3_600_000), NOW)).toBe("24h");
+    expect(fitRange(ago(2 * 86_400_000), NOW)).toBe("7d");
+    expect(fitRange(ago(20 * 86_400_000), NOW)).toBe("30d");
+    expect(fitRange(ago(400 * 86_400_000), NOW)).toBe("30d");
+    expect(fitRange(null, NOW)).toBe("7d");
+    expect(resolveRange(new URLSearchParams(), NOW, "1h")).toMatchObject({ choice: "1h", since: "2026-03-10T11:34:56.000Z" });
+    expect(resolveRange(new URLSearchParams("range=24h"), NOW, "1h").choice).toBe("24h");
+  });
+});
 
 describe("resolveRange", () => {
   it("defaults to the last 7 days by hour", () => {

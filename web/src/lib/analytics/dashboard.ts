@@ -4,15 +4,18 @@
  * chart rows (one per bucket, missing buckets filled with zeros, models stacked with the
  * rest as "other").
  */
-import type { StatsGroup, StatsResult } from "../../api/extra";
+import type { Stats as StatsResult, StatsGroup, StatsSort } from "../../api/types";
+import { KIND_FILTERS, type STATS_GROUP_KEYS } from "../../api/vocabulary";
 
 export const RANGE_CHOICES = ["1h", "24h", "7d", "30d", "custom"] as const;
 export type RangeChoice = (typeof RANGE_CHOICES)[number];
-export const DEFAULT_RANGE: RangeChoice = "7d";
+export type PresetRange = Exclude<RangeChoice, "custom">;
+/** The range when the URL names none and the calls' age is not known (no calls yet). */
+export const DEFAULT_RANGE: PresetRange = "7d";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const SPANS: Record<Exclude<RangeChoice, "custom">, number> = {
+const SPANS: Record<PresetRange, number> = {
   "1h": HOUR,
   "24h": DAY,
   "7d": 7 * DAY,
@@ -45,10 +48,24 @@ export function bucketFor(spanMs: number): Bucket {
   return spanMs <= 7 * DAY ? "hour" : "day";
 }
 
-/** The range the page URL asks for (`range=24h`, or `range=custom&since=..&until=..`). */
-export function resolveRange(page: URLSearchParams, now: number): TimeRange {
+/**
+ * The range the dashboard opens on when the URL names none: the smallest preset holding
+ * the oldest call (`oldest`, an ISO time), so a new user's first calls fill the charts
+ * instead of being a sliver of the last week; the longest preset when calls are older
+ * still, `DEFAULT_RANGE` when there are none.
+ */
+export function fitRange(oldest: string | null, now: number): PresetRange {
+  const t = parseTime(oldest);
+  if (t === null) return DEFAULT_RANGE;
+  const presets = Object.keys(SPANS) as PresetRange[];
+  return presets.find((c) => now - t <= SPANS[c]) ?? presets[presets.length - 1] ?? DEFAULT_RANGE;
+}
+
+/** The range the page URL asks for (`range=24h`, or `range=custom&since=..&until=..`);
+ * `fallback` when it names none. */
+export function resolveRange(page: URLSearchParams, now: number, fallback: PresetRange = DEFAULT_RANGE): TimeRange {
   const raw = page.get("range");
-  const choice: RangeChoice = isChoice(raw) ? raw : DEFAULT_RANGE;
+  const choice: RangeChoice = isChoice(raw) ? raw : fallback;
   if (choice === "custom") {
     const since = parseTime(page.get("since"));
     const until = parseTime(page.get("until")) ?? now;
@@ -103,18 +120,19 @@ export function bucketLabel(key: string, bucket: Bucket): string {
   return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:00`;
 }
 
-export const KIND_CHOICES = [
+const KIND_LABELS: Record<(typeof KIND_FILTERS)[number], string> = { llm: "LLM calls", op: "ops" };
+
+export const KIND_CHOICES: readonly (readonly [string, string])[] = [
   ["", "all calls"],
-  ["llm", "LLM calls"],
-  ["op", "ops"],
-] as const;
+  ...KIND_FILTERS.map((k) => [k, KIND_LABELS[k]] as const),
+];
 
 /** Filters of the page URL passed on to every `/api/stats` request: `kind` (llm|op) and
  * `project`. Anything else in the URL is the page's own. */
 export function dashboardFilters(page: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
   const kind = page.get("kind");
-  if (kind === "llm" || kind === "op") out.kind = kind;
+  if (kind !== null && (KIND_FILTERS as readonly string[]).includes(kind)) out.kind = kind;
   const project = page.get("project");
   if (project) out.project = project;
   return out;
@@ -128,11 +146,13 @@ export function withRange(page: URLSearchParams, range: Record<string, string>):
   return next;
 }
 
+export type GroupKey = (typeof STATS_GROUP_KEYS)[number];
+
 /** The `/api/stats` query of a range and filters. */
 export function statsParams(
   range: Pick<TimeRange, "since" | "until">,
-  groupBy: string,
-  extra: Record<string, string> = {},
+  groupBy: GroupKey,
+  extra: Record<string, string> & { sort?: StatsSort } = {},
 ): URLSearchParams {
   return new URLSearchParams({ group_by: groupBy, since: range.since, until: range.until, ...extra });
 }

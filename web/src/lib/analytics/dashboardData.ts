@@ -4,7 +4,7 @@
  * top model (at most `TOP_MODELS`); everything else is stacked as "other".
  */
 import { api } from "../../api/client";
-import type { StatsResult } from "../../api/extra";
+import type { Stats as StatsResult } from "../../api/types";
 import { statsParams, topModels, type ModelSeries, type TimeRange } from "./dashboard";
 
 export const TOP_MODELS = 5;
@@ -18,6 +18,12 @@ export interface DashboardData {
   models: StatsResult;
   ops: StatsResult;
   perModel: ModelSeries[];
+}
+
+/** When the oldest call matching `filters` started (null when there is none). */
+export async function loadOldest(filters: Record<string, string>, signal: AbortSignal): Promise<string | null> {
+  const page = await api.calls(new URLSearchParams({ ...filters, sort: "started_at", limit: "1" }), signal);
+  return page.calls[0]?.started_at ?? null;
 }
 
 export async function loadDashboard(

@@ -3,7 +3,7 @@
  * against the versions there are, and the structured difference of two attribute sets.
  */
 import { isObj } from "../chat";
-import { flatten, mergeOrder, sameValue } from "./fields";
+import { flatten, mergeOrder, sameValue } from "../json";
 
 export interface Numbered {
   version: number;
