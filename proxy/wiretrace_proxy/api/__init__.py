@@ -3,32 +3,31 @@
 Order matters where paths overlap: ``/api/calls/export`` must be registered before
 ``/api/calls/{call_id}``, which would otherwise take ``export`` for an id. Every route here
 is documented in ``/api/openapi.json`` (``api/openapi.py``), and a test fails for one that
-is not.
+is not. The resource modules are imported when routes are added, not with the package, so
+``python -m wiretrace_proxy.api.openapi`` runs its module once.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from wiretrace_proxy.api import (
-    calls,
-    compare,
-    export,
-    feedback,
-    openapi,
-    ops,
-    pricing,
-    prompts,
-    spans,
-    stats,
-    traces,
-)
-
-RESOURCES = (export, calls, feedback, openapi, spans, traces, ops, prompts, pricing, stats, compare)
-"""Each resource module's ``add_routes``, in registration order (``export`` before ``calls``)."""
-
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    """Register every ``/api/`` route."""
-    for resource in RESOURCES:
+    """Register every ``/api/`` route, in order (``export`` before ``calls``)."""
+    from wiretrace_proxy.api import (
+        calls,
+        compare,
+        export,
+        feedback,
+        openapi,
+        ops,
+        pricing,
+        prompts,
+        spans,
+        stats,
+        traces,
+    )
+
+    resources = (export, calls, feedback, openapi, spans, traces, ops, prompts, pricing, stats)
+    for resource in (*resources, compare):
         resource.add_routes(router)
