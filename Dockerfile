@@ -1,4 +1,5 @@
 # wiretrace server image. Stage 1 builds the web UI (web/) into the Python package; stage 2
+# installs it (no web/ there, so the build hook ships that prebuilt static/ as it is) and
 # runs the proxy, JSON API and UI on one port.
 FROM node:22-slim AS web
 WORKDIR /src/web
@@ -13,7 +14,11 @@ COPY pyproject.toml README.md ./
 COPY proxy ./proxy
 COPY sdk ./sdk
 COPY --from=web /src/proxy/wiretrace_proxy/static ./proxy/wiretrace_proxy/static
-RUN pip install --no-cache-dir . && useradd --create-home wiretrace
+# The data folder exists in the image, owned by the user that writes it: a named volume
+# mounted there starts as a copy of it, so the non-root server can create its database.
+RUN pip install --no-cache-dir . \
+    && useradd --create-home wiretrace \
+    && install -d -o wiretrace -g wiretrace /home/wiretrace/data
 USER wiretrace
 ENV WIRETRACE_HOST=0.0.0.0 \
     WIRETRACE_PORT=8787 \

@@ -12,16 +12,26 @@ NODE_STAMP := web/node_modules/.installed-stamp
 UI_INDEX   := proxy/wiretrace_proxy/static/index.html
 WEB_SRC    := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
 
-# Offline tokenizer files for tests/benchmarks when the shared folder is beside the repo;
-# a user's machine downloads them on first use instead.
-SHARED_TIKTOKEN := $(abspath ../shared/tiktoken)
-ifneq ($(wildcard $(SHARED_TIKTOKEN)/README.md),)
-export TIKTOKEN_CACHE_DIR ?= $(SHARED_TIKTOKEN)
-endif
+# Checks run before the steps they guard, so a wrong toolchain fails with the fix, not a trace.
+PY_OK   := import sys; sys.exit(sys.version_info < (3, 11))
+NODE_OK := const [a, b] = process.versions.node.split(".").map(Number); \
+           process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a > 22 ? 0 : 1)
+check_node = @node -e '$(NODE_OK)' 2>/dev/null && command -v $(NPM) >/dev/null || { \
+    echo "web/ needs Node.js ^20.19 or >=22.12 with npm (found node $$(node --version 2>/dev/null \
+    || echo none), $(NPM) $$($(NPM) --version 2>/dev/null || echo none)): install it, rerun make"; \
+    exit 1; }
 
-.PHONY: install run test lint typecheck unit web web-build web-typecheck web-unit web-types bench bench-query clean
+.PHONY: install run test fmt lint typecheck unit web web-build web-typecheck web-unit web-types bench bench-query clean
 
+# A .venv left by an older Python would fail every install: say so, and how to fix it.
 $(STAMP): pyproject.toml
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c '$(PY_OK)'; then \
+	    echo "$(VENV) uses $$($(BIN)/python --version 2>&1) but wiretrace needs Python 3.11+:" \
+	        "rm -rf $(VENV) and rerun make (PYTHON=python3.12 make ... picks the interpreter)"; \
+	    exit 1; fi
+	@[ -x $(BIN)/python ] || $(PYTHON) -c '$(PY_OK)' 2>/dev/null || { \
+	    echo "$(PYTHON) is $$($(PYTHON) --version 2>&1) but wiretrace needs Python 3.11+:" \
+	        "rerun with PYTHON=python3.12 (or any 3.11+)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -30,12 +40,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 $(NODE_STAMP): web/package.json web/package-lock.json
-	@command -v $(NPM) >/dev/null || { echo "npm not found: install Node.js 20.19+ (with npm)"; exit 1; }
+	$(check_node)
 	cd web && $(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
 # Rebuilt only when a source file is newer than the built index.html.
 $(UI_INDEX): $(NODE_STAMP) $(WEB_SRC)
+	$(check_node)
 	cd web && $(NPM) exec -- vite build --logLevel warn
 	touch $(UI_INDEX)
 
@@ -43,11 +54,17 @@ web: $(UI_INDEX)
 
 # Always build (make test checks that the build works, not only that one exists).
 web-build: $(NODE_STAMP)
+	$(check_node)
 	cd web && $(NPM) exec -- vite build --logLevel warn
 	touch $(UI_INDEX)
 
 run: install web
 	$(BIN)/wiretrace serve $(ARGS)
+
+# Rewrite the Python sources the way lint checks them.
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 lint: install
 	$(BIN)/ruff check .
@@ -64,8 +81,7 @@ web-unit: $(NODE_STAMP)
 
 # Regenerate the committed OpenAPI snapshot and its TypeScript types from the server.
 web-types: install $(NODE_STAMP)
-	$(BIN)/python -W ignore::RuntimeWarning:runpy -m wiretrace_proxy.api.openapi --output web/src/api/openapi.json
-	$(BIN)/python -W ignore::RuntimeWarning:runpy -m wiretrace_proxy.api.openapi --vocabulary --output web/src/api/vocabulary.ts
+	$(BIN)/python -c "import json; from wiretrace_proxy.api.openapi import build_document; from wiretrace_proxy.app import create_app; from wiretrace_proxy.settings import Settings; print(json.dumps(build_document(create_app(Settings())), indent=2))" > web/src/api/openapi.json
 	cd web && $(NPM) run gen:api
 
 # The Python tests include the browser tests (tests/web), which need the built UI.
@@ -81,4 +97,4 @@ bench-query: install
 	$(BIN)/python bench/bench_query.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info web/node_modules proxy/wiretrace_proxy/static
+	rm -rf $(VENV) build dist *.egg-info web/node_modules proxy/wiretrace_proxy/static proxy/wiretrace_proxy/static.*
