@@ -1,17 +1,31 @@
-"""Shared fixtures. ``db_url`` is the one way tests get a database, so the same tests can run
-against PostgreSQL later by parametrising this fixture."""
+"""Shared fixtures. ``db_url`` is where tests get a database, so the same tests can run
+against PostgreSQL later by parametrising this fixture; ``engine`` is that database
+migrated to the newest schema (a test module with its own seeded ``engine`` overrides it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
+from wiretrace_proxy.storage.engine import create_engine_for
+from wiretrace_proxy.storage.migrate import upgrade_to_head
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     """A fresh, empty SQLite database file (not yet created or migrated)."""
     return f"sqlite:///{tmp_path / 'db' / 'wiretrace.db'}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on ``db_url``, migrated to head and empty."""
+    engine = create_engine_for(db_url)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
 
 
 TIKTOKEN_FILES = Path(__file__).resolve().parent / "fixtures" / "tiktoken"

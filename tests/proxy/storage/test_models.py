@@ -8,7 +8,6 @@ SQLite-only.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -18,8 +17,6 @@ from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 from wiretrace_proxy.callrecord import USAGE_KEYS, CallRecord
-from wiretrace_proxy.storage.engine import create_engine_for
-from wiretrace_proxy.storage.migrate import upgrade_to_head
 from wiretrace_proxy.storage.models import CALLS, Call
 
 POSTGRESQL: sa.Dialect = PGDialect()  # type: ignore[no-untyped-call]
@@ -51,14 +48,6 @@ EXPECTED_INDEXES = {
     ("user_id", "id"),
 }
 JSON_COLUMNS = ("inputs", "output", "error", "attributes")
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = create_engine_for(db_url)
-    upgrade_to_head(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_table_is_calls_and_is_the_model_table() -> None:

@@ -7,8 +7,6 @@ newest first with a keyset cursor, as ``GET /api/calls`` gives them. Inserts are
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.base import PGDialect
@@ -17,21 +15,12 @@ from wiretrace_proxy.callrecord import CallRecord, Usage
 from wiretrace_proxy.storage import calls as stored
 from wiretrace_proxy.storage import writes as queries
 from wiretrace_proxy.storage.engine import create_engine_for
-from wiretrace_proxy.storage.migrate import upgrade_to_head
 from wiretrace_proxy.storage.models import CALLS
 
 from tests.factories import make_record
 from tests.harness import select_records
 
 POSTGRESQL: sa.Dialect = PGDialect()  # type: ignore[no-untyped-call]
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = create_engine_for(db_url)
-    upgrade_to_head(engine)
-    yield engine
-    engine.dispose()
 
 
 def insert(engine: Engine, *records: CallRecord) -> None:

@@ -8,7 +8,6 @@ so reads, sorts and filters cannot tell the two paths apart.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -17,20 +16,11 @@ from sqlalchemy.engine import Engine
 from wiretrace_proxy.callrecord import CallRecord, Usage
 from wiretrace_proxy.storage import calls
 from wiretrace_proxy.storage import writes as queries
-from wiretrace_proxy.storage.engine import create_engine_for, insert_many
-from wiretrace_proxy.storage.migrate import upgrade_to_head
+from wiretrace_proxy.storage.engine import insert_many
 from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.rows import record_to_row
 
 from tests.factories import make_record
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = create_engine_for(db_url)
-    upgrade_to_head(engine)
-    yield engine
-    engine.dispose()
 
 
 def _records(base: int) -> list[CallRecord]:
