@@ -108,11 +108,16 @@ def _method_functions(cls: type, stop: type) -> dict[str, object]:
     for klass in reversed(cls.__mro__):
         if klass is stop or klass is object or not issubclass(klass, stop):
             continue
+        prefix = klass.__qualname__ + "."
         for name, value in vars(klass).items():
             inner = getattr(value, "__func__", None) or getattr(value, "fget", None) or value
-            code = getattr(_target(inner), "__code__", None)
-            if code is not None and not code.co_filename.startswith("<"):
-                found[name] = inner  # generated dataclass methods have a "<string>" file
+            target = _target(inner)
+            code = getattr(target, "__code__", None)
+            # Only functions written in the class body: generated dataclass methods have a
+            # "<string>" file, and Python 3.13's ``__replace__`` is dataclasses' own function.
+            defined_here = getattr(target, "__qualname__", "").startswith(prefix)
+            if code is not None and defined_here and not code.co_filename.startswith("<"):
+                found[name] = inner
     return found
 
 
