@@ -81,7 +81,8 @@ web-unit: $(NODE_STAMP)
 
 # Regenerate the committed OpenAPI snapshot and its TypeScript types from the server.
 web-types: install $(NODE_STAMP)
-	$(BIN)/python -c "import json; from wiretrace_proxy.api.openapi import build_document; from wiretrace_proxy.app import create_app; from wiretrace_proxy.settings import Settings; print(json.dumps(build_document(create_app(Settings())), indent=2))" > web/src/api/openapi.json
+	$(BIN)/python -m wiretrace_proxy.api.openapi --output web/src/api/openapi.json
+	$(BIN)/python -m wiretrace_proxy.api.openapi --vocabulary --output web/src/api/vocabulary.ts
 	cd web && $(NPM) run gen:api
 
 # The Python tests include the browser tests (tests/web), which need the built UI.
