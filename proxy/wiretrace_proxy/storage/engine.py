@@ -5,7 +5,8 @@ the pragmas a concurrent writer-plus-readers workload needs: WAL (readers never 
 writer), ``synchronous=NORMAL`` (durable at checkpoints, far fewer fsyncs), a busy timeout,
 and foreign keys. pysqlite's own transaction handling is switched off in favour of an
 explicit ``BEGIN`` so that transactions and SAVEPOINTs behave as SQLAlchemy documents
-(pysqlite otherwise defers ``BEGIN`` and lets a released savepoint commit).
+(pysqlite otherwise defers ``BEGIN`` and lets a released savepoint commit). An in-memory
+database (``sqlite://``, ``:memory:``) is one connection every thread shares, in turn.
 
 PostgreSQL URLs are routed to the psycopg 3 driver, an optional extra
 (``pip install 'wiretrace[postgres]'``). ``check_database`` turns "cannot connect" into
@@ -23,6 +24,7 @@ import json
 import logging
 import operator
 import re
+import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,16 +35,19 @@ import sqlalchemy as sa
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from wiretrace_proxy.errors import ConfigError, StorageUnavailable
 
 __all__ = [
+    "ACCEPTED_URLS",
     "DEFAULT_BUSY_TIMEOUT_MS",
     "check_database",
     "create_engine_for",
     "describe_error",
     "insert_many",
+    "is_memory",
+    "parse_database_url",
     "safe_url",
 ]
 
@@ -71,36 +76,112 @@ def _dumps_postgresql(value: object) -> str:
     return _NUL_ESCAPE.sub(r"\1\\ufffd", text)
 
 
-def create_engine_for(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
-    """An engine for ``sqlite:///path`` or ``postgresql://...``, configured for wiretrace.
+ACCEPTED_URLS = "sqlite:///PATH, a file path, :memory:, or postgresql://..."
+"""The database URLs wiretrace can store to, for messages."""
 
-    Raises ``ConfigError`` for a malformed URL or a missing PostgreSQL driver. Nothing is
-    connected yet: call ``check_database`` to find out whether the database can be opened.
+
+def parse_database_url(url: str) -> URL:
+    """``url`` parsed, if wiretrace can store to it; else one ``ConfigError`` line saying
+    what is accepted.
+
+    Checked before a server starts: ``sqlite:///`` with no path would otherwise open an
+    empty in-memory database per thread (migrated on one, written on another), and an
+    unsupported scheme would fail deep inside SQLAlchemy with a traceback.
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"invalid database URL {url!r}: {exc}") from None
+    except ArgumentError:
+        raise ConfigError(f"invalid database URL {url!r}; use {ACCEPTED_URLS}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database == "":
+            raise ConfigError(
+                "sqlite:/// needs a file path after it (sqlite:///wiretrace.db), "
+                "or use :memory: to keep nothing"
+            )
+        return parsed
+    if parsed.drivername in _POSTGRES_NAMES:
+        return parsed
+    shown = parsed.render_as_string(hide_password=True)
+    raise ConfigError(f"unsupported database {shown}; use {ACCEPTED_URLS}")
+
+
+def is_memory(url: URL) -> bool:
+    """A SQLite database that lives in the process only (``sqlite://``, ``:memory:``)."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, ":memory:")
+
+
+def create_engine_for(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:
+    """An engine for ``sqlite:///path``, in-memory SQLite or ``postgresql://...``,
+    configured for wiretrace.
+
+    Raises ``ConfigError`` for a URL ``parse_database_url`` refuses or a missing PostgreSQL
+    driver. Nothing is connected yet: call ``check_database`` to find out whether the
+    database can be opened.
+    """
+    parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, busy_timeout_ms)
-    if parsed.drivername in _POSTGRES_NAMES:
-        if importlib.util.find_spec("psycopg") is None:
-            raise ConfigError(
-                "PostgreSQL needs the psycopg driver: pip install 'wiretrace[postgres]'"
-            )
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    if importlib.util.find_spec("psycopg") is None:
+        raise ConfigError("PostgreSQL needs the psycopg driver: pip install 'wiretrace[postgres]'")
+    parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(parsed, json_serializer=_dumps_postgresql, pool_pre_ping=True)
 
 
 def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
-    database = url.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        # Best effort: an unusable folder is reported by check_database, in one line.
-        with contextlib.suppress(OSError):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, json_serializer=_dumps, connect_args={"check_same_thread": False})
+    if is_memory(url):
+        engine = _memory_engine(url)
+    else:
+        database = url.database or ""
+        if not database.startswith("file:"):
+            # Best effort: an unusable folder is reported by check_database, in one line.
+            with contextlib.suppress(OSError):
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, json_serializer=_dumps, connect_args={"check_same_thread": False}
+        )
     _configure_sqlite(engine, busy_timeout_ms)
     return engine
+
+
+def _memory_engine(url: URL) -> Engine:
+    """In-memory SQLite shared by every thread: one connection, lent to one thread at a time.
+
+    Why: an in-memory database exists only within its connection, and SQLAlchemy's default
+    pool for it gives each thread its own, so the writer thread would store calls in a
+    database the API threads never see.
+    """
+    return create_engine(
+        url,
+        json_serializer=_dumps,
+        poolclass=_LendingPool,
+        connect_args={"check_same_thread": False},
+    )
+
+
+class _LendingPool(StaticPool):
+    """``StaticPool`` (one connection for all) that lends it to one thread at a time.
+
+    A shared connection has one transaction: without the lock a reader handing it back
+    (and so rolling back) would end the writer's transaction half way, and a second
+    checkout would steal the first one's pool entry. The lock is taken before the pool
+    hands the connection out and released after its reset on return.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lent = threading.RLock()
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        self._lent.acquire()
+        try:
+            return super()._do_get()
+        except BaseException:
+            self._lent.release()
+            raise
+
+    def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
+        super()._do_return_conn(record)
+        self._lent.release()
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
