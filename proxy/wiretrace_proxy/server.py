@@ -15,7 +15,8 @@ import sys
 from aiohttp import web
 
 from wiretrace_proxy.app import create_app
-from wiretrace_proxy.settings import Settings
+from wiretrace_proxy.settings import MEMORY_URL, Settings
+from wiretrace_proxy.ui import STATIC
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +51,28 @@ async def run(settings: Settings, started: asyncio.Event | None = None) -> None:
 def _banner(settings: Settings, runner: web.AppRunner) -> None:
     addresses = runner.addresses
     port = addresses[0][1] if addresses else settings.port
+    lines = banner_lines(settings, port, ui_built=(STATIC / "index.html").is_file())
+    print("\n".join(lines), file=sys.stdout, flush=True)
+
+
+def banner_lines(settings: Settings, port: int, *, ui_built: bool) -> list[str]:
+    """What a newcomer needs first: where to point the app, where to look, what is kept.
+
+    The UI line only promises a UI the install has (``make web`` builds it into the
+    package); the storage line says plainly when nothing survives the process.
+    """
     host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
     base = f"http://{host}:{port}"
-    lines = [
+    ui = f"{base}/" if ui_built else "not built in this install (run `make web` in a checkout)"
+    url = settings.database_url
+    stored = "memory only: nothing is kept after exit" if url == MEMORY_URL else _safe(url)
+    return [
         f"wiretrace is recording calls to {settings.upstream_base}",
         f"  point your app at:  OPENAI_BASE_URL={base}/v1",
-        f"  web UI:             {base}/",
+        f"  web UI:             {ui}",
         f"  JSON API:           {base}/api/calls",
-        f"  data stored in:     {_safe(settings.database_url)}",
+        f"  data stored in:     {stored}",
     ]
-    print("\n".join(lines), file=sys.stdout, flush=True)
 
 
 def _safe(url: str) -> str:

@@ -1,39 +1,60 @@
-"""Server settings: one frozen object passed explicitly, each field also an env variable.
+"""Server settings: one frozen object passed explicitly, each field a flag and a variable.
 
-Every CLI flag ``--name`` mirrors ``WIRETRACE_<NAME>`` (design.md, CLI contract); the
-variable names are the constants below so the CLI, docs and tests share one spelling.
+Each field's ``WIRETRACE_*`` variable is a constant below, so the CLI, docs and tests share
+one spelling; ``commands.flags.OPTIONS`` is the one table that pairs each field with its
+flag and its variable, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
 ENV_HOST = "WIRETRACE_HOST"
-"""Interface to listen on (default 127.0.0.1)."""
+"""``--host``: interface to listen on."""
 ENV_PORT = "WIRETRACE_PORT"
-"""TCP port (default 8787)."""
+"""``--port``: TCP port to listen on."""
 ENV_UPSTREAM = "WIRETRACE_UPSTREAM"
-"""Upstream base URL, without ``/v1`` (default https://api.openai.com)."""
+"""``--upstream``: upstream base URL, without ``/v1``."""
 ENV_DB = "WIRETRACE_DB"
-"""Database URL (``sqlite:///path`` or ``postgresql://...``) or a plain file path."""
+"""``--db``: database URL (``sqlite:///path``, ``postgresql://...``) or a plain file path."""
 ENV_PROJECT = "WIRETRACE_PROJECT"
-"""Project a call is filed under when the request names none."""
+"""``--project``: project a call is filed under when the request names none."""
 ENV_MAX_BODY_BYTES = "WIRETRACE_MAX_BODY_BYTES"
-"""Bytes of each request/response body kept in a record (the rest is counted, not kept)."""
+"""``--max-body-bytes``: bytes of each body kept in a record (the rest is counted)."""
 ENV_KEEP_EMBEDDINGS = "WIRETRACE_KEEP_EMBEDDINGS"
-"""Store embedding vectors in full (default: only their count and dimension)."""
+"""``--keep-embeddings``: store embedding vectors in full, not just their shape."""
 ENV_KEY_SALT = "WIRETRACE_KEY_SALT"
-"""Salt for API key fingerprints (default: a random salt stored next to the database)."""
+"""``--key-salt``: salt for API key fingerprints (default: a random one, kept)."""
+ENV_PRICES = "WIRETRACE_PRICES"
+"""``--prices``: TOML prices file whose entries win over genai-prices."""
+ENV_LOG_LEVEL = "WIRETRACE_LOG_LEVEL"
+"""``--log-level``: debug, info, warning or error."""
+ENV_MAX_PENDING = "WIRETRACE_MAX_PENDING"
+"""``--max-pending``: records waiting for the writer before new ones are dropped."""
+ENV_BATCH_SIZE = "WIRETRACE_BATCH_SIZE"
+"""``--batch-size``: records the writer stores per transaction, at most."""
+ENV_FLUSH_INTERVAL = "WIRETRACE_FLUSH_INTERVAL"
+"""``--flush-interval``: seconds the writer waits to fill a batch."""
+ENV_CONNECT_TIMEOUT = "WIRETRACE_CONNECT_TIMEOUT"
+"""``--connect-timeout``: seconds to connect to the upstream before answering 504."""
+ENV_READ_TIMEOUT = "WIRETRACE_READ_TIMEOUT"
+"""``--read-timeout``: seconds of upstream silence before a call fails."""
+ENV_DRAIN_TIMEOUT = "WIRETRACE_DRAIN_TIMEOUT"
+"""``--drain-timeout``: seconds a clean stop waits for in-flight calls and the writer."""
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 DEFAULT_UPSTREAM = "https://api.openai.com"
 DEFAULT_PROJECT = "default"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+MEMORY_URL = "sqlite://"
+"""An in-memory SQLite database, SQLAlchemy's spelling: nothing is kept after exit."""
+_MEMORY_SPELLINGS = {":memory:", "sqlite://", "sqlite:///:memory:"}
 
 
 def default_db_url() -> str:
@@ -43,7 +64,10 @@ def default_db_url() -> str:
 
 
 def normalise_db_url(value: str) -> str:
-    """Accept a URL or a plain path (a path means a SQLite file)."""
+    """Accept a URL or a plain path (a path means a SQLite file); every in-memory spelling
+    becomes ``MEMORY_URL``, so nothing mistakes it for a file (``:memory:`` is not one)."""
+    if value in _MEMORY_SPELLINGS:
+        return MEMORY_URL
     if "://" in value:
         return value
     return f"sqlite:///{Path(value).expanduser().resolve()}"
@@ -74,6 +98,8 @@ class Settings:
     """Seconds a clean stop waits for in-flight calls and the writer to finish."""
     prices_file: str | None = None
     """TOML file of model prices that win over genai-prices (``pricing.load_overrides``)."""
+    log_level: str = "info"
+    """One of ``LOG_LEVELS``."""
 
     @property
     def database_url(self) -> str:
@@ -82,22 +108,3 @@ class Settings:
     @property
     def upstream_base(self) -> str:
         return self.upstream.rstrip("/")
-
-
-def env_bool(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
-    """Settings from ``WIRETRACE_*`` variables alone (the CLI layers flags on top)."""
-    env = dict(os.environ if environ is None else environ)
-    return Settings(
-        host=env.get(ENV_HOST, DEFAULT_HOST),
-        port=int(env.get(ENV_PORT, DEFAULT_PORT)),
-        upstream=env.get(ENV_UPSTREAM, DEFAULT_UPSTREAM),
-        db_url=env.get(ENV_DB, ""),
-        project=env.get(ENV_PROJECT, DEFAULT_PROJECT),
-        max_body_bytes=int(env.get(ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES)),
-        keep_embeddings=env_bool(env.get(ENV_KEEP_EMBEDDINGS)),
-        key_salt=env.get(ENV_KEY_SALT),
-    )

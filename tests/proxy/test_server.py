@@ -7,6 +7,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,30 @@ async def test_fifty_megabyte_upload_streams_with_flat_memory(
         assert record["inputs"]["truncated"] is True
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("db", [":memory:", "sqlite://", "sqlite:///:memory:"])
+def test_memory_database_records_across_threads_and_keeps_nothing(
+    upstream: str, tmp_path: Path, db: str
+) -> None:
+    """The writer thread stores a call that the API threads then read back: one database."""
+    server = ServerProcess(upstream, tmp_path / "unused.db", "--db", db, "--key-salt", "s")
+    try:
+        body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+        request = urllib.request.Request(
+            server.url + "/v1/chat/completions",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            call_id = resp.headers["Wiretrace-Call-Id"]
+        record: Any = get_call(server.url, call_id)
+        assert record["status"] == "ok" and record["model"] == "gpt-4o"
+    finally:
+        code, out = server.stop()
+    assert code == 0, out
+    assert "data stored in:     memory only: nothing is kept after exit" in out
+    assert not Path(":memory:").exists() and not (tmp_path / "unused.db").exists()
 
 
 def test_curl_stream_through_proxy(upstream: str, tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ from wiretrace_proxy.api.openapi import operation, query
 from wiretrace_proxy.api.schemas import Closed, component_schemas
 from wiretrace_proxy.appkeys import ENGINE, SETTINGS
 from wiretrace_proxy.callrecord import JSONObject
-from wiretrace_proxy.commands.reprice import unknown_models
 from wiretrace_proxy.errors import ConfigError
 from wiretrace_proxy.record.pricing import Pricer
 from wiretrace_proxy.settings import Settings
+from wiretrace_proxy.storage.pricing import unknown_models
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

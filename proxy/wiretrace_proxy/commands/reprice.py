@@ -1,43 +1,51 @@
-"""Recompute stored ``cost_usd`` with today's prices, and list the models nothing can price.
+"""``wiretrace reprice``: recompute stored ``cost_usd`` with today's prices.
 
 A call's cost is stored with it (so sorting and summing by cost are plain SQL), which means
 it must be recomputable: after adding a model to the prices file, after a genai-prices
-upgrade, or for calls recorded before pricing existed. ``reprice`` walks the calls that have
-usage in primary-key order (keyset, so memory stays flat and concurrent inserts are safe),
-prices each batch with ``Pricer.price_call`` at the call's own start time (the price then in
-force), and writes only the costs that changed, one short transaction per batch so a
-running server's writer is never locked out for long.
+upgrade, or for calls recorded before pricing existed. ``reprice`` prices each batch of
+calls with usage (``storage.pricing.usage_batches``) with ``Pricer.price_call`` at the
+call's own start time (the price then in force), and stores only the costs that changed.
+The SQL lives in ``storage.pricing``.
 
-``unknown_models`` answers "what should I add to my prices file?": models of calls that have
-usage but no cost, less those the current prices can price (those only need a reprice).
-
-This module and ``storage`` are the only ones that run SQL against ``calls`` for pricing.
+``--model``, ``--since``, ``--until`` and ``--project`` pick the calls of one run, so unlike
+the settings flags they have no ``WIRETRACE_*`` variable: a ``WIRETRACE_PROJECT`` set for
+the server must not silently narrow a reprice.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, RowMapping
-
-from wiretrace_proxy.callrecord import JSONObject, Usage
-from wiretrace_proxy.record.pricing import Pricer
+from wiretrace_proxy.callrecord import Usage
+from wiretrace_proxy.commands.options import (
+    HelpFormatter,
+    Subparsers,
+    add_settings,
+    check_settings,
+    configure_logging,
+    settings_from_args,
+)
+from wiretrace_proxy.errors import WiretraceError
 from wiretrace_proxy.settings import Settings
-from wiretrace_proxy.storage.writes import CALLS
 
-__all__ = ["RepriceReport", "main", "reprice", "unknown_models"]
+if TYPE_CHECKING:  # imported where used: `wiretrace --help` need not load SQLAlchemy
+    from sqlalchemy.engine import Engine, RowMapping
+
+    from wiretrace_proxy.record.pricing import Pricer
+
+__all__ = ["FIELDS", "FILTERS", "RepriceReport", "register", "reprice", "run"]
 
 BATCH_SIZE = 1000
-_HAS_USAGE = sa.or_(CALLS.c.prompt_tokens.is_not(None), CALLS.c.completion_tokens.is_not(None))
-_UPDATE = (
-    sa.update(CALLS)
-    .where(CALLS.c.id == sa.bindparam("b_id"))
-    .values(cost_usd=sa.bindparam("b_cost"))
-)
+
+FIELDS = ("db_url", "prices_file", "upstream")
+"""The settings reprice reads: where the calls are and which prices apply."""
+FILTERS = ("--model", "--since", "--until", "--project")
+"""Flags that pick the calls of one run, not settings: no variable (see above)."""
 
 
 @dataclass(slots=True)
@@ -52,6 +60,80 @@ class RepriceReport:
     """Model name -> calls that could not be priced for want of a price."""
 
 
+def register(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "reprice",
+        help="recompute stored call costs with current prices",
+        description="Recompute the cost of stored calls with today's prices (genai-prices "
+        "and --prices; --upstream picks the provider's), then list the models no price "
+        "covers. Safe while a server runs.",
+        formatter_class=HelpFormatter,
+    )
+    add_settings(parser, FIELDS)
+    parser.add_argument("--model", help="only calls that requested or got this model")
+    parser.add_argument(
+        "--since", type=_time, metavar="TIME", help="only calls started at or after (ISO 8601)"
+    )
+    parser.add_argument(
+        "--until", type=_time, metavar="TIME", help="only calls started before (ISO 8601)"
+    )
+    parser.add_argument("--project", help="only calls of this project")
+    parser.set_defaults(run=run, command_parser=parser)
+
+
+def _time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Reprice, then print what was priced and what is unknown."""
+    check_settings(parser, args)
+    settings = settings_from_args(args, FIELDS)
+    configure_logging("warning", "%(levelname)s %(name)s: %(message)s")  # stdout: the report
+    try:
+        return _reprice_database(settings, args)
+    except WiretraceError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _reprice_database(settings: Settings, args: argparse.Namespace) -> int:
+    from wiretrace_proxy.record.pricing import Pricer
+    from wiretrace_proxy.storage.engine import check_database, create_engine_for
+    from wiretrace_proxy.storage.migrate import upgrade_to_head
+
+    pricer = Pricer.from_settings(settings)
+    engine = create_engine_for(settings.database_url)
+    try:
+        check_database(engine)
+        upgrade_to_head(engine)
+        report = reprice(
+            engine,
+            pricer,
+            model=args.model,
+            since=args.since,
+            until=args.until,
+            project=args.project,
+        )
+    finally:
+        engine.dispose()
+    source = pricer.source + (f" and {pricer.override_source}" if settings.prices_file else "")
+    print(
+        f"priced {report.priced} of {report.scanned} calls with usage "
+        f"({report.updated} updated) from {source}"
+    )
+    if report.unknown:
+        print("unknown models (add them to a --prices file, then run reprice again):")
+        for name, count in report.unknown.most_common():
+            print(f"  {name}: {count} calls")
+    sys.stdout.flush()
+    return 0
+
+
 def reprice(
     engine: Engine,
     pricer: Pricer,
@@ -63,56 +145,21 @@ def reprice(
     batch_size: int = BATCH_SIZE,
 ) -> RepriceReport:
     """Recompute ``cost_usd`` of the matching calls (all calls with usage by default)."""
+    from wiretrace_proxy.storage.pricing import CallFilter, store_costs, usage_batches
+
     report = RepriceReport()
-    stmt = _select(model, since, until, project).limit(batch_size)
-    last = ""
-    while True:
-        with engine.connect() as conn:
-            rows = list(conn.execute(stmt.where(CALLS.c.id > last)).mappings())
-        if not rows:
-            return report
-        last = rows[-1]["id"]
-        updates = [u for row in rows if (u := _reprice_row(pricer, row, report)) is not None]
-        if updates:
-            with engine.begin() as conn:
-                conn.execute(_UPDATE, updates)
-            report.updated += len(updates)
-
-
-def _select(
-    model: str | None, since: datetime | None, until: datetime | None, project: str | None
-) -> sa.Select[tuple[object, ...]]:
-    stmt = (
-        sa.select(
-            CALLS.c.id,
-            CALLS.c.model,
-            CALLS.c.response_model,
-            CALLS.c.started_at,
-            CALLS.c.cost_usd,
-            CALLS.c.prompt_tokens,
-            CALLS.c.completion_tokens,
-            CALLS.c.total_tokens,
-            CALLS.c.cached_tokens,
-            CALLS.c.reasoning_tokens,
-            CALLS.c.output["service_tier"].as_string().label("service_tier"),
-        )
-        .where(_HAS_USAGE)
-        .order_by(CALLS.c.id)
-    )
-    if model is not None:
-        stmt = stmt.where(sa.or_(CALLS.c.model == model, CALLS.c.response_model == model))
-    if since is not None:
-        stmt = stmt.where(CALLS.c.started_at >= since)
-    if until is not None:
-        stmt = stmt.where(CALLS.c.started_at < until)
-    if project is not None:
-        stmt = stmt.where(CALLS.c.project == project)
-    return stmt
+    where = CallFilter(model=model, since=since, until=until, project=project)
+    for rows in usage_batches(engine, where, batch_size):
+        changed = [c for row in rows if (c := _reprice_row(pricer, row, report)) is not None]
+        store_costs(engine, changed)
+        report.updated += len(changed)
+    return report
 
 
 def _reprice_row(
     pricer: Pricer, row: RowMapping, report: RepriceReport
-) -> dict[str, object] | None:
+) -> tuple[str, float | None] | None:
+    """``(call id, new cost)`` if the stored cost is no longer right, else None."""
     usage = Usage(
         prompt_tokens=row["prompt_tokens"],
         completion_tokens=row["completion_tokens"],
@@ -134,76 +181,4 @@ def _reprice_row(
         report.unknown[row["response_model"] or row["model"]] += 1
     if result.cost_usd == row["cost_usd"]:
         return None
-    return {"b_id": row["id"], "b_cost": result.cost_usd}
-
-
-def unknown_models(
-    conn: Connection, pricer: Pricer, *, project: str | None = None
-) -> tuple[list[JSONObject], int]:
-    """``(models, repriceable)``: each ``{model, response_model, calls, last_seen}`` whose
-    calls have usage but no cost and that the current prices cannot price, most calls
-    first; and how many null-cost calls the current prices could price (run a reprice)."""
-    calls = sa.func.count().label("calls")
-    stmt = (
-        sa.select(
-            CALLS.c.model,
-            CALLS.c.response_model,
-            calls,
-            sa.func.max(CALLS.c.started_at).label("last_seen"),
-        )
-        .where(CALLS.c.cost_usd.is_(None), _HAS_USAGE)
-        .where(sa.or_(CALLS.c.model.is_not(None), CALLS.c.response_model.is_not(None)))
-        .group_by(CALLS.c.model, CALLS.c.response_model)
-        .order_by(calls.desc(), CALLS.c.model)
-    )
-    if project is not None:
-        stmt = stmt.where(CALLS.c.project == project)
-    probe = Usage(prompt_tokens=1, completion_tokens=1)
-    models: list[JSONObject] = []
-    repriceable = 0
-    for row in conn.execute(stmt).mappings():
-        if not pricer.price_call(row["model"], row["response_model"], probe).unknown_model:
-            repriceable += int(row["calls"])
-            continue
-        models.append(
-            {
-                "model": row["model"],
-                "response_model": row["response_model"],
-                "calls": int(row["calls"]),
-                "last_seen": row["last_seen"].isoformat(),
-            }
-        )
-    return models, repriceable
-
-
-def main(
-    settings: Settings,
-    *,
-    model: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    project: str | None = None,
-) -> int:
-    """``wiretrace reprice``: reprice, then print what was priced and what is unknown."""
-    from wiretrace_proxy.storage.engine import check_database, create_engine_for
-    from wiretrace_proxy.storage.migrate import upgrade_to_head
-
-    pricer = Pricer.from_settings(settings)
-    engine = create_engine_for(settings.database_url)
-    try:
-        check_database(engine)
-        upgrade_to_head(engine)
-        report = reprice(engine, pricer, model=model, since=since, until=until, project=project)
-    finally:
-        engine.dispose()
-    source = pricer.source + (f" and {pricer.override_source}" if settings.prices_file else "")
-    print(
-        f"priced {report.priced} of {report.scanned} calls with usage "
-        f"({report.updated} updated) from {source}"
-    )
-    if report.unknown:
-        print("unknown models (add them to a --prices file, then run reprice again):")
-        for name, count in report.unknown.most_common():
-            print(f"  {name}: {count} calls")
-    sys.stdout.flush()
-    return 0
+    return row["id"], result.cost_usd

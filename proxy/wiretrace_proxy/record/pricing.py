@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 from wiretrace_proxy.callrecord import Usage
 from wiretrace_proxy.errors import ConfigError
-from wiretrace_proxy.settings import DEFAULT_UPSTREAM, Settings
+from wiretrace_proxy.settings import DEFAULT_UPSTREAM, ENV_PRICES, Settings
 
 if TYPE_CHECKING:
     from genai_prices.types import ModelInfo, ModelPrice, Provider
@@ -52,9 +52,6 @@ if TYPE_CHECKING:
 __all__ = ["ENV_PRICES", "OverridePrice", "PriceResult", "Pricer", "load_overrides"]
 
 log = logging.getLogger(__name__)
-
-ENV_PRICES = "WIRETRACE_PRICES"
-"""Path of a TOML prices file whose entries win over genai-prices (``--prices``)."""
 
 _CACHE_LIMIT = 10_000  # entries per cache, then cleared: clients choose the model names
 _FIELDS = {"input", "cached_input", "output", "reasoning"}

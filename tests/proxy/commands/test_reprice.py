@@ -1,5 +1,5 @@
-"""``reprice`` and ``GET /api/pricing/unknown`` (issue 4, item 2): cost is stored with the
-record and recomputable; unknown models are listed, never priced with a wrong number.
+"""``reprice`` and ``GET /api/pricing/unknown``: cost is stored with the record and
+recomputable; unknown models are listed, never priced with a wrong number.
 
 Expected costs are worked by hand from genai-prices' bundled rates (USD per million tokens).
 """
@@ -7,6 +7,7 @@ Expected costs are worked by hand from genai-prices' bundled rates (USD per mill
 from __future__ import annotations
 
 import dataclasses
+import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -17,15 +18,18 @@ from typing import Any
 import aiohttp
 import genai_prices
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from wiretrace_proxy.api.pricing import UnknownModelList
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.callrecord import CallRecord, Usage
-from wiretrace_proxy.commands.reprice import reprice, unknown_models
+from wiretrace_proxy.commands.reprice import reprice
 from wiretrace_proxy.record.pricing import Pricer, load_overrides
 from wiretrace_proxy.storage import writes as queries
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
+from wiretrace_proxy.storage.models import CALLS
+from wiretrace_proxy.storage.pricing import unknown_models
 
 from tests.harness import Servers
 from tests.proxy.process import wiretrace_cmd
@@ -96,7 +100,8 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 def costs(engine: Engine) -> dict[int, float | None]:
     with engine.connect() as conn:
-        return {int(r.id, 16): r.cost_usd for r in queries.list_calls(conn, limit=100)}
+        rows = conn.execute(sa.select(CALLS.c.id, CALLS.c.cost_usd))
+        return {int(call_id, 16): cost for call_id, cost in rows}
 
 
 @pytest.mark.parametrize("batch_size", [1000, 2])
@@ -177,8 +182,14 @@ async def test_api_uses_the_servers_prices_file(tmp_path: Path) -> None:
         servers.close()
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(wiretrace_cmd(*args), capture_output=True, text=True, timeout=60)
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        wiretrace_cmd(*args),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_cli_reprice(engine: Engine, db_url: str, tmp_path: Path) -> None:
@@ -201,12 +212,24 @@ def test_cli_reprice(engine: Engine, db_url: str, tmp_path: Path) -> None:
     assert row == (None,)  # before --since: untouched (calls 1 and 5)
 
 
+def test_cli_reprice_reads_settings_not_filters_from_the_environment(
+    engine: Engine, db_url: str
+) -> None:
+    """WIRETRACE_DB says where; a server's WIRETRACE_PROJECT must not narrow the reprice."""
+    env = {"WIRETRACE_DB": db_url, "WIRETRACE_PROJECT": "q"}
+    done = run("reprice", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("priced 6 of 8 calls with usage (6 updated)")
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
         (["--since", "yesterday"], 2, "not an ISO 8601 time"),
         (["--upstream", "api.groq.com"], 2, "upstream must be an http(s) URL"),
-        (["--prices", "/nonexistent/prices.toml"], 1, "prices file /nonexistent/prices.toml"),
+        (["--prices", "/nonexistent/prices.toml"], 2, "prices file /nonexistent/prices.toml"),
+        (["--db", "mysql://u@h/d"], 2, "--db/WIRETRACE_DB: unsupported database mysql://"),
+        (["--model"], 2, "argument --model: expected one argument"),
     ],
 )
 def test_cli_reprice_errors_are_one_line(
@@ -221,5 +244,8 @@ def test_serve_refuses_a_bad_prices_file(tmp_path: Path) -> None:
     bad = tmp_path / "prices.toml"
     bad.write_text('[models."m"]\ninput = 1\n')
     done = run("serve", "--db", str(tmp_path / "w.db"), "--port", "0", "--prices", str(bad))
-    assert done.returncode == 1
-    assert "needs input and output" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f'wiretrace serve: error: --prices/WIRETRACE_PRICES: prices file {bad}: [models."m"] '
+        "needs input and output (USD per million tokens)"
+    ]

@@ -1,0 +1,237 @@
+"""The settings table: each ``Settings`` field with its flag, its ``WIRETRACE_*`` variable,
+how a text value is checked and what ``--help`` says about it.
+
+The commands build their flags from ``OPTIONS`` (``options.add_settings``), so a flag and its
+variable cannot drift apart, and a value is checked the same way whichever spelled it. Each
+``parse_*`` turns text into the field's value or raises ``ValueError`` with a one-line reason
+that names no source: the caller says whether it was the flag or the variable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from wiretrace_proxy.settings import (
+    ENV_BATCH_SIZE,
+    ENV_CONNECT_TIMEOUT,
+    ENV_DB,
+    ENV_DRAIN_TIMEOUT,
+    ENV_FLUSH_INTERVAL,
+    ENV_HOST,
+    ENV_KEEP_EMBEDDINGS,
+    ENV_KEY_SALT,
+    ENV_LOG_LEVEL,
+    ENV_MAX_BODY_BYTES,
+    ENV_MAX_PENDING,
+    ENV_PORT,
+    ENV_PRICES,
+    ENV_PROJECT,
+    ENV_READ_TIMEOUT,
+    ENV_UPSTREAM,
+    LOG_LEVELS,
+    Settings,
+    default_db_url,
+)
+
+__all__ = ["OPTIONS", "OPTION_BY_FIELD", "Option"]
+
+_N = TypeVar("_N", int, float)
+
+
+def parse_bool(value: str) -> bool:
+    """A yes/no value; a typo is refused rather than read as no."""
+    word = value.strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("not a yes/no value (1/0, true/false, yes/no, on/off)")
+
+
+def _number(value: str, kind: Callable[[str], _N], what: str) -> _N:
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"not {what}") from None
+
+
+def parse_port(value: str) -> int:
+    port = _number(value, int, "a port number")
+    if not 0 <= port <= 65535:
+        raise ValueError("port out of range 0-65535")
+    return port
+
+
+def parse_upstream(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("upstream must be an http(s) URL")
+    return value
+
+
+def parse_positive(value: str) -> int:
+    if (number := _number(value, int, "a whole number")) <= 0:
+        raise ValueError("must be positive")
+    return number
+
+
+def parse_seconds(value: str) -> float:
+    seconds = _number(value, float, "a number of seconds")
+    if not 0 < seconds < float("inf"):  # also refuses nan
+        raise ValueError("must be a positive number of seconds")
+    return seconds
+
+
+def parse_text(value: str) -> str:
+    """A name or address: blank is refused (it would silently mean something else)."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def parse_log_level(value: str) -> str:
+    level = value.strip().lower()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"not a log level (choose {', '.join(LOG_LEVELS)})")
+    return level
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One setting as the command line and the environment spell it."""
+
+    field: str
+    """The ``Settings`` field it sets."""
+    flag: str
+    env: str
+    parse: Callable[[str], object]
+    """Text (a flag's argument, a variable's value) to the field's value, or ``ValueError``
+    with a one-line reason."""
+    help: str
+    metavar: str | None = None
+
+    @property
+    def default(self) -> object:
+        """The value when neither the flag nor the variable is set."""
+        if self.field == "db_url":
+            return default_db_url()  # say where the data goes, not "empty"
+        return _FIELDS[self.field].default
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", "--host", ENV_HOST, parse_text, "interface to listen on; 0.0.0.0 for all"),
+    Option("port", "--port", ENV_PORT, parse_port, "TCP port to listen on; 0 picks a free one"),
+    Option(
+        "upstream",
+        "--upstream",
+        ENV_UPSTREAM,
+        parse_upstream,
+        "OpenAI-compatible base URL the calls go to, without /v1",
+        "URL",
+    ),
+    Option(
+        "db_url",
+        "--db",
+        ENV_DB,
+        parse_text,
+        "where calls are stored: sqlite:///PATH, a file path, postgresql://..., "
+        "or :memory: to keep nothing after exit",
+        "URL",
+    ),
+    Option("project", "--project", ENV_PROJECT, parse_text, "project of calls that name none"),
+    Option(
+        "max_body_bytes",
+        "--max-body-bytes",
+        ENV_MAX_BODY_BYTES,
+        parse_positive,
+        "bytes kept of each request and response body (the rest is only counted)",
+        "N",
+    ),
+    Option(
+        "keep_embeddings",
+        "--keep-embeddings",
+        ENV_KEEP_EMBEDDINGS,
+        parse_bool,
+        "store embedding vectors in full, not only their count and dimension",
+    ),
+    Option(
+        "key_salt",
+        "--key-salt",
+        ENV_KEY_SALT,
+        parse_text,
+        "salt for API key fingerprints, the same on servers that should match; unset, a "
+        "random salt kept beside the database (prefer the variable: flags show in ps)",
+        "SALT",
+    ),
+    Option(
+        "prices_file",
+        "--prices",
+        ENV_PRICES,
+        parse_text,
+        "TOML file of model prices that win over genai-prices",
+        "FILE",
+    ),
+    Option(
+        "log_level",
+        "--log-level",
+        ENV_LOG_LEVEL,
+        parse_log_level,
+        f"how much the server logs: {', '.join(LOG_LEVELS)}",
+        "LEVEL",
+    ),
+    Option(
+        "max_pending",
+        "--max-pending",
+        ENV_MAX_PENDING,
+        parse_positive,
+        "records waiting for the writer before new ones are dropped (and counted)",
+        "N",
+    ),
+    Option(
+        "batch_size",
+        "--batch-size",
+        ENV_BATCH_SIZE,
+        parse_positive,
+        "records the writer stores per transaction, at most",
+        "N",
+    ),
+    Option(
+        "flush_interval",
+        "--flush-interval",
+        ENV_FLUSH_INTERVAL,
+        parse_seconds,
+        "seconds the writer waits for more records before storing a partial batch",
+        "SECONDS",
+    ),
+    Option(
+        "connect_timeout",
+        "--connect-timeout",
+        ENV_CONNECT_TIMEOUT,
+        parse_seconds,
+        "seconds to connect to the upstream before answering 504",
+        "SECONDS",
+    ),
+    Option(
+        "read_timeout",
+        "--read-timeout",
+        ENV_READ_TIMEOUT,
+        parse_seconds,
+        "seconds of upstream silence (not one byte) before a call fails",
+        "SECONDS",
+    ),
+    Option(
+        "drain_timeout",
+        "--drain-timeout",
+        ENV_DRAIN_TIMEOUT,
+        parse_seconds,
+        "seconds a clean stop waits for in-flight calls and pending records",
+        "SECONDS",
+    ),
+)
+"""Every setting, in ``--help`` order."""
+
+OPTION_BY_FIELD = {option.field: option for option in OPTIONS}
