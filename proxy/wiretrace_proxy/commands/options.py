@@ -107,8 +107,8 @@ def settings_from_args(args: argparse.Namespace, fields: Iterable[str]) -> Setti
 def fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     """End with ``<prog>: error: <message>`` on stderr and exit code 2.
 
-    One line, unlike ``parser.error``: the value was well formed, so the usage would only
-    push the reason off the screen.
+    One line, unlike ``parser.error``: for a variable, a database URL or a prices file the
+    usage (a list of flags) says nothing useful and would push the reason off the screen.
     """
     parser.exit(2, f"{parser.prog}: error: {message}\n")
 
