@@ -1,7 +1,7 @@
 """The web UI at ``/``: the built single-page app when present, else a start page.
 
-The React UI (``web/``) is built into ``static/`` by ``make run`` and shipped in the wheel;
-until it is built, ``/`` still tells a user how to point an app at the proxy.
+The React UI (``web/``) is built into ``static/`` by ``make web`` (and ``make run``) and
+shipped in the wheel; until it is built, ``/`` still tells a user how to point an app at the proxy.
 
 Any other GET (``/traces/<id>``, ``/calls/<id>``, ``/compare``, a path the app does not know)
 answers ``index.html``, so a shared link or a reload lands on the right page and the router
@@ -86,7 +86,8 @@ async def index(request: web.Request) -> web.StreamResponse:
 <pre>export OPENAI_BASE_URL={base}/v1</pre>
 <p>Recorded calls: <a href="/api/calls">/api/calls</a> &middot;
 health: <a href="/healthz">/healthz</a></p>
-<p>The full web UI is not built in this install (run <code>make run</code> from a checkout).</p>
+<p>The full web UI is not built in this install (run <code>make web</code> in a checkout,
+or install a wheel, which carries it).</p>
 </body></html>"""
     return web.Response(text=page, content_type="text/html")
 

@@ -1,4 +1,7 @@
-"""API error shape: 400 ``{"error": {"message", "param"}}`` (docs/architecture.md, "The contract")."""
+"""API error shape: 400 ``{"error": {"message", "param"}}``.
+
+docs/architecture.md, "The contract": a bad parameter is a 400 naming it.
+"""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from wiretrace_proxy.record.redact import (
     redact_parsed,
 )
 from wiretrace_proxy.record.usage import Tokenizers, estimate_usage, normalise_usage
-from wiretrace_proxy.settings import Settings
+from wiretrace_proxy.settings import MEMORY_URL, Settings
 from wiretrace_proxy.tracecontext import new_trace_id, parse_traceparent
 
 
@@ -332,6 +332,8 @@ def load_key_salt(settings: Settings) -> str:
     if settings.key_salt:
         return settings.key_salt
     url = settings.database_url
+    if url == MEMORY_URL:
+        return secrets.token_hex(16)  # an in-memory store keeps nothing, fingerprints included
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///") + ".salt")
     else:
