@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from wiretrace_proxy import api, health
 from wiretrace_proxy.appkeys import ENGINE, SETTINGS, SINK, UPSTREAM, WRITER, Upstream
 from wiretrace_proxy.forward import handler as forward
+from wiretrace_proxy.forward.refusals import REFUSALS, ParserRefusals
 from wiretrace_proxy.record.pricing import Pricer
 from wiretrace_proxy.record.recorder import Recorder, load_key_salt
 from wiretrace_proxy.record.usage import TOKENIZERS
@@ -31,8 +32,10 @@ CLIENT_MAX_SIZE = 1024**4
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=CLIENT_MAX_SIZE)
+    refusals = ParserRefusals()  # aiohttp logs requests its parser refuses through this
+    app = web.Application(client_max_size=CLIENT_MAX_SIZE, handler_args={"logger": refusals.logger})
     app[SETTINGS] = settings
+    app[REFUSALS] = refusals
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_writer)
     app.cleanup_ctx.append(_upstream)

@@ -279,3 +279,94 @@ async def models(request: web.Request) -> web.Response:
 async def not_found(request: web.Request) -> web.Response:
     await _receive(request)
     return json_response(error_body(404), 404)
+
+
+@dataclass
+class RawRequest:
+    """One request exactly as it arrived on the socket."""
+
+    line: bytes
+    """The request line, e.g. ``b"GET /v1/models HTTP/1.1"``."""
+    head: bytes
+    """The header block (without the request line and the blank line)."""
+    body: bytes
+
+    def header(self, name: bytes) -> bytes | None:
+        """The raw value of header ``name`` (case-insensitive), as its bytes."""
+        for line in self.head.split(b"\r\n"):
+            key, _, value = line.partition(b":")
+            if key.strip().lower() == name.lower():
+                return value.strip(b" \t")
+        return None
+
+
+@dataclass
+class RawUpstream:
+    """An HTTP/1.1 upstream on a bare socket: it keeps every request's bytes as received
+    (no parser normalises them) and answers each with ``response_head`` and the pieces of
+    ``response_body`` (sent one ``write`` each, ``Content-Length`` or chunked as the head
+    says; a chunked head gets each piece as one chunk)."""
+
+    requests: list[RawRequest] = field(default_factory=list)
+    response_head: bytes = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"
+    )
+    response_body: list[bytes] = field(default_factory=lambda: [b"{}"])
+    server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    def answer_stream(self, pieces: list[bytes]) -> None:
+        """Answer with an SSE stream sent as ``pieces`` (chunked, one chunk each)."""
+        self.response_head = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        self.response_body = pieces
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                line, _, headers = head[:-4].partition(b"\r\n")
+                request = RawRequest(line, headers, b"")
+                length = request.header(b"content-length")
+                if length is not None:
+                    request.body = await reader.readexactly(int(length))
+                elif (request.header(b"transfer-encoding") or b"").lower() == b"chunked":
+                    request.body = await _read_chunked(reader)
+                self.requests.append(request)
+                await self._answer(writer)
+        finally:
+            writer.close()
+
+    async def _answer(self, writer: asyncio.StreamWriter) -> None:
+        writer.write(self.response_head)
+        chunked = b"transfer-encoding: chunked" in self.response_head.lower()
+        for piece in self.response_body:
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            await writer.drain()
+        if chunked:
+            writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    body = bytearray()
+    while True:
+        size = int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")
+            return bytes(body)
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)

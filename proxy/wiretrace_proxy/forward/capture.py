@@ -46,14 +46,22 @@ class Capture:
     t0: float
     """``time.perf_counter()`` at arrival; every other time is relative to the same clock."""
     request_headers: list[tuple[str, str]]
-    """Headers as received (secrets included: redacted by the recorder, never stored)."""
+    """Headers as received (secrets included: redacted by the recorder, never stored).
+
+    Values are decoded as UTF-8, or as Latin-1 when they are not valid UTF-8 (those are
+    named in ``headers_not_utf8``)."""
     meta: RequestMeta
     max_body_bytes: int
     """Cap on bytes kept per body; the excess is counted, not kept."""
     response_cap: int | None = None
     """Tighter cap for this response (e.g. binary audio), set once its type is known."""
 
-    request_body: bytearray = field(default_factory=bytearray)
+    headers_not_utf8: tuple[str, ...] = ()
+    """Names (as sent) of request headers whose values were not valid UTF-8: their text in
+    ``request_headers`` is the Latin-1 reading of the bytes."""
+
+    request_body: bytes | bytearray = b""
+    """Kept request bytes: a body read whole is the very object it was read into (no copy)."""
     request_size: int = 0
     request_truncated: bool = False
     usage_injected: bool = False
@@ -81,15 +89,23 @@ class Capture:
     def __post_init__(self) -> None:
         self.endpoint = Endpoint.of(self.path)
 
-    def add_request(self, data: bytes, cap: int | None = None) -> None:
+    def add_request(self, data: bytes | bytearray, cap: int | None = None) -> None:
         """Keep request bytes up to the cap (default ``max_body_bytes``), count all of them."""
         self.request_size += len(data)
-        room = (self.max_body_bytes if cap is None else cap) - len(self.request_body)
+        kept = self.request_body
+        room = (self.max_body_bytes if cap is None else cap) - len(kept)
+        if not kept and room >= len(data):
+            self.request_body = data  # the first (or only) piece: kept as is, not copied
+            return
+        if room <= 0:
+            self.request_truncated = True
+            return
+        if not isinstance(kept, bytearray):
+            kept = self.request_body = bytearray(kept)
         if room >= len(data):
-            self.request_body += data
+            kept += data
         else:
-            if room > 0:
-                self.request_body += data[:room]
+            kept += memoryview(data)[:room]
             self.request_truncated = True
 
     def start_response(self, status: int, headers: list[tuple[str, str]]) -> None:

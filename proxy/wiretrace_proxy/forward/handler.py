@@ -3,7 +3,13 @@
 Nothing here parses a response, touches storage or waits on a lock: each upstream chunk is
 appended to the capture and written to the client as it arrives; the finished capture is
 handed to the sink with a synchronous ``submit`` in ``finally`` (a cancelled handler still
-records). Upstream failures before a response become OpenAI-shaped 502/504 errors.
+records). Upstream failures before a response become OpenAI-shaped 502/504 errors; a
+target that would leave ``/v1`` is an OpenAI-shaped 400 (recorded too).
+
+A request body is read whole only when the usage option could apply to it (a JSON POST to
+an endpoint that takes it, up to ``INJECT_LIMIT``), into one buffer the capture then keeps
+as is; every other body is streamed to the upstream as it arrives, the capture keeping up to
+its cap. So a big body costs the proxy about its kept part, not copies of all of it.
 """
 
 from __future__ import annotations
@@ -12,25 +18,30 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
+from yarl import URL
 
 from wiretrace_proxy.appkeys import SETTINGS, SINK, UPSTREAM
+from wiretrace_proxy.forward import target
 from wiretrace_proxy.forward.capture import Capture
 from wiretrace_proxy.forward.headers import (
     CALL_ID_HEADER,
     filter_response_headers,
     split_request_headers,
 )
-from wiretrace_proxy.forward.include_usage import UsageChunkFilter, inject_include_usage
+from wiretrace_proxy.forward.include_usage import (
+    INJECT_LIMIT,
+    UsageChunkFilter,
+    inject_include_usage,
+)
 from wiretrace_proxy.tracecontext import new_span_id
 
 log = logging.getLogger(__name__)
 
-READ_WHOLE_LIMIT = 64 * 1024 * 1024
-"""JSON request bodies up to this size are read whole (to inject the usage option)."""
 RAW_PREVIEW_BYTES = 64 * 1024
 """Bytes kept of a streamed (non-JSON) request body or a binary response body."""
 _STREAM_CHUNK = 256 * 1024
@@ -47,21 +58,24 @@ class UpstreamFailure(Exception):
 
 async def handle(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
-    headers, meta = split_request_headers(
-        (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers
-    )
+    received, not_utf8 = decode_headers(request.raw_headers)
+    headers, meta = split_request_headers(received)
+    refused = target.refusal(request.method, request.raw_path)
     capture = Capture(
         call_id=new_span_id(),
         method=request.method,
-        path=request.path,
+        path=request.path if refused is None else target.path_of(request.raw_path),
         query=request.query_string,
         started_wall=time.time(),
         t0=time.perf_counter(),
         request_headers=headers,
         meta=meta,
         max_body_bytes=settings.max_body_bytes,
+        headers_not_utf8=not_utf8,
     )
     try:
+        if refused is not None:
+            return _refuse(capture, refused)
         return await _proxy(request, capture, CIMultiDict(headers))
     except asyncio.CancelledError:
         capture.finish("cancelled", "cancelled", "the request was cancelled")
@@ -72,15 +86,52 @@ async def handle(request: web.Request) -> web.StreamResponse:
         request.app[SINK].submit(capture)
 
 
+def decode_headers(
+    raw: tuple[tuple[bytes, bytes], ...],
+) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
+    """Header text as sent: UTF-8 values as UTF-8 (so they are forwarded as the same bytes),
+    any other value as Latin-1; the second item names the headers read as Latin-1."""
+    decoded: list[tuple[str, str]] = []
+    not_utf8: list[str] = []
+    for name, value in raw:
+        key = name.decode("latin-1")
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            text = value.decode("latin-1")
+            not_utf8.append(key)
+        decoded.append((key, text))
+    return decoded, tuple(not_utf8)
+
+
+def _refuse(capture: Capture, message: str) -> web.Response:
+    capture.start_response(400, [])
+    capture.finish("error", "invalid_path", message)
+    body = {
+        "error": {
+            "message": message,
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "invalid_path",
+        }
+    }
+    return web.Response(
+        status=400,
+        body=json.dumps(body).encode(),
+        content_type="application/json",
+        headers={CALL_ID_HEADER: capture.call_id},
+    )
+
+
 async def _proxy(
     request: web.Request, capture: Capture, headers: CIMultiDict[str]
 ) -> web.StreamResponse:
     upstream = request.app[UPSTREAM]
     original = await _request_body(request, capture, headers)
-    data = original
-    if isinstance(original, bytes) and capture.endpoint.takes_include_usage:
-        data = await _with_usage_option(request, capture, original, headers)
-    url = upstream.base_url + request.raw_path
+    data: bytes | bytearray | aiohttp.payload.AsyncIterablePayload | None = original
+    if isinstance(original, bytearray):
+        data = await _with_usage_option(capture, original, headers)
+    url = target.upstream_url(upstream.base_url, request.raw_path)
     try:
         response = await _send(upstream.session, request.method, url, headers, data, capture)
         prefetched = b""
@@ -92,7 +143,7 @@ async def _proxy(
                 response.close()
                 capture.usage_injected = False
                 prefetched = b""
-                assert isinstance(original, bytes)
+                assert isinstance(original, bytearray)
                 headers["Content-Length"] = str(len(original))
                 response = await _send(
                     upstream.session, request.method, url, headers, original, capture
@@ -109,9 +160,9 @@ async def _proxy(
 async def _send(
     session: aiohttp.ClientSession,
     method: str,
-    url: str,
+    url: URL,
     headers: CIMultiDict[str],
-    data: bytes | aiohttp.payload.AsyncIterablePayload | None,
+    data: bytes | bytearray | aiohttp.payload.AsyncIterablePayload | None,
     capture: Capture,
 ) -> aiohttp.ClientResponse:
     t = time.perf_counter()
@@ -129,28 +180,55 @@ def _may_reject_option(response: aiohttp.ClientResponse) -> bool:
 
 async def _request_body(
     request: web.Request, capture: Capture, headers: CIMultiDict[str]
-) -> bytes | aiohttp.payload.AsyncIterablePayload | None:
-    """Whole bytes for JSON bodies (so usage can be injected), else a stream to forward."""
+) -> bytearray | aiohttp.payload.AsyncIterablePayload | None:
+    """The whole body when the usage option could apply to it, else a stream to forward."""
     if not request.body_exists:
         return None
     length = request.content_length
-    if _is_json(headers) and length is not None and length <= READ_WHOLE_LIMIT:
-        body = await request.read()
+    json_body = _is_json(headers)
+    if (
+        json_body
+        and length is not None
+        and length <= INJECT_LIMIT
+        and request.method == "POST"
+        and capture.endpoint.takes_include_usage
+    ):
+        body = await _read_whole(request, length)
         capture.add_request(body)
         return body
-    return aiohttp.payload.AsyncIterablePayload(_stream_request(request, capture))
+    cap = None if json_body else RAW_PREVIEW_BYTES
+    return aiohttp.payload.AsyncIterablePayload(_stream_request(request, capture, cap))
+
+
+async def _read_whole(request: web.Request, length: int) -> bytearray:
+    """The body, read into one buffer of its announced size (no list of chunks joined into a
+    second copy): the same object is sent upstream and kept by the capture."""
+    body = bytearray(length)
+    pos = 0
+    async for chunk in request.content.iter_any():
+        body[pos : pos + len(chunk)] = chunk
+        pos += len(chunk)
+    if pos < length:  # the payload parser enforces Content-Length; kept for safety
+        del body[pos:]
+    return body
 
 
 async def _with_usage_option(
-    request: web.Request, capture: Capture, body: bytes, headers: CIMultiDict[str]
-) -> bytes:
-    """The body to send upstream: with ``include_usage`` added when the app left it out."""
-    if request.method != "POST" or b'"stream"' not in body:
+    capture: Capture, body: bytearray, headers: CIMultiDict[str]
+) -> bytes | bytearray:
+    """The body to send upstream: with ``include_usage`` added when the app left it out.
+
+    Fails open: whatever goes wrong here, the app's own body is sent as it is."""
+    if b'"stream"' not in body:
         return body
-    if len(body) <= 1024 * 1024:
-        injected = inject_include_usage(body)
-    else:  # a multi-megabyte body (inline images) is parsed off the event loop's thread
-        injected = await asyncio.to_thread(inject_include_usage, body)
+    try:
+        if len(body) <= 1024 * 1024:
+            injected = inject_include_usage(body)
+        else:  # a multi-megabyte body (inline images) is parsed off the event loop's thread
+            injected = await asyncio.to_thread(inject_include_usage, body)
+    except Exception:  # noqa: BLE001 - the call goes as sent; usage is then estimated
+        log.debug("include_usage: body left as sent", exc_info=True)
+        return body
     if injected is None:
         return body
     capture.usage_injected = True  # the capture keeps the app's own body as the inputs
@@ -158,9 +236,11 @@ async def _with_usage_option(
     return injected
 
 
-async def _stream_request(request: web.Request, capture: Capture):  # type: ignore[no-untyped-def]
+async def _stream_request(
+    request: web.Request, capture: Capture, cap: int | None
+) -> AsyncIterator[bytes]:
     async for chunk in request.content.iter_chunked(_STREAM_CHUNK):
-        capture.add_request(chunk, RAW_PREVIEW_BYTES)
+        capture.add_request(chunk, cap)
         yield chunk
 
 
