@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
+from wiretrace_proxy.api.jsonio import dumps
 from wiretrace_proxy.api.openapi import (
     FILTER_DESCRIPTION,
     FILTER_PARAMETERS,
@@ -64,7 +65,7 @@ async def list_calls(request: web.Request) -> web.Response:
         item = record.to_api()
         item["feedback"] = summaries.get(record.id)
         calls.append(item)
-    return web.json_response({"calls": calls, "next_cursor": page.next_cursor})
+    return web.json_response({"calls": calls, "next_cursor": page.next_cursor}, dumps=dumps)
 
 
 async def get_call(request: web.Request) -> web.Response:
@@ -80,7 +81,7 @@ async def get_call(request: web.Request) -> web.Response:
         return not_found(f"no call with id {call_id!r}")
     body = record.to_api()
     body["feedback"] = [entry.to_api() for entry in entries]
-    return web.json_response(body)
+    return web.json_response(body, dumps=dumps)
 
 
 _SORTS: list[JSON] = [f"{sign}{key}" for key in listing.SORT_KEYS for sign in ("-", "")]

@@ -20,6 +20,7 @@ from wiretrace_proxy.api.comparison import (
     compare_records,
 )
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
+from wiretrace_proxy.api.jsonio import dumps
 from wiretrace_proxy.api.openapi import operation, query
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
@@ -66,7 +67,7 @@ async def get_compare(request: web.Request) -> web.Response:
         item["feedback"] = summaries.get(record.id)
         calls.append(item)
     body: JSONObject = {"calls": calls, **compare_records(records).to_api()}
-    return web.json_response(body)
+    return web.json_response(body, dumps=dumps)
 
 
 class CompareField(schemas.Closed):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -27,8 +26,10 @@ from collections.abc import Callable
 from aiohttp import web
 from sqlalchemy.engine import Engine, RowMapping
 
+from wiretrace_proxy import jsonsafe
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.calls import SORT_PARAMETER, refuse
+from wiretrace_proxy.api.jsonio import dumps
 from wiretrace_proxy.api.openapi import FILTER_DESCRIPTION, FILTER_PARAMETERS, operation, query
 from wiretrace_proxy.appkeys import ENGINE
 from wiretrace_proxy.callrecord import USAGE_KEYS, JSONObject
@@ -165,10 +166,22 @@ def _jsonl_line(row: RowMapping) -> str:
     usage = {key: row[key] for key in USAGE_KEYS}
     fields["usage"] = usage if any(v is not None for v in usage.values()) else None
     spliced = [
-        f', "{name}": {row[name] or ("{}" if name == "attributes" else "null")}'
+        f', "{name}": {_finite(row[name]) or ("{}" if name == "attributes" else "null")}'
         for name in ("inputs", "output", "error", "attributes")
     ]
-    return json.dumps(fields)[:-1] + "".join(spliced) + "}\n"
+    return dumps(fields)[:-1] + "".join(spliced) + "}\n"
+
+
+_encode_stored = jsonsafe.encoder(compact=True)
+
+
+def _finite(stored: str | None) -> str | None:
+    """Stored JSON text as valid JSON: a row an older version wrote may hold ``NaN`` or
+    ``Infinity``, which is re-encoded spelled (``jsonsafe``); any other text is used as it
+    is (a string that merely mentions them is re-encoded to itself)."""
+    if stored is None or ("NaN" not in stored and "Infinity" not in stored):
+        return stored
+    return _encode_stored(jsonsafe.loads(stored)[0])
 
 
 def _csv_header() -> bytes:
@@ -197,9 +210,12 @@ def _readable_json(stored: str) -> str:
     """The stored JSON text, with ``\\uXXXX`` escapes (how SQLite keeps non-ASCII text)
     turned back into the characters a spreadsheet should show. Text without an escape is
     used as it is: parsing and re-encoding every body was most of a CSV export's cost."""
-    if "\\u" not in stored:
+    if "\\u" not in stored and "NaN" not in stored and "Infinity" not in stored:
         return stored
-    return json.dumps(json.loads(stored), ensure_ascii=False, separators=(",", ":"))
+    return _readable(jsonsafe.loads(stored)[0])
+
+
+_readable = jsonsafe.encoder(compact=True, ensure_ascii=False)
 
 
 OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
+from wiretrace_proxy.api.jsonio import BodyTooLarge, json_response, read_body
 from wiretrace_proxy.api.openapi import operation, path_param
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.api.schemas import FeedbackIn
@@ -45,6 +46,9 @@ async def add_feedback(request: web.Request) -> web.Response:
     call_id = request.match_info["call_id"]
     try:
         given = FeedbackIn.model_validate(await _read_json(request))
+        _refuse_unstorable(given)
+    except BodyTooLarge as exc:
+        return exc.response()
     except BadParameter as exc:
         return bad_request(exc)
     except ValidationError as exc:
@@ -72,8 +76,8 @@ async def add_feedback(request: web.Request) -> web.Response:
     except (sa_exc.SQLAlchemyError, OSError) as exc:
         log.warning("storage: feedback for %s not stored: %s", call_id, exc)
         body = {"error": {"message": "storage unavailable, retry later", "param": None}}
-        return web.json_response(body, status=503)
-    return web.json_response(entry.to_api(), status=201)
+        return json_response(body, status=503)
+    return json_response(entry.to_api(), status=201)
 
 
 async def list_feedback(request: web.Request) -> web.Response:
@@ -88,22 +92,35 @@ async def list_feedback(request: web.Request) -> web.Response:
     entries = await read(engine, run)
     if entries is None:
         return not_found(f"no call with id {call_id!r}")
-    return web.json_response({"feedback": [e.to_api() for e in entries]})
+    return json_response({"feedback": [e.to_api() for e in entries]})
 
 
 async def _read_json(request: web.Request) -> object:
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise BadParameter("body", f"body larger than {MAX_BODY} bytes")
+    """The body as a JSON object (``jsonio.read_body`` caps the bytes read: 413)."""
+    raw = await read_body(request, MAX_BODY)
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise BadParameter("body", "body is nested too deep to read") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadParameter("body", f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadParameter("body", 'body must be a JSON object like {"thumbs": "up"}')
     return body
+
+
+def _refuse_unstorable(given: FeedbackIn) -> None:
+    """Text with a lone surrogate (``"\\ud800"`` in the JSON) cannot be stored as text: a
+    400 naming the field rather than a 500 from the database."""
+    for name in ("name", "note", "author"):
+        value = getattr(given, name)
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadParameter(
+                    name, f"{name} holds a lone surrogate, which is not text"
+                ) from None
 
 
 def _explain(exc: ValidationError) -> BadParameter:
@@ -142,7 +159,7 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
             "Add feedback to a call: thumbs, a named score, a note, who gave it",
             ok=schemas.ref(schemas.Feedback),
             status=201,
-            errors=(400, 404, 503),
+            errors=(400, 404, 413, 503),
             parameters=[_CALL_ID],
             body=schemas.ref(schemas.FeedbackIn),
         ),

@@ -70,6 +70,7 @@ Paths = dict[str, dict[str, JSONObject]]
 ERRORS: dict[int, str] = {
     400: "A parameter or the body cannot be used; `error.param` names it.",
     404: "Nothing with that name or id.",
+    413: "The body is larger than this endpoint takes (counted as read, chunked or not).",
     503: "Storage unavailable; retry later.",
 }
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request
+from wiretrace_proxy.api.jsonio import dumps
 from wiretrace_proxy.api.openapi import FILTER_DESCRIPTION, FILTER_PARAMETERS, operation, query
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
@@ -86,7 +87,7 @@ async def get_stats(request: web.Request) -> web.Response:
         )
         return stats.to_api()
 
-    return web.json_response(await read(request.app[ENGINE], run))
+    return web.json_response(await read(request.app[ENGINE], run), dumps=dumps)
 
 
 class StatsLatency(schemas.Closed):

@@ -7,7 +7,6 @@ recorded is hidden. Built iteratively: traces can be hundreds of levels deep.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 
@@ -16,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
+from wiretrace_proxy.api.jsonio import dumps
 from wiretrace_proxy.api.openapi import operation, path_param
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.appkeys import ENGINE
@@ -74,11 +74,12 @@ def build_tree(trace_id: str, records: list[CallRecord]) -> JSONObject:
 
 
 def _dumps(value: object) -> str:
-    """json.dumps with room for deep trees (each level is a dict and a list)."""
+    """``jsonio.dumps`` (never ``NaN``) with room for deep trees (each level is a dict and a
+    list)."""
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20_000))
     try:
-        return json.dumps(value)
+        return dumps(value)
     finally:
         sys.setrecursionlimit(limit)
 

@@ -1,17 +1,19 @@
 """Request and response bodies as JSON values for a record (off the request path).
 
 JSON bodies are parsed; anything else is kept as readable raw text (or a size note for
-binary) so bad input is still recorded, never dropped. Multipart uploads are summarised per
+binary) so bad input is still recorded, never dropped; a parsed value is always valid JSON
+(``jsonsafe``: non-finite numbers spelled as strings). Multipart uploads are summarised per
 field (file parts by name, type and size) and embedding vectors by count and dimension.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
+from dataclasses import dataclass
 from email.message import Message
 
+from wiretrace_proxy import jsonsafe
 from wiretrace_proxy.callrecord import JSON, JSONObject
 
 RAW_TEXT_LIMIT = 256 * 1024
@@ -19,29 +21,57 @@ RAW_TEXT_LIMIT = 256 * 1024
 _FIELD_LIMIT = 4096
 
 
-def parse_body_verbatim(
-    data: bytes, content_type: str, *, size: int, truncated: bool
-) -> tuple[JSON, bool]:
-    """A body as JSON (the parsed value, or a ``{"raw": ...}`` note that loses nothing
-    useful), and whether the value is ``json.loads(data)`` itself.
+@dataclass(frozen=True, slots=True)
+class ParsedBody:
+    """A body as a record keeps it (see ``parse_body``)."""
 
-    Why: every string of a verbatim value was read from ``data``, so the recorder can check
-    the bytes for secrets in one scan (``redact.redact_parsed``) instead of walking the value.
-    Notes (raw text, multipart summaries) hold strings from elsewhere too: not verbatim.
+    value: JSON
+    verbatim: bool
+    """``value`` is ``json.loads(data)`` itself: every string in it was read from ``data``."""
+    nonfinite: bool = False
+    """A ``NaN``/``Infinity``/``-Infinity`` in the body was spelled as its string."""
+
+
+def parse_body(data: bytes, content_type: str, *, size: int, truncated: bool) -> ParsedBody:
+    """A body as JSON: the parsed value, or a ``{"raw": ...}`` note that loses nothing
+    useful (with ``parse_error`` when it looked like JSON and did not parse).
+
+    The value is always valid JSON: a non-finite number (``NaN`` in a local model's
+    logprobs) becomes the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``
+    (``jsonsafe``) and ``nonfinite`` says so. A body nested deeper than the parser can
+    follow is kept raw with ``parse_error`` saying it is nested too deep.
+
+    ``verbatim`` (why: the recorder can check the bytes for secrets in one scan,
+    ``redact.redact_parsed``, instead of walking the value) holds only when every string of
+    the value was read from ``data``: not for notes (raw text, multipart summaries) and not
+    for a body whose non-finite numbers were spelled.
     """
     if not data and size == 0:
-        return None, True
+        return ParsedBody(None, True)
     lower = content_type.lower()
     if lower.startswith("multipart/form-data"):
         summary = summarise_multipart(data, content_type, size=size, truncated=truncated)
-        return summary, False
+        return ParsedBody(summary, False)
     if not truncated and ("json" in lower or not lower or data[:1] in (b"{", b"[")):
         try:
-            value: JSON = json.loads(data)
-            return value, True
+            value, spelled = jsonsafe.loads(data)
+        except RecursionError:
+            return ParsedBody(_raw(data, lower, size, truncated, parse_error=_TOO_DEEP), False)
         except (ValueError, UnicodeDecodeError) as exc:
-            return _raw(data, lower, size, truncated, parse_error=str(exc)), False
-    return _raw(data, lower, size, truncated), False
+            return ParsedBody(_raw(data, lower, size, truncated, parse_error=str(exc)), False)
+        return ParsedBody(value, not spelled, spelled)
+    return ParsedBody(_raw(data, lower, size, truncated), False)
+
+
+_TOO_DEEP = "nested too deep: more levels of arrays and objects than the JSON parser follows"
+
+
+def parse_body_verbatim(
+    data: bytes, content_type: str, *, size: int, truncated: bool
+) -> tuple[JSON, bool]:
+    """``parse_body`` as ``(value, verbatim)``."""
+    body = parse_body(data, content_type, size=size, truncated=truncated)
+    return body.value, body.verbatim
 
 
 def _raw(

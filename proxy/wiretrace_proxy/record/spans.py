@@ -3,7 +3,14 @@
 The wire format is the SDK's (``sdk/wiretrace/_exporter.py``): each span arrives twice, at
 its start (``status: running``) and its end, in either order, children before parents. A
 bad event is refused with a message that names the field and the event's index, so an SDK
-bug is visible instead of silently losing spans.
+bug is visible instead of silently losing spans: a value nested deeper than
+``jsonsafe.MAX_DEPTH``, or a string holding a lone surrogate (no database can store one as
+text), is refused the same way.
+
+A span's ``inputs``, ``output``, ``attributes`` and ``error`` are stored as a proxied
+call's bodies are: secrets masked (``redact.redact_json``) and always valid JSON. A
+non-finite number in them becomes ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (the SDK's
+own spelling) and ``attributes.nonfinite`` lists the fields that had one.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from wiretrace_proxy import jsonsafe
 from wiretrace_proxy.callrecord import JSON, STATUSES, CallRecord, JSONObject
+from wiretrace_proxy.record.redact import redact_json
 from wiretrace_proxy.storage.versions import ModelVersionRow, OpVersionRow
 from wiretrace_proxy.timestamps import parse_utc
 
@@ -52,6 +61,9 @@ def parse_spans(body: JSON, default_project: str, now: datetime) -> SpanBatch:
 
 
 def _add(batch: SpanBatch, event: JSONObject, at: str, default_project: str, now: datetime) -> None:
+    for key, value in event.items():
+        _check_value(value, f"{at}.{key}")
+    _check_text(list(event), at)
     span_id = _match(event, "id", _HEX16, at, required=True)
     trace_id = _match(event, "trace_id", _HEX32, at, required=True)
     parent_id = _match(event, "parent_id", _HEX16, at, required=False)
@@ -70,6 +82,15 @@ def _add(batch: SpanBatch, event: JSONObject, at: str, default_project: str, now
     attributes = event.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise SpanError(f"{at}.attributes", "attributes must be an object")
+    spelled: list[JSON] = []
+    inputs = _stored(event.get("inputs"), "inputs", spelled)
+    output = _stored(event.get("output"), "output", spelled)
+    given_error = _error(event.get("error"), at)
+    error = _stored(given_error, "error", spelled) if given_error is not None else None
+    stored_attributes = _stored(attributes, "attributes", spelled)
+    assert isinstance(error, dict | None) and isinstance(stored_attributes, dict)
+    if spelled:
+        stored_attributes = {**stored_attributes, "nonfinite": spelled}
     batch.records.append(
         CallRecord(
             id=span_id,
@@ -82,15 +103,65 @@ def _add(batch: SpanBatch, event: JSONObject, at: str, default_project: str, now
             ended_at=ended,
             latency_ms=round((ended - started).total_seconds() * 1000, 3) if ended else None,
             status=status,  # checked against STATUSES above
-            inputs=event.get("inputs"),
-            output=event.get("output"),
-            error=_error(event.get("error"), at),
-            attributes=attributes,
+            inputs=inputs,
+            output=output,
+            error=error,
+            attributes=stored_attributes,
             kind="op",
             op_version=op_version,
             model_version=model_version,
         )
     )
+
+
+def _stored(value: JSON, name: str, spelled: list[JSON]) -> JSON:
+    """A span field as a record keeps it: non-finite numbers spelled (``name`` is added to
+    ``spelled`` if there was one), then secrets masked."""
+    value, changed = jsonsafe.finite(value)
+    if changed:
+        spelled.append(name)
+    return redact_json(value)
+
+
+def _check_value(value: JSON, at: str) -> None:
+    """Refuse a value nested deeper than ``jsonsafe.MAX_DEPTH`` or holding a lone
+    surrogate in a string or a key (iterative: any depth is safe to check)."""
+    stack: list[tuple[JSON, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            _check_text([item], at)
+            continue
+        if isinstance(item, dict):
+            _check_text(list(item), at)
+            children: list[JSON] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= jsonsafe.MAX_DEPTH:
+            raise SpanError(
+                at, f"{at} nests deeper than {jsonsafe.MAX_DEPTH} levels of arrays and objects"
+            )
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _check_text(texts: list[str], at: str) -> None:
+    for text in texts:
+        if text.isascii():
+            continue
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SpanError(
+                at,
+                f"{at} holds a lone surrogate (\\u{ord(text[_surrogate(text)]):04x}), "
+                "which is not text",
+            ) from None
+
+
+def _surrogate(text: str) -> int:
+    return next(i for i, char in enumerate(text) if 0xD800 <= ord(char) <= 0xDFFF)
 
 
 def _match(

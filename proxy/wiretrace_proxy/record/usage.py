@@ -24,6 +24,7 @@ from wiretrace_proxy.callrecord import JSON, Usage
 from wiretrace_proxy.record.tokenizers import TOKENIZERS, Tokenizers
 
 __all__ = [
+    "MAX_TOKENS",
     "Estimate",
     "Tokenizers",
     "TOKENIZERS",
@@ -36,8 +37,16 @@ ROUGH = "chars/4"
 """``Estimate.method`` when no tokenizer was ready."""
 
 
+MAX_TOKENS = 2**31 - 1
+"""The largest token count taken from an upstream (the token columns are 32-bit integers
+on PostgreSQL; no call comes near it)."""
+
+
 def _int(value: JSON) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A token count, if ``value`` is one: an integer from 0 to ``MAX_TOKENS``."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS:
+        return value
+    return None
 
 
 def _detail(raw: dict[str, JSON], keys: tuple[str, ...], field: str) -> int | None:
@@ -51,8 +60,12 @@ def _detail(raw: dict[str, JSON], keys: tuple[str, ...], field: str) -> int | No
 def normalise_usage(raw: JSON) -> Usage | None:
     """Upstream usage in wiretrace's vocabulary; None if ``raw`` holds no token count.
 
-    ``total_tokens`` is filled from prompt + completion when the upstream left it out.
-    Assistants runs spell ``prompt_token_details`` without the s; both spellings are read.
+    A count that is not a whole number from 0 to ``MAX_TOKENS`` (a negative, a float, a
+    string, an absurd size) is dropped, as if the upstream had not sent it: with none left
+    the result is None, so the recorder estimates and says ``usage_source: estimated``
+    rather than storing a count nobody can use. ``total_tokens`` is filled from prompt +
+    completion when the upstream left it out (or sent an unusable one). Assistants runs
+    spell ``prompt_token_details`` without the s; both spellings are read.
     """
     if not isinstance(raw, dict):
         return None
@@ -62,7 +75,7 @@ def normalise_usage(raw: JSON) -> Usage | None:
     completion = completion if completion is not None else _int(raw.get("output_tokens"))
     total = _int(raw.get("total_tokens"))
     if total is None and prompt is not None and completion is not None:
-        total = prompt + completion
+        total = _int(prompt + completion)
     usage = Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import logging
 import operator
 import re
@@ -37,6 +36,7 @@ from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from wiretrace_proxy import jsonsafe
 from wiretrace_proxy.errors import ConfigError, StorageUnavailable
 
 __all__ = [
@@ -59,21 +59,37 @@ DEFAULT_BUSY_TIMEOUT_MS = 5000
 _POSTGRES_NAMES = {"postgresql", "postgres", "postgresql+psycopg"}
 
 
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-"""JSON for JSON columns: compact, ASCII-escaped (a lone surrogate cannot break a row), and
-one reused encoder (``json.dumps`` with options builds a new encoder per value)."""
+_dumps = jsonsafe.encoder()
+"""JSON for JSON columns: compact, ASCII-escaped (a lone surrogate cannot break a row), one
+reused encoder, and always valid JSON: a non-finite number that reached storage is spelled
+as a string (``jsonsafe``), so the value is stored rather than refused and SQLite's JSON
+functions never meet ``NaN``."""
 
 _NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 r"""``\u0000`` as a JSON escape: preceded by an even number of backslashes (maybe none)."""
 
+_SURROGATE_ESCAPE = re.compile(
+    r"(?<!\\)((?:\\\\)*)(\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\ud[89a-f][0-9a-f]{2})"
+)
+r"""A surrogate escape (the encoder writes lowercase hex): a high and low pair, or a lone
+one, preceded by an even number of backslashes."""
+
+
+def _lone_to_replacement(match: re.Match[str]) -> str:
+    escape = match.group(2)
+    return match.group(0) if len(escape) == 12 else match.group(1) + "\\ufffd"
+
 
 def _dumps_postgresql(value: object) -> str:
-    """JSON for JSONB, which refuses NUL characters: each becomes U+FFFD rather than the
-    whole record being refused (a body with a NUL in it is still recorded)."""
+    """JSON for JSONB, which refuses NUL characters and lone surrogates (a ``"\\ud800"``
+    in a body): each becomes U+FFFD rather than the whole record being refused (a body
+    with one in it is still recorded)."""
     text = _dumps(value)
-    if "\\u0000" not in text:
-        return text
-    return _NUL_ESCAPE.sub(r"\1\\ufffd", text)
+    if "\\u0000" in text:
+        text = _NUL_ESCAPE.sub(r"\1\\ufffd", text)
+    if "\\ud" in text:
+        text = _SURROGATE_ESCAPE.sub(_lone_to_replacement, text)
+    return text
 
 
 ACCEPTED_URLS = "sqlite:///PATH, a file path, :memory:, or postgresql://..."

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,11 +116,18 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str, sort: Sort) -> Cursor:
-        """The cursor ``text`` names, checked against the ``sort`` of this request."""
+        """The cursor ``text`` names, checked against the ``sort`` of this request.
+
+        Anything this API cannot have made is a ``FilterError`` (a 400), never a query: text
+        longer than ``MAX_CURSOR``, nested JSON, ``NaN``/``Infinity``, a number no column
+        holds (an integer beyond 64 bits)."""
+        if len(text) > MAX_CURSOR:
+            raise FilterError("cursor", "cursor is not one this API returned")
         try:
-            raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            raw = json.loads(data, parse_constant=_refuse_constant)
             made_for, value, call_id = raw["s"], raw["v"], raw["id"]
-        except (ValueError, TypeError, KeyError, binascii.Error):
+        except (ValueError, TypeError, KeyError, RecursionError, binascii.Error):
             raise FilterError("cursor", "cursor is not one this API returned") from None
         if made_for != str(sort):
             raise FilterError(
@@ -127,7 +135,7 @@ class Cursor:
                 f"cursor was made for sort={made_for}, this request has sort={sort}; "
                 "start again without a cursor when changing the sort",
             )
-        if not isinstance(call_id, str):
+        if not isinstance(call_id, str) or not _is_text(call_id):
             raise FilterError("cursor", "cursor is not one this API returned")
         return cls(sort, _cursor_value(sort.key, value), call_id)
 
@@ -147,14 +155,36 @@ def _cursor_value(key: str, value: object) -> SortValue:
             raise bad
         return parsed
     if key in _TEXT:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not _is_text(value):
             raise bad
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise bad
     if key in _INTEGER and not isinstance(value, int):
         raise bad
+    if isinstance(value, int) and not -_INT64 <= value < _INT64:
+        raise bad  # no column holds it, and the driver cannot bind it
+    if isinstance(value, float) and not math.isfinite(value):
+        raise bad  # 1e400 reads as infinity
     return value
+
+
+MAX_CURSOR = 2048
+"""Characters of a cursor: one this API makes is well under it (a sort, a value, an id)."""
+_INT64 = 2**63
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` can be bound as text (a lone surrogate from ``"\\ud800"`` cannot)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a cursor value")
 
 
 def parse_limit(value: str | None, default: int = DEFAULT_LIMIT) -> int:

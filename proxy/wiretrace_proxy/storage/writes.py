@@ -8,7 +8,11 @@ way out).
 
 ``upsert_records`` is for SDK spans, whose start and end may arrive in either order: a
 newer non-NULL value wins, a NULL never erases a stored value, and a ``running`` status
-never replaces a final one.
+never replaces a final one. A span merges only into a row that is the same span: an SDK
+span (``kind = 'op'``) of the same project and trace. Any other row with its id (a proxied
+call, another project's record) is left as it is and the span is reported refused. The
+check is the upsert's own ``WHERE``, so it holds under concurrent writers on SQLite and
+PostgreSQL alike; the ids the statement did not return are the refused ones.
 """
 
 from __future__ import annotations
@@ -115,7 +119,8 @@ def _write_each(engine: Engine, records: Sequence[CallRecord]) -> BatchResult:
 
 
 def _upsert_statement(dialect: str) -> sa.Insert:
-    """``INSERT .. ON CONFLICT (id) DO UPDATE`` merging a span's start and end rows."""
+    """``INSERT .. ON CONFLICT (id) DO UPDATE .. WHERE <same span> RETURNING id``, merging a
+    span's start and end rows and refusing to touch any other row."""
     insert: Any  # sqlite.Insert or postgresql.Insert: same API, no common base type
     if dialect == "sqlite":
         insert = sqlite.insert(CALLS)
@@ -130,18 +135,33 @@ def _upsert_statement(dialect: str) -> sa.Insert:
         if col.name not in {"id", "status"}
     }
     merged["status"] = sa.case((new.status == "running", CALLS.c.status), else_=new.status)
-    return cast(sa.Insert, insert.on_conflict_do_update(index_elements=["id"], set_=merged))
+    same_span = sa.and_(
+        CALLS.c.kind == "op",
+        new.kind == "op",
+        CALLS.c.project == new.project,
+        CALLS.c.trace_id == new.trace_id,
+    )
+    upsert = insert.on_conflict_do_update(index_elements=["id"], set_=merged, where=same_span)
+    return cast(sa.Insert, upsert.returning(CALLS.c.id))
 
 
 _UPSERTS: dict[str, sa.Insert] = {}
 
 
-def upsert_records(conn: Connection, records: Sequence[CallRecord]) -> None:
-    """Insert records, merging into any row with the same id (SQLite and PostgreSQL)."""
+def upsert_records(conn: Connection, records: Sequence[CallRecord]) -> list[str]:
+    """Insert SDK span records, merging each into the row of the same span if there is one
+    (SQLite and PostgreSQL); the ids refused, in ``records`` order.
+
+    Refused: an id that names a row which is not this span (a proxied call, or a span of
+    another project or trace); that row is not changed. The others are written either
+    way: the caller's transaction decides whether a refusal keeps them. One record per id.
+    """
     if not records:
-        return
+        return []
     dialect = conn.dialect.name
     stmt = _UPSERTS.get(dialect)
     if stmt is None:
         stmt = _UPSERTS[dialect] = _upsert_statement(dialect)
-    conn.execute(stmt, [record_to_row(rec) for rec in records])
+    result = conn.execute(stmt, [record_to_row(rec) for rec in records])
+    written = set(result.scalars().all())
+    return [rec.id for rec in records if rec.id not in written]

@@ -57,3 +57,20 @@ def test_embeddings_summary() -> None:
         "model": "m",
         "embeddings": {"count": 2, "dimensions": 4, "stored": False},
     }
+
+
+def test_non_finite_numbers_are_spelled_and_the_body_is_not_verbatim() -> None:
+    data = b'{"logprob": -Infinity, "top": [NaN, Infinity], "text": "NaN stays text"}'
+    value, verbatim = parse_body_verbatim(data, "application/json", size=len(data), truncated=False)
+    assert value == {"logprob": "-Infinity", "top": ["NaN", "Infinity"], "text": "NaN stays text"}
+    assert verbatim is False
+    plain = b'{"text": "Infinity and NaN as words"}'
+    assert parse_body_verbatim(plain, "application/json", size=len(plain), truncated=False)[1]
+
+
+def test_a_body_nested_too_deep_is_kept_raw_with_the_reason() -> None:
+    data = b"[" * 5000 + b"]" * 5000
+    value, verbatim = parse_body_verbatim(data, "application/json", size=len(data), truncated=False)
+    assert isinstance(value, dict) and verbatim is False
+    assert str(value["parse_error"]).startswith("nested too deep")
+    assert value["raw"] == data.decode()

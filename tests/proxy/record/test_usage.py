@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import tiktoken.registry
-from wiretrace_proxy.callrecord import JSONObject, Usage
+from wiretrace_proxy.callrecord import JSON, JSONObject, Usage
 from wiretrace_proxy.endpoints import Endpoint
 from wiretrace_proxy.record.reassemble import reassemble_stream
 from wiretrace_proxy.record.tokenizers import Tokenizers
@@ -355,3 +355,13 @@ def test_exact_counts_are_tiktoken_counts(real_tokenizers: Tokenizers) -> None:
     estimate = estimate_usage("gpt-4o", request, {"choices": [{"text": text}]}, real_tokenizers)
     n = len(encoder.encode_ordinary(text))
     assert estimate.usage == Usage(3 + 1 + n + 3, n, 7 + 2 * n)
+
+
+@pytest.mark.parametrize("bad", [-5, 2.5, "7", True, 2**31, 10**30, float("nan")], ids=repr)
+def test_unusable_token_counts_are_dropped(bad: JSON) -> None:
+    assert (
+        normalise_usage({"prompt_tokens": bad, "completion_tokens": bad, "total_tokens": bad})
+        is None
+    )
+    usage = normalise_usage({"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": bad})
+    assert usage is not None and usage.total_tokens == 7  # filled in as if left out

@@ -7,6 +7,8 @@ newest first with a keyset cursor, as ``GET /api/calls`` gives them. Inserts are
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.base import PGDialect
@@ -109,9 +111,9 @@ def upsert(engine: Engine, *records: CallRecord) -> None:
 
 def span_parts() -> tuple[CallRecord, CallRecord]:
     start = make_record(
-        5, status="running", ended_at=None, latency_ms=None, output=None, usage=None
+        5, status="running", ended_at=None, latency_ms=None, output=None, usage=None, kind="op"
     )
-    end = make_record(5, status="ok", inputs=None, output={"answer": 42})
+    end = make_record(5, status="ok", inputs=None, output={"answer": 42}, kind="op")
     return start, end
 
 
@@ -144,10 +146,34 @@ def test_upsert_inserts_many_new_rows(engine: Engine) -> None:
     assert len(listed(engine)) == 4
 
 
+def test_upsert_refuses_a_proxied_call_and_keeps_it_unchanged(engine: Engine) -> None:
+    call = make_record(1)
+    insert(engine, call)
+    forged = make_record(1, kind="op", op_name="forged", status="error", inputs={"x": 1})
+    with engine.begin() as conn:
+        refused = queries.upsert_records(conn, [forged, make_record(2, kind="op")])
+    assert refused == [call.id]
+    assert get(engine, call.id) == call
+    assert get(engine, make_record(2).id) is not None  # the batch's other span is stored
+
+
+def test_upsert_refuses_another_projects_or_traces_span(engine: Engine) -> None:
+    start, end = span_parts()
+    upsert(engine, start)
+    other_project = dataclasses.replace(end, project="someone-else")
+    other_trace = dataclasses.replace(end, trace_id="e" * 32)
+    for forged in (other_project, other_trace):
+        with engine.begin() as conn:
+            assert queries.upsert_records(conn, [forged]) == [start.id]
+    assert get(engine, start.id) == start
+
+
 def test_upsert_statement_renders_on_conflict_for_postgresql() -> None:
     sql = str(queries._upsert_statement("postgresql").compile(dialect=POSTGRESQL))
     assert "ON CONFLICT (id) DO UPDATE SET" in sql
     assert "coalesce(excluded.output, calls.output)" in sql
+    assert "WHERE calls.kind = %(kind_1)s" in sql and "RETURNING calls.id" in sql
+    assert "calls.project = excluded.project" in sql
 
 
 def test_write_batch_writes_all_in_one_go(engine: Engine) -> None:

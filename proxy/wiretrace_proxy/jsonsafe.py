@@ -1,0 +1,166 @@
+"""JSON that is always valid: non-finite numbers spelled as strings, and a depth bound.
+
+Why: Python's ``json`` reads and writes ``NaN``, ``Infinity`` and ``-Infinity``, which JSON
+does not have. Local model servers put them in logprobs and an SDK span can carry one;
+stored as they are, they make SQLite's JSON functions fail ("malformed JSON") for every
+filter over the table, and the API's answers unreadable to a browser. So:
+
+- Where a value enters a record (``record/bodies.py``, ``record/spans.py``), a non-finite
+  number becomes the string the SDK already sends for one (``"NaN"``, ``"Infinity"``,
+  ``"-Infinity"``; Python's ``float()`` and JavaScript's ``Number()`` read each back), and
+  the record says so.
+- Every encoder that writes or serves JSON (``dumps``: the database's JSON columns, the
+  API's answers) refuses them (``allow_nan=False``) and, as the last line, spells any that
+  got through the same way: a value is never lost and never written invalid.
+
+The walks here are iterative, so a value of any depth can be checked and spelled;
+``depth_exceeds`` and ``MAX_DEPTH`` bound what SDK spans may nest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from wiretrace_proxy.callrecord import JSON
+
+__all__ = [
+    "MAX_DEPTH",
+    "depth_exceeds",
+    "dumps",
+    "encoder",
+    "finite",
+    "has_nonfinite",
+    "loads",
+    "spell",
+]
+
+MAX_DEPTH = 256
+"""Levels of arrays and objects a recorded value may nest (a scalar is depth 0, ``[]`` 1).
+Far above any API body or SDK span (the SDK cuts values at 20), far below the ~1000 that
+Python's recursion limit lets ``json`` and recursive walks reach."""
+
+_SPELLINGS = {"NaN": "NaN", "Infinity": "Infinity", "-Infinity": "-Infinity"}
+
+
+def spell(number: float) -> str:
+    """``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` for a non-finite float."""
+    if math.isnan(number):
+        return "NaN"
+    return "Infinity" if number > 0 else "-Infinity"
+
+
+def loads(data: bytes | str) -> tuple[JSON, bool]:
+    """``json.loads(data)`` with each ``NaN``/``Infinity``/``-Infinity`` read as its string,
+    and whether there was one. Raises what ``json.loads`` raises (``RecursionError`` too).
+
+    The constants' names are looked for first (a C scan): a body without one, nearly all
+    of them, is read by the plain decoder.
+    """
+    probe = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    if b"NaN" not in probe and b"Infinity" not in probe:
+        return json.loads(data), False
+    found: list[str] = []
+
+    def constant(name: str) -> str:
+        found.append(name)
+        return _SPELLINGS[name]
+
+    return json.loads(data, parse_constant=constant), bool(found)
+
+
+def has_nonfinite(value: object) -> bool:
+    """Whether a non-finite float sits anywhere in ``value`` (iterative walk)."""
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
+def finite(value: Any) -> tuple[Any, bool]:
+    """``value`` with every non-finite float spelled (``spell``), and whether there was one.
+
+    The value itself comes back when it has none; otherwise a copy (tuples become lists,
+    as JSON has them). Iterative, so any depth is fine.
+    """
+    if not has_nonfinite(value):
+        return value, False
+    stack: list[tuple[Any, Any]] = []
+
+    def shell(item: Any) -> Any:
+        if isinstance(item, float) and not math.isfinite(item):
+            return spell(item)
+        if isinstance(item, dict):
+            copy: dict[Any, Any] = {}
+            stack.append((item, copy))
+            return copy
+        if isinstance(item, list | tuple):
+            items: list[Any] = []
+            stack.append((item, items))
+            return items
+        return item
+
+    root = shell(value)
+    while stack:
+        source, target = stack.pop()
+        if isinstance(source, dict):
+            for key, item in source.items():
+                target[key] = shell(item)
+        else:
+            target.extend(shell(item) for item in source)
+    return root, True
+
+
+def encoder(*, compact: bool = True, ensure_ascii: bool = True) -> Callable[[Any], str]:
+    """A ``dumps`` whose JSON is always valid: non-finite numbers spelled, never ``NaN``.
+
+    ``compact`` drops the spaces after separators (storage); the API's answers keep the
+    ``json.dumps`` layout. The C encoder is built once and refuses non-finite numbers
+    (``allow_nan=False``); only a value that holds one pays for a spelled copy.
+    """
+    separators = (",", ":") if compact else (", ", ": ")
+    encode = json.JSONEncoder(
+        separators=separators, allow_nan=False, ensure_ascii=ensure_ascii
+    ).encode
+
+    def dumps(value: Any) -> str:
+        try:
+            return encode(value)
+        except ValueError:
+            spelled, changed = finite(value)
+            if not changed:
+                raise  # not a non-finite number (a circular reference): the caller's bug
+            return encode(spelled)
+
+    return dumps
+
+
+dumps = encoder(compact=False)
+"""``json.dumps(value)`` as the API answers it, but always valid JSON."""
+
+
+def depth_exceeds(value: object, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests arrays and objects deeper than ``limit`` (iterative walk)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        depth += 1
+        if depth > limit:
+            return True
+        stack.extend((child, depth) for child in children if isinstance(child, dict | list))
+    return False
