@@ -212,9 +212,9 @@ def test_the_document_is_valid_json_schema(world: World) -> None:
         "FeedbackSummary", "Health", "JsonValue", "Model", "ModelList", "ModelVersion",
         "ModelVersionList", "Op", "OpList", "OpVersion", "OpVersionList", "PromptFamily",
         "PromptList", "PromptVersion", "PromptVersionList", "PromptVersionSummary", "SpanBatch",
-        "SpanEvent", "SpansAccepted", "Stats", "StatsGroup", "StatsLatency", "StatsTotals",
-        "StatsTtft", "Trace", "TraceNode", "TraceSummary", "UnknownModel", "UnknownModelList",
-        "Usage",
+        "SpanEvent", "SpansAccepted", "SpansRefused", "Stats", "StatsGroup", "StatsLatency",
+        "StatsTotals", "StatsTtft", "Trace", "TraceNode", "TraceSummary", "UnknownModel",
+        "UnknownModelList", "Usage",
     ]  # fmt: skip
     for schema in world.doc["components"]["schemas"].values():
         jsonschema.Draft202012Validator.check_schema(schema)
