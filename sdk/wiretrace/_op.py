@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 
 from ._context import CURRENT
-from ._record import Recorder, Yielded, end_error, end_ok, reset_context
+from ._record import OpInfo, Yielded, end_error, end_ok, reset_context
 from ._state import STATE
 
 TYPE_CHECKING = False
@@ -64,7 +64,7 @@ def _make_op(fn: Any, name: str | None) -> Any:
         return type(fn)(_make_op(fn.__func__, name))
     if getattr(fn, "__wiretrace_op__", None) is not None:  # already an op: never two spans
         return fn if name is None else _make_op(fn.__wrapped__, name)
-    recorder = Recorder(fn, name or _name_of(fn))
+    recorder = OpInfo(fn, name or _name_of(fn))
     flags = _code_flags(fn)
     wrapper: Callable[..., object]
     if flags & _CO_ASYNC_GENERATOR:
@@ -112,7 +112,7 @@ else:
     """
 
 
-def _sync_wrapper(fn: Callable[..., object], rec: Recorder) -> Callable[..., object]:
+def _sync_wrapper(fn: Callable[..., object], rec: OpInfo) -> Callable[..., object]:
     def wrapper(*args: object, **kwargs: object) -> object:
         if STATE.exporter is None:
             return fn(*args, **kwargs)
@@ -134,7 +134,7 @@ def _sync_wrapper(fn: Callable[..., object], rec: Recorder) -> Callable[..., obj
 
 
 def _async_wrapper(
-    fn: Callable[..., Coroutine[object, object, object]], rec: Recorder
+    fn: Callable[..., Coroutine[object, object, object]], rec: OpInfo
 ) -> Callable[..., Coroutine[object, object, object]]:
     async def wrapper(*args: object, **kwargs: object) -> object:
         if STATE.exporter is None:
@@ -157,7 +157,7 @@ def _async_wrapper(
 
 
 def _generator_wrapper(
-    fn: Callable[..., Generator[object, object, object]], rec: Recorder
+    fn: Callable[..., Generator[object, object, object]], rec: OpInfo
 ) -> Callable[..., Generator[object, object, object]]:
     def wrapper(*args: object, **kwargs: object) -> Generator[object, object, object]:
         if STATE.exporter is None:
@@ -207,7 +207,7 @@ def _close_generator(gen: Generator[object, object, object], span: Span, items: 
 
 
 def _async_generator_wrapper(
-    fn: Callable[..., AsyncGenerator[object, object]], rec: Recorder
+    fn: Callable[..., AsyncGenerator[object, object]], rec: OpInfo
 ) -> Callable[..., AsyncGenerator[object, object]]:
     async def wrapper(*args: object, **kwargs: object) -> AsyncGenerator[object, object]:
         span = rec.start(args, kwargs) if STATE.exporter is not None else None

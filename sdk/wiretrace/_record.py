@@ -25,14 +25,14 @@ if TYPE_CHECKING:
 
     from ._serialize import JSON
 
-__all__ = ["Recorder", "Yielded", "end_error", "end_ok", "reset_context"]
+__all__ = ["OpInfo", "Yielded", "end_error", "end_ok", "reset_context"]
 
 log = logging.getLogger(__name__)
 
 _UNSET: dict[str, str] = {}
 
 
-class Recorder:
+class OpInfo:
     """What one op knows about its function: name, signature, version."""
 
     __slots__ = (

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 import wiretrace
-from wiretrace._record import Recorder, Yielded, end_error
+from wiretrace._record import OpInfo, Yielded, end_error
 from wiretrace._serialize import MAX_ITEMS
 from wiretrace._span import Span, new_trace_id
 
@@ -14,7 +14,7 @@ from .collector import Collector
 
 
 def _inputs(fn: Any, *args: object, **kwargs: object) -> dict[str, object]:
-    return dict(Recorder(fn, "f").inputs(args, kwargs))
+    return dict(OpInfo(fn, "f").inputs(args, kwargs))
 
 
 def test_binding_applies_defaults_and_names_every_argument() -> None:
