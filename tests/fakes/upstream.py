@@ -97,6 +97,7 @@ def create_fake_upstream() -> web.Application:
     app.router.add_post("/v1/audio/transcriptions", upload_summary)
     app.router.add_post("/v1/files", upload_summary)
     app.router.add_get("/v1/models", models)
+    app.router.add_route("*", "/v1/echo", echo)
     app.router.add_route("*", "/v1/{tail:.*}", not_found)
     return app
 
@@ -274,6 +275,25 @@ async def upload_summary(request: web.Request) -> web.Response:
 async def models(request: web.Request) -> web.Response:
     await _receive(request)
     return json_response({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]})
+
+
+async def echo(request: web.Request) -> web.Response:
+    """What was received (headers, query, body) sent back, as an upstream that echoes
+    credentials would; ``x-fake-scenario: echo_text`` answers in plain text, and the
+    request's ``x-goog-api-key`` comes back as a response header too."""
+    _fake, body = await _receive(request)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    if _scenario(request) == "echo_text":
+        lines = [f"{k}: {v}" for k, v in headers.items()]
+        lines += [f"query: {request.query_string}", body.decode("utf-8", "replace")]
+        response = web.Response(text="\n".join(lines), content_type="text/plain")
+    else:
+        parsed = json.loads(body) if body else None
+        echoed = {"headers": headers, "query": dict(request.query), "body": parsed}
+        response = json_response(echoed)
+    if "x-goog-api-key" in headers:
+        response.headers["x-goog-api-key"] = headers["x-goog-api-key"]
+    return response
 
 
 async def not_found(request: web.Request) -> web.Response:

@@ -3,6 +3,10 @@
 Everything slow or fallible about recording lives here, off the request path: JSON parsing,
 stream reassembly, token estimates, secret masking. A capture always yields a record: a body
 that does not parse is kept raw with the reason, never dropped.
+
+Every value a record takes from the capture passes through ``redact`` on its way in (ids,
+names, path, query, headers, properties, bodies, errors): ``build`` and ``fallback`` read
+the capture's metadata only through ``_Meta.of``, so neither can store it unmasked.
 """
 
 from __future__ import annotations
@@ -23,10 +27,15 @@ from wiretrace_proxy.record.prompts import prompt_digest
 from wiretrace_proxy.record.reassemble import Reassembled, reassemble_stream
 from wiretrace_proxy.record.redact import (
     api_key_from_headers,
+    api_key_from_query,
     fingerprint_key,
+    mask_optional,
+    mask_secrets,
     redact_headers,
     redact_json,
     redact_parsed,
+    redact_properties,
+    redact_query,
 )
 from wiretrace_proxy.record.usage import Tokenizers, estimate_usage, normalise_usage
 from wiretrace_proxy.settings import MEMORY_URL, Settings
@@ -48,6 +57,36 @@ class _Response:
         if self.source is not None:
             return redact_parsed(self.output, self.source)
         return redact_json(self.output)
+
+
+@dataclass(slots=True, frozen=True)
+class _Meta:
+    """The capture's metadata as a record may store it: secrets masked by shape (an
+    ``sk-...`` session id is masked, an ordinary one is kept as it is, so filters match)
+    and properties also by name."""
+
+    project: str | None
+    session_id: str | None
+    user_id: str | None
+    name: str | None
+    session_path: str | None
+    properties: dict[str, str]
+    tracestate: str | None
+    path: str
+
+    @classmethod
+    def of(cls, capture: Capture) -> _Meta:
+        meta = capture.meta
+        return cls(
+            project=mask_optional(meta.project),
+            session_id=mask_optional(meta.session_id),
+            user_id=mask_optional(meta.user_id),
+            name=mask_optional(meta.name),
+            session_path=mask_optional(meta.session_path),
+            properties=redact_properties(meta.properties),
+            tracestate=mask_optional(meta.tracestate),
+            path=mask_secrets(capture.path),
+        )
 
 
 @dataclass(slots=True, frozen=True)
@@ -95,13 +134,14 @@ class Recorder:
         response = self._response(capture)
         usage, usage_source, estimate_method = self._usage(capture, inputs, response)
         status, error = _status(capture, response)
-        identity = self._identity(capture)
+        meta = _Meta.of(capture)
+        identity = self._identity(capture, meta)
         stored_inputs = redact_parsed(inputs, raw_inputs) if verbatim else redact_json(inputs)
         requested = inputs.get("model") if isinstance(inputs, dict) else None
         model = requested if isinstance(requested, str) else response.model
         started = datetime.fromtimestamp(capture.started_wall, UTC)
         latency = _ms(capture.t0, capture.t_end)
-        key = api_key_from_headers(capture.request_headers)
+        key = api_key_from_headers(capture.request_headers) or api_key_from_query(capture.query)
         output = response.redacted_output()
         return CallRecord(
             id=capture.call_id,
@@ -124,11 +164,11 @@ class Recorder:
             usage=usage,
             usage_source=usage_source,
             cost_usd=self._cost(model, response.model, usage, started, output),
-            error=error,
-            session_id=capture.meta.session_id,
-            user_id=capture.meta.user_id,
+            error=_redacted_error(error),
+            session_id=meta.session_id,
+            user_id=meta.user_id,
             key_fingerprint=fingerprint_key(key, self.key_salt) if key else None,
-            attributes=_attributes(capture, response.stream, estimate_method),
+            attributes=_attributes(capture, meta, response.stream, estimate_method),
             # Digested from the stored (redacted) body, as ``/api/prompts`` re-derives it.
             prompt_digest=prompt_digest(capture.endpoint, stored_inputs),
         )
@@ -139,7 +179,8 @@ class Recorder:
         Same identity as a built record (op name, trace, display name), so a failed build
         lands in the same op group in the UI as the calls that built.
         """
-        identity = self._identity(capture)
+        meta = _Meta.of(capture)
+        identity = self._identity(capture, meta)
         started = datetime.fromtimestamp(capture.started_wall, UTC)
         latency = _ms(capture.t0, capture.t_end)
         return CallRecord(
@@ -155,23 +196,20 @@ class Recorder:
             status="error",
             http_status=capture.status,
             error={
-                "message": f"{type(error).__name__}: {error}",
+                "message": mask_secrets(f"{type(error).__name__}: {error}"),
                 "type": "record_error",
                 "code": None,
             },
-            session_id=capture.meta.session_id,
-            user_id=capture.meta.user_id,
+            session_id=meta.session_id,
+            user_id=meta.user_id,
             attributes={"record_error": True, "outcome": capture.outcome},
         )
 
-    def _identity(self, capture: Capture) -> _Identity:
-        meta = capture.meta
-        parent = parse_traceparent(meta.traceparent)
+    def _identity(self, capture: Capture, meta: _Meta) -> _Identity:
+        parent = parse_traceparent(capture.meta.traceparent)
         trace_id, parent_id = parent if parent else (new_trace_id(), None)
         op_name = op_name_for(capture.method, capture.path)
-        display = meta.name or (
-            f"{capture.method} {capture.path}" if op_name == GENERIC_OP else None
-        )
+        display = meta.name or (f"{capture.method} {meta.path}" if op_name == GENERIC_OP else None)
         return _Identity(
             meta.project or self.settings.project, trace_id, parent_id, op_name, display
         )
@@ -234,15 +272,16 @@ class Recorder:
         return estimate.usage, "estimated", estimate.method
 
 
-def _attributes(capture: Capture, stream: bool, estimate_method: str | None) -> JSONObject:
-    meta = capture.meta
+def _attributes(
+    capture: Capture, meta: _Meta, stream: bool, estimate_method: str | None
+) -> JSONObject:
     attributes: JSONObject = {
         "session_id": meta.session_id,
         "user_id": meta.user_id,
         "properties": dict(meta.properties),
         "stream": stream,
         "usage_injected": capture.usage_injected,
-        "request": _request_meta(capture),
+        "request": _request_meta(capture, meta),
         "response": _response_meta(capture),
     }
     if estimate_method is not None:
@@ -263,6 +302,14 @@ def _from_stream(result: Reassembled) -> _Response:
         stream=True,
         complete=result.complete,
     )
+
+
+def _redacted_error(error: JSONObject | None) -> JSONObject | None:
+    """An error's fields (an upstream's message, a client exception's text) masked."""
+    if error is None:
+        return None
+    masked = redact_json(error)
+    return masked if isinstance(masked, dict) else error
 
 
 def _status(capture: Capture, response: _Response) -> tuple[Status, JSONObject | None]:
@@ -304,12 +351,12 @@ def _ms(start: float, end: float | None) -> float | None:
     return None if end is None else round((end - start) * 1000, 3)
 
 
-def _request_meta(capture: Capture) -> JSONObject:
+def _request_meta(capture: Capture, meta: _Meta) -> JSONObject:
     headers: dict[str, JSON] = dict(redact_headers(capture.request_headers))
     return {
         "method": capture.method,
-        "path": capture.path,
-        "query": capture.query or None,
+        "path": meta.path,
+        "query": redact_query(capture.query) or None,
         "headers": headers,
         "bytes": capture.request_size,
         "truncated": capture.request_truncated,

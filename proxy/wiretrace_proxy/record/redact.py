@@ -1,87 +1,424 @@
-"""Secret redaction: nothing key-shaped is ever written (pure functions).
+"""Secret redaction: nothing credential-shaped or credential-named is ever written.
 
-Header values of ``Authorization``, ``api-key``, ``Cookie``, ``Set-Cookie``,
-``OpenAI-Organization`` (and a few provider aliases) are replaced by a marker before a
-record is built. The API key is kept only as a fingerprint (salted SHA-256 prefix plus the
-last 4 characters) so usage can be attributed per key. Bodies are scanned for key-shaped
-strings (``sk-...``, ``?key=...``) that apps sometimes echo into prompts or URLs.
+Every value the recorder writes goes through this module, and nothing else masks secrets,
+so one table says what a secret looks like:
 
-Almost no body holds a key, and walking a parsed body string by string costs more than
-parsing it, so every entry point first asks a cheaper question: can anything here match at
-all? Each prefilter is a necessary condition for a mask (a superset of what the masking
-patterns match), run as one C-level regex search that starts with a literal and so skips
-ahead at memchr speed: a key needs ``k-`` and 16 key characters, a ``?key=`` needs
-``ey=`` (no other character case-folds to ``e`` or ``y``). Only a hit pays for the walk.
+- **By shape**: ``_SHAPES`` lists provider key formats (OpenAI, Anthropic, Google, AWS,
+  GitHub, Slack, Hugging Face, Groq, xAI, Stripe, Cloudflare origin CA keys, JWTs) and
+  ``Bearer <token>`` / ``Basic <user:pass in base64>`` values, matched anywhere in any
+  string: a header value, a query parameter, an id, a prompt.
+- **By name**: a header, query parameter, property or JSON field whose name holds a
+  credential word (``key``, ``token``, ``secret``, ``password``, ``auth``, ``cookie``, ...:
+  ``_SECRET_NAME``) has its string value masked whatever it looks like (an Azure 32-hex
+  key, an AWS secret, a password). Counting words are not credentials: ``max_tokens``,
+  ``prompt_tokens``, ``token_count``, ``tokenizer``, ``keys``, ``keywords``, ``author``
+  and a logprob's ``token`` keep their values. In free text the same names are caught
+  in ``name=value`` / ``name: value`` form (``?key=AIza...``, a form body, an echoed
+  header line).
+
+A mask keeps a fingerprint, not a hash: ``[redacted:<kind>…<last 4>]`` (``kind`` when the
+shape is known, the last 4 only for a single token of 20 characters or more, so a short
+password shows nothing). Providers show keys the same way (``sk-…a1b2``), so a user can
+tell which of their keys a call used; a hash needs a salt this pure module does not have,
+and the salted fingerprint of the API key itself is ``fingerprint_key`` (the
+``key_fingerprint`` column).
+
+Almost no body holds a secret, and walking a parsed body string by string costs more than
+parsing it, so every entry point first asks a cheaper question of the bytes: can anything
+here match at all (``_suspect``)? Each prefilter is a necessary condition for one row's
+mask, written as a regex that starts with a literal (so the scan skips ahead at memchr
+speed); a ``\\u00XX`` escape of a character the rows look at, or a NUL (UTF-16/32 JSON),
+makes the bytes suspect too. Only a hit pays for the walk.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import unquote_plus
 
 from wiretrace_proxy.callrecord import JSON
 
 REDACTED = "[redacted]"
 
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
-        "cookie",
-        "set-cookie",
-        "openai-organization",
-        "openai-project",
-    }
+EXTRA_SECRET_HEADERS = frozenset({"openai-organization", "openai-project"})
+"""Account ids rather than credentials (no credential word in the name), masked as ever."""
+
+_API_KEY_HEADERS = ("api-key", "x-api-key", "x-goog-api-key", "ocp-apim-subscription-key")
+"""Where providers other than OpenAI take the API key (Azure, Anthropic, Google, APIM)."""
+
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "bot", "digest", "apikey", "sharedkey"})
+"""A masked ``Authorization``-style value keeps its scheme word, for reading."""
+
+_ASCII = re.ASCII
+_I = re.IGNORECASE | re.ASCII
+
+# A name is secret when this finds a credential word in it (case-insensitive; ``-``, ``_``
+# and camelCase need no care, since each word is a single stem). The lookarounds are the
+# false positives: plural and counting forms (max_tokens, token_count, tokenizer, keys,
+# keywords), words that merely contain a stem (monkey, author, design) and OpenAI's
+# ``prompt_cache_key`` (a cache bucket name, not a credential).
+_STEMS = r"""
+    (?<!mon)(?<!don)(?<!tur)(?<!hoc)(?<!whis)(?<!joc)(?<!cache)(?<!cache[-_])
+    key(?!words?|board|s(?![a-z0-9]))
+  | token(?!s|i[sz]|[-_ ]?(?:counts?|ids?|usage|limits?|budget|logprobs?|len|lengths?|num
+                           |type|index))
+  | secret | passw | pwd | credential | signature | cookie | jwt
+  | auth(?!or(?!i[sz]))
+  | (?<![a-z])sig(?![a-z])
+"""
+_SECRET_NAME = re.compile(_STEMS, _I | re.VERBOSE)
+
+
+@lru_cache(maxsize=4096)
+def is_secret_name(name: str) -> bool:
+    """Whether a header, parameter, property or JSON field named ``name`` holds a secret."""
+    return _SECRET_NAME.search(name) is not None
+
+
+def _is_secret_header(lower: str) -> bool:
+    return lower in EXTRA_SECRET_HEADERS or is_secret_name(lower)
+
+
+# --- the shape table -------------------------------------------------------------------
+
+
+def _fixed(kind: str) -> Callable[[str], str]:
+    return lambda _token: kind
+
+
+def _openai_kind(token: str) -> str:
+    head, _, rest = token.partition("-")
+    project = rest.partition("-")[0]
+    return f"{head}-{project}" if project in ("proj", "svcacct", "admin", "None") else head
+
+
+def _first(n: int) -> Callable[[str], str]:
+    return lambda token: token[:n]
+
+
+def _bounded_or_random(match: re.Match[str]) -> bool:
+    """An ``sk-`` key at a word start, or glued to a word but random-looking (upper, lower
+    and digit): ``task-management-system`` is prose, ``xsk-AbC123...`` is not."""
+    start = match.start()
+    if start == 0 or not (match.string[start - 1].isalnum() or match.string[start - 1] == "_"):
+        return True
+    token = match.group(0)
+    return (
+        any(c.isdigit() for c in token)
+        and any(c.isupper() for c in token)
+        and any(c.islower() for c in token)
+    )
+
+
+def _always(_match: re.Match[str]) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """One credential format: how it looks, and the kind shown in its mask."""
+
+    name: str
+    pattern: re.Pattern[str]
+    kind: Callable[[str], str]
+    valid: Callable[[re.Match[str]], bool] = _always
+
+    def mask(self, match: re.Match[str]) -> str:
+        token = match.group(0)
+        return _marker(token, self.kind(token)) if self.valid(match) else token
+
+
+def _shape(
+    name: str,
+    pattern: str,
+    kind: Callable[[str], str],
+    valid: Callable[[re.Match[str]], bool] = _always,
+) -> Shape:
+    return Shape(name, re.compile(pattern, _ASCII), kind, valid)
+
+
+# Formats after detect-secrets (Yelp, Apache-2.0: keyword, AWS, GitHub, Slack, JWT
+# detectors) and gitleaks (MIT: Hugging Face, Groq, xAI, Stripe, Cloudflare origin CA
+# rules), loosened on length where providers have changed it. A new row needs its literal
+# in ``_RAW_PREFILTERS`` (the table-driven tests check every row against the fast paths).
+_SHAPES: tuple[Shape, ...] = (
+    _shape("anthropic", r"sk-ant-[A-Za-z0-9_\-]{20,}", _fixed("sk-ant")),
+    _shape("openai", r"(?:sk|rk|pk)-[A-Za-z0-9_\-]{16,}", _openai_kind, _bounded_or_random),
+    _shape("google", r"AIza[0-9A-Za-z_\-]{35}", _fixed("AIza")),
+    _shape("google-oauth", r"ya29\.[0-9A-Za-z_\-]{20,}", _fixed("ya29")),
+    _shape("aws", r"(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])", _first(4)),
+    _shape(
+        "github",
+        r"(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})",
+        lambda token: "github_pat" if token.startswith("github_pat_") else token[:3],
+    ),
+    _shape("slack", r"xox[abposr]-[A-Za-z0-9\-]{10,}", _first(4)),
+    _shape("huggingface", r"hf_[A-Za-z0-9]{30,}", _fixed("hf")),
+    _shape("groq", r"gsk_[A-Za-z0-9]{40,}", _fixed("gsk")),
+    _shape("xai", r"xai-[A-Za-z0-9]{40,}", _fixed("xai")),
+    _shape("stripe", r"[rs]k_(?:live|test)_[A-Za-z0-9]{16,}", _first(7)),
+    _shape("cloudflare-origin-ca", r"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}", _fixed("cf")),
+    _shape(
+        "jwt", r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]*)?", _fixed("jwt")
+    ),
 )
 
-_KEY_PATTERN = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{16,}")
-_QUERY_KEY_PATTERN = re.compile(r"([?&](?:api[_-]?)?key=)[^&#\s\"']+", re.IGNORECASE)
+_BEARER = re.compile(r"\b(bearer)( +)([A-Za-z0-9\-._~+/]+=*)", _I)
+_BASIC = re.compile(r"\b(basic)( +)([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])", _I)
 
-# Prefilters (see the module docstring): literal-led, so the scan is fast.
-_KEYISH = re.compile(r"k-[A-Za-z0-9_\-]{16,}")
-_QUERYISH = re.compile(r"=(?<=[eE][yY]=)")
-_KEYISH_BYTES = re.compile(rb"k-[A-Za-z0-9_\-]{16,}")
-_QUERYISH_BYTES = re.compile(rb"=(?<=[eE][yY]=)")
-_ESCAPED_KEY_CHAR = re.compile(rb"\\u00(?:2[dD]|3[0-9dD]|[4-7][0-9a-fA-F])")
-r"""A JSON ``\u00XX`` escape that decodes to a character the patterns look at (letters,
-digits, ``-``, ``=``, ``_``, ...); ``&``, ``<`` and ``>``, which Go escapes, are not among them."""
+# ``name=value`` / ``name: value`` in free text: led by the credential word, the name's
+# start is found by walking back (a leading ``[A-Za-z0-9_-]*`` would try every position).
+_ASSIGNMENT = re.compile(
+    rf"(?:{_STEMS})[A-Za-z0-9_\-]*(?P<sep>\\?[\"']?[ ]*[:=][ ]*\[?[ ]*\\?[\"']?)"
+    r"(?P<scheme>(?:bearer|basic|token)[ ]+)?(?P<value>[^\s\"'\\&,;<>()\[\]{}]+)",
+    _I | re.VERBOSE,
+)
+_LINE_END = re.compile(r"[\r\n\"\\]")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+# --- the prefilters --------------------------------------------------------------------
+# Python's ``re`` skips ahead fast only to a pattern's leading literal, so the rows are
+# grouped by one character each (the rest checked next to each hit, literal first so a
+# miss is cheap): five scans of the bytes and six of their ASCII-lowercased copy, each a
+# superset of the rows it stands for. ``_TAIL`` is what follows a credential word in a
+# name that matters: the rest of a JSON object key up to its ``":``, or ``=`` / ``:``
+# after it in text (quoted, escaped or spaced as ``_ASSIGNMENT`` allows).
+
+_RAW_PREFILTERS: tuple[re.Pattern[bytes], ...] = tuple(
+    re.compile(pattern)
+    for pattern in (
+        rb"-(?:(?<=k-)[A-Za-z0-9_\-]{16}|(?<=xox[abposr]-)|(?<=xai-)|(?<=v1\.0-))",
+        rb"_(?:(?<=gh[pousr]_)|(?<=github_pat_)|(?<=hf_)|(?<=gsk_)|(?<=k_live_)|(?<=k_test_))",
+        rb"A(?:Iza|[KS]IA|BIA|CCA|3T)",
+        rb"y(?:J(?<=eyJ)|a29\.)",
+        rb"\\u00(?!26|3[cCeE])[2-7][0-9a-fA-F]",
+    )
+)
+r"""The last is a JSON ``\u00XX`` escape of printable ASCII, which could spell what any row
+looks for (``&``, ``<`` and ``>``, which Go escapes and no row needs, are left out)."""
+
+_TAIL = rb"""(?:[a-z0-9_\-]*[\\"']*[ ]*[:=]|(?:[^"\\]|\\.)*+"\s*:)"""
+_LOWER_PREFILTERS: tuple[re.Pattern[bytes], ...] = tuple(
+    re.compile(pattern)
+    for pattern in (
+        rb"k(?:ey|en(?<=token)(?!s)|ie(?<=cookie))" + _TAIL,
+        rb"w(?:(?<=passw)|d(?<=pwd)|t(?<=jwt))" + _TAIL,
+        rb"cr(?:et(?<=secret)|edential)" + _TAIL,
+        rb"sig" + _TAIL,
+        rb"auth" + _TAIL,
+        rb"b(?:earer|asic) +[a-z0-9\-._~+/\\]{8}",
+    )
+)
+"""Credential words (key, token, cookie; passw, pwd, jwt; secret, credential; sig; auth)
+with their ``_TAIL``, and ``Bearer`` / ``Basic`` with eight token characters."""
+
+_MARKED = re.compile(r"(?:[A-Za-z0-9]+ )?\[redacted(?::[A-Za-z0-9_\-]*(?:…[^\]\s]{1,4})?)?\]")
+"""A value this module already masked (masking is idempotent)."""
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-"""ASCII-only JSON: the encoder escapes no letter, digit, ``-``, ``_`` or ``=``, so a string
-in a value holds a pattern's text exactly when the encoded value does."""
+"""ASCII-only JSON: the encoder escapes no printable ASCII but ``"`` and ``\\``, so a string
+in a value holds a row's text exactly when the encoded value passes its prefilter."""
+
+
+def _suspect(data: bytes) -> bool:
+    """False when no row can match any text in ``data`` (raw, JSON or JSON's strings)."""
+    if b"\x00" in data or any(p.search(data) is not None for p in _RAW_PREFILTERS):
+        return True
+    lower = data.lower()
+    return any(p.search(lower) is not None for p in _LOWER_PREFILTERS)
+
+
+# --- masks -----------------------------------------------------------------------------
+
+
+def _marker(secret: str, kind: str | None, tail: bool = True) -> str:
+    """``[redacted:kind…last4]``; the last 4 only for one token of 20+ characters."""
+    single = tail and len(secret) >= 20 and not any(c in secret for c in " ;,=:")
+    end = f"…{secret[-4:]}" if single else ""
+    return f"[redacted:{kind or ''}{end}]" if kind or end else REDACTED
+
+
+def _kind_of(token: str) -> str | None:
+    for shape in _SHAPES:
+        match = shape.pattern.fullmatch(token)
+        if match is not None and shape.valid(match):
+            return shape.kind(token)
+    return None
+
+
+def _mask_scheme_token(match: re.Match[str]) -> str:
+    token = match.group(3)
+    if match.re is _BASIC:
+        if not _is_basic_credential(token):
+            return match.group(0)
+        return f"{match.group(1)}{match.group(2)}{_marker(token, 'basic', tail=False)}"
+    kind = _kind_of(token)
+    if kind is None and not (len(token) >= 20 or any(c.isdigit() for c in token)):
+        return match.group(0)  # "bearer of bad news"
+    if len(token) < 8:
+        return match.group(0)
+    return f"{match.group(1)}{match.group(2)}{_marker(token, kind)}"
+
+
+def _is_basic_credential(token: str) -> bool:
+    try:
+        decoded = base64.b64decode(token, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in decoded
+
+
+def _mask_assignments(text: str) -> str:
+    out: list[str] = []
+    last = 0
+    for match in _ASSIGNMENT.finditer(text):
+        start = match.start()
+        while start > 0 and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        name = text[start : match.start("sep")]
+        value, end = match.group("value"), match.end("value")
+        if "cookie" in name.lower():  # a cookie line is pairs: all of it, to its end
+            found = _LINE_END.search(text, end)
+            end = found.start() if found else len(text)
+            value = text[match.start("value") : end]
+        query = match.group("sep") == "=" and (start == 0 or text[start - 1] in "?&;")
+        plausible = query or (len(value) >= 6 and any(c.isdigit() for c in value))
+        if not is_secret_name(name) or not (plausible or len(value) >= 16):
+            continue
+        out.append(text[last : match.start("value")])
+        out.append(_marker(value, _kind_of(value)))
+        last = end
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _mask_text(text: str) -> str:
+    """Every row on ``text``, no prefilter: what the fast paths must agree with."""
+    text = _BEARER.sub(_mask_scheme_token, text)
+    text = _BASIC.sub(_mask_scheme_token, text)
+    text = _mask_assignments(text)
+    for shape in _SHAPES:
+        text = shape.pattern.sub(shape.mask, text)
+    return text
+
+
+def mask_secrets(text: str) -> str:
+    """Mask credential-shaped substrings (and ``name=value`` credentials) in free text."""
+    if not _suspect(text.encode("utf-8", "surrogatepass")):
+        return text
+    return _mask_text(text)
+
+
+def mask_value(value: str) -> str:
+    """The whole of a value whose name says it is a secret, masked (an auth scheme word
+    such as ``Bearer`` is kept); an empty or already masked value is returned as it is."""
+    if not value or _MARKED.fullmatch(value):
+        return value
+    scheme, space, rest = value.strip().partition(" ")
+    if space and scheme.lower() in _AUTH_SCHEMES and rest.strip():
+        token = rest.strip()
+        if scheme.lower() == "basic":
+            return f"{scheme} {_marker(token, 'basic', tail=False)}"
+        return f"{scheme} {_marker(token, _kind_of(token))}"
+    token = value.strip()
+    return _marker(token, _kind_of(token))
+
+
+# --- the things a record holds ---------------------------------------------------------
 
 
 def redact_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
-    """Headers as a dict with secret values replaced (repeated names joined by ', ').
+    """Headers as a dict with secret values masked (repeated names joined by ', ').
 
-    The non-secret values are scanned once, joined (no pattern spans a newline), rather
-    than one by one: they almost never hold a key.
+    A header named like a credential is masked whole; the others are scanned once, joined
+    (no row spans a newline), rather than one by one: they almost never hold a key.
     """
     pairs = [(name.lower(), value) for name, value in headers]
-    suspect = not _is_clean_text("\n".join(v for n, v in pairs if n not in SECRET_HEADERS))
+    secret = [_is_secret_header(lower) for lower, _ in pairs]
+    plain = "\n".join(value for (_, value), hidden in zip(pairs, secret, strict=True) if not hidden)
+    suspect = _suspect(plain.encode("utf-8", "surrogatepass"))
     out: dict[str, str] = {}
-    for lower, value in pairs:
-        if lower in SECRET_HEADERS:
-            safe = REDACTED
+    for (lower, value), hidden in zip(pairs, secret, strict=True):
+        if hidden:
+            safe = mask_value(value) or REDACTED
         else:
-            safe = mask_secrets(value) if suspect else value
+            safe = _mask_text(value) if suspect else value
         out[lower] = f"{out[lower]}, {safe}" if lower in out else safe
     return out
 
 
+def redact_query(query: str) -> str:
+    """A query string with each secret parameter's value masked (by name or by shape).
+
+    Every other parameter is kept byte for byte; a masked value is written as its marker,
+    unencoded, to be read.
+    """
+    if not query or ("%" not in query and "+" not in query and not _suspect(query.encode())):
+        return query
+    parts: list[str] = []
+    for part in query.split("&"):
+        name, eq, raw = part.partition("=")
+        if not eq:
+            parts.append(_mask_part(part))
+            continue
+        value = unquote_plus(raw)
+        if is_secret_name(unquote_plus(name)) and value:
+            parts.append(f"{_mask_part(name)}={mask_value(value)}")
+        else:
+            masked = mask_secrets(value)
+            parts.append(f"{_mask_part(name)}={raw if masked == value else masked}")
+    return "&".join(parts)
+
+
+def _mask_part(text: str) -> str:
+    decoded = unquote_plus(text)
+    masked = mask_secrets(decoded)
+    return text if masked == decoded else masked
+
+
+def redact_properties(properties: dict[str, str]) -> dict[str, str]:
+    """``Wiretrace-Property-*`` values: masked whole under a credential name, else by shape."""
+    return {
+        mask_secrets(name): mask_value(value) if is_secret_name(name) else mask_secrets(value)
+        for name, value in properties.items()
+    }
+
+
+def mask_optional(text: str | None) -> str | None:
+    """``mask_secrets`` for a value that may be absent (ids, names, paths)."""
+    return None if text is None else mask_secrets(text)
+
+
 def api_key_from_headers(headers: list[tuple[str, str]]) -> str | None:
-    """The API key a request carries (``Authorization: Bearer``, ``api-key``), if any."""
+    """The API key a request carries (``Authorization: Bearer``, then a provider's key
+    header: ``api-key``, ``x-api-key``, ``x-goog-api-key``, ``Ocp-Apim-Subscription-Key``)."""
+    found: dict[str, str] = {}
     for name, value in headers:
         lower = name.lower()
         if lower == "authorization":
             scheme, _, token = value.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
                 return token.strip()
-        elif lower in ("api-key", "x-api-key") and value.strip():
-            return value.strip()
+        elif lower in _API_KEY_HEADERS and value.strip():
+            found.setdefault(lower, value.strip())
+    return next((found[name] for name in _API_KEY_HEADERS if name in found), None)
+
+
+def api_key_from_query(query: str) -> str | None:
+    """The ``key`` / ``api_key`` query parameter (Google's way of passing the key), if any."""
+    for part in query.split("&") if query else ():
+        name, _, value = part.partition("=")
+        if unquote_plus(name).lower().replace("-", "_") in ("key", "api_key", "apikey"):
+            return unquote_plus(value) or None
     return None
 
 
@@ -91,47 +428,24 @@ def fingerprint_key(key: str, salt: str) -> str:
     return f"{digest}…{key[-4:]}"
 
 
-def mask_secrets(text: str) -> str:
-    """Mask key-shaped substrings in free text."""
-    if _is_clean_text(text):
-        return text
-    text = _KEY_PATTERN.sub(_mask_key, text)
-    return _QUERY_KEY_PATTERN.sub(lambda m: m.group(1) + REDACTED, text)
-
-
-def _mask_key(match: re.Match[str]) -> str:
-    key = match.group(0)
-    return f"{key[:3]}{REDACTED}{key[-4:]}" if len(key) > 24 else REDACTED
-
-
-def _is_clean_text(text: str) -> bool:
-    """True when ``mask_secrets`` would certainly leave ``text`` unchanged."""
-    return _KEYISH.search(text) is None and _QUERYISH.search(text) is None
-
-
 def is_clean_json_bytes(data: bytes) -> bool:
-    """True when no string ``json.loads(data)`` yields (and no text decoded from ``data``)
-    can hold a key: the bytes hold no key-shaped text, no JSON escape of a character that
-    could spell one, and no NUL (so they are not UTF-16/32, which ``json.loads`` accepts)."""
-    return (
-        _KEYISH_BYTES.search(data) is None
-        and _QUERYISH_BYTES.search(data) is None
-        and _ESCAPED_KEY_CHAR.search(data) is None
-        and b"\x00" not in data
-    )
+    """True when no string ``json.loads(data)`` yields, no object key in it, and no text
+    decoded from ``data`` can hold a secret (by shape or by name)."""
+    return not _suspect(data)
 
 
 def redact_parsed(value: JSON, data: bytes) -> JSON:
     """``redact_json(value)`` for ``value = json.loads(data)`` (or a part of it).
 
-    Why: scanning the bytes once costs about a microsecond; encoding or walking the parsed
+    Why: scanning the bytes once costs a few microseconds; encoding or walking the parsed
     value costs ten or more, and the bytes are clean for nearly every call.
     """
-    return value if is_clean_json_bytes(data) else _redact_walk(value)
+    return value if is_clean_json_bytes(data) else _walk(value, mask_secrets)
 
 
 def redact_json(value: JSON) -> JSON:
-    """Apply ``mask_secrets`` to every string in a JSON value (keys included).
+    """A JSON value with every secret masked: strings by shape, keys by shape, and the
+    string values of credential-named fields whole.
 
     A container is first encoded (in C) and scanned once: a clean one is returned as it is,
     since the walk would only copy it.
@@ -143,15 +457,25 @@ def redact_json(value: JSON) -> JSON:
     try:
         text = _ENCODE(value)
     except (TypeError, ValueError, RecursionError):
-        return _redact_walk(value)
-    return value if _is_clean_text(text) else _redact_walk(value)
+        return _walk(value, mask_secrets)
+    return _walk(value, mask_secrets) if _suspect(text.encode("ascii")) else value
 
 
-def _redact_walk(value: JSON) -> JSON:
+def _walk(value: JSON, mask: Callable[[str], str], secret: bool = False) -> JSON:
+    """Mask every string (``mask``) and credential-named fields' strings whole.
+
+    A credential name masks the strings directly under it (a list of keys included) but
+    not an object under it, whose own names decide: a JSON schema's ``"api_key":
+    {"type": "string"}`` is a description, not a key. A logprob's ``token`` is text.
+    """
     if isinstance(value, str):
-        return mask_secrets(value)
+        return mask_value(value) if secret else mask(value)
     if isinstance(value, list):
-        return [_redact_walk(item) for item in value]
+        return [_walk(item, mask, secret) for item in value]
     if isinstance(value, dict):
-        return {mask_secrets(k): _redact_walk(v) for k, v in value.items()}
+        logprob = "logprob" in value
+        return {
+            mask(key): _walk(item, mask, is_secret_name(key) and not (logprob and key == "token"))
+            for key, item in value.items()
+        }
     return value
