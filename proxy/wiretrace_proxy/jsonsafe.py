@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,9 @@ Far above any API body or SDK span (the SDK cuts values at 20), far below the ~1
 Python's recursion limit lets ``json`` and recursive walks reach."""
 
 _SPELLINGS = {"NaN": "NaN", "Infinity": "Infinity", "-Infinity": "-Infinity"}
+_BIG_EXPONENT = re.compile(rb"[eE]\+?0*[1-9][0-9]{2,}|[0-9]{309}")
+"""An exponent of 100 or more, or a run of 309 digits: the only ways a JSON number literal
+can overflow to inf, checked (a C scan) before paying for a Python call per float."""
 
 
 def spell(number: float) -> str:
@@ -60,7 +64,8 @@ def loads(data: bytes | str) -> tuple[JSON, bool]:
     of them, is read by the plain decoder.
     """
     probe = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if b"NaN" not in probe and b"Infinity" not in probe:
+    overflow = _BIG_EXPONENT.search(probe) is not None
+    if b"NaN" not in probe and b"Infinity" not in probe and not overflow:
         return json.loads(data), False
     found: list[str] = []
 
@@ -68,7 +73,17 @@ def loads(data: bytes | str) -> tuple[JSON, bool]:
         found.append(name)
         return _SPELLINGS[name]
 
-    return json.loads(data, parse_constant=constant), bool(found)
+    def number(text: str) -> float | str:
+        value = float(text)
+        if math.isfinite(value):
+            return value
+        found.append(text)
+        return spell(value)
+
+    hooks: dict[str, Callable[[str], object]] = {"parse_constant": constant}
+    if overflow:  # only then pay for a Python call per float: ``1e999`` reads as inf
+        hooks["parse_float"] = number
+    return json.loads(data, **hooks), bool(found)
 
 
 def has_nonfinite(value: object) -> bool:

@@ -14,7 +14,13 @@ __all__ = ["parse_utc"]
 def parse_utc(text: str) -> datetime:
     """``text`` as an aware UTC datetime; a naive time is taken as UTC.
 
-    Raises ``ValueError`` when ``text`` is not an ISO 8601 time.
+    Raises ``ValueError`` when ``text`` is not an ISO 8601 time, or names one that UTC
+    cannot hold (``0001-01-01T00:00:00+01:00`` is in year 0 in UTC).
     """
     parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the range of UTC times") from None

@@ -94,13 +94,14 @@ def query(name: str, schema: JSONObject, description: str, *, required: bool = F
     }
 
 
-def path_param(name: str, description: str) -> JSONObject:
+def path_param(name: str, description: str, schema: JSONObject | None = None) -> JSONObject:
+    """A path parameter (a string unless ``schema`` says more)."""
     return {
         "name": name,
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": "string"},
+        "schema": schema or {"type": "string"},
     }
 
 

@@ -209,7 +209,12 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
             ok={"$ref": _REF.format("PromptVersionList")},
             errors=(400, 404),
             parameters=[
-                query("name", {"type": "string"}, "a name from /api/prompts", required=True),
+                query(
+                    "name",
+                    {"type": "string", "minLength": 1},
+                    "a name from /api/prompts",
+                    required=True,
+                ),
                 _PROJECT,
                 _LIMIT,
             ],

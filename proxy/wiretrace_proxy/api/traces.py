@@ -90,7 +90,13 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
             "A whole trace: roots with nested children, oldest first",
             ok=schemas.ref(schemas.Trace),
             errors=(400, 404),
-            parameters=[path_param("trace_id", "32 lowercase hex digits")],
+            parameters=[
+                path_param(
+                    "trace_id",
+                    "32 lowercase hex digits",
+                    {"type": "string", "pattern": _TRACE_ID.pattern},
+                )
+            ],
         )
     }
 }

@@ -343,6 +343,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description The body is larger than this endpoint takes (counted as read, chunked or not). */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Storage unavailable; retry later. */
                 503: {
                     headers: {
@@ -822,7 +831,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ingest SDK span events (idempotent by span id); 2xx means stored */
+        /**
+         * Ingest SDK span events (idempotent by span id); 2xx means stored
+         * @description Each span arrives twice, at its start (`status: running`) and its end, in either order; the two merge into one record. A span merges only into its own record: an id that already names a proxied call, or a span of another project or trace, is refused and that record is left unchanged. The batch's other spans are stored and the answer is 409 with `refused` (the ids) and `accepted`; sending the batch again changes nothing. Span `inputs`, `output`, `attributes` and `error` are stored with secrets masked; a non-finite number in them (NaN, Infinity) is stored as the string `"NaN"`, `"Infinity"` or `"-Infinity"` and `attributes.nonfinite` lists the fields that had one. A value nested deeper than 256 levels or a string with a lone surrogate is a 400 naming the field; a body over 67108864 bytes (however it is sent) is a 413.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -847,6 +859,24 @@ export interface paths {
                 };
                 /** @description A parameter or the body cannot be used; `error.param` names it. */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Spans whose id names another record were refused; the rest were stored. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SpansRefused"];
+                    };
+                };
+                /** @description The body is larger than this endpoint takes (counted as read, chunked or not). */
+                413: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1414,7 +1444,10 @@ export interface components {
                 [key: string]: number;
             };
         };
-        /** Health */
+        /**
+         * Health
+         * @description ``/healthz``'s body: the writer's counters and the parser refusals.
+         */
         Health: {
             /**
              * Status
@@ -1437,6 +1470,8 @@ export interface components {
             batches: number;
             /** Last Error */
             last_error: string | null;
+            /** Parser Refusals */
+            parser_refusals: number;
         };
         JsonValue: unknown;
         /** Model */
@@ -1708,6 +1743,17 @@ export interface components {
             cached_tokens: number | null;
             /** Reasoning Tokens */
             reasoning_tokens: number | null;
+        };
+        /**
+         * SpansRefused
+         * @description 409 from ``POST /api/spans``: the spans whose id names another record.
+         */
+        SpansRefused: {
+            error: components["schemas"]["ErrorDetail"];
+            /** Accepted */
+            accepted: number;
+            /** Refused */
+            refused: string[];
         };
         /** PromptFamily */
         PromptFamily: {
