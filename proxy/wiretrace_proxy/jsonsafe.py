@@ -80,10 +80,9 @@ def loads(data: bytes | str) -> tuple[JSON, bool]:
         found.append(text)
         return spell(value)
 
-    hooks: dict[str, Callable[[str], object]] = {"parse_constant": constant}
-    if overflow:  # only then pay for a Python call per float: ``1e999`` reads as inf
-        hooks["parse_float"] = number
-    return json.loads(data, **hooks), bool(found)
+    # Only when an overflow is possible pay for a Python call per float (``1e999`` is inf).
+    parse_float = number if overflow else None
+    return json.loads(data, parse_constant=constant, parse_float=parse_float), bool(found)
 
 
 def has_nonfinite(value: object) -> bool:

@@ -21,7 +21,7 @@ import platformdirs
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usage, UsageSource
 from wiretrace_proxy.endpoints import GENERIC_OP, Endpoint, op_name_for
 from wiretrace_proxy.forward.capture import Capture
-from wiretrace_proxy.record.bodies import decode_content, parse_body_verbatim, summarise_embeddings
+from wiretrace_proxy.record.bodies import decode_content, parse_body, summarise_embeddings
 from wiretrace_proxy.record.pricing import Pricer
 from wiretrace_proxy.record.prompts import prompt_digest
 from wiretrace_proxy.record.reassemble import Reassembled, reassemble_stream
@@ -51,7 +51,9 @@ class _Response:
     stream: bool = False
     complete: bool = False
     source: bytes | None = None
-    """The bytes ``output`` was parsed from verbatim (see ``bodies.parse_body_verbatim``)."""
+    """The bytes ``output`` was parsed from verbatim (see ``bodies.parse_body``)."""
+    nonfinite: bool = False
+    """A ``NaN``/``Infinity`` in the body was stored as its string (``jsonsafe``)."""
 
     def redacted_output(self) -> JSON:
         if self.source is not None:
@@ -125,18 +127,24 @@ class Recorder:
         """The call's record: bodies parsed and redacted, stream reassembled, usage, cost."""
         request_type = _header(capture.request_headers, "content-type")
         raw_inputs = bytes(capture.request_body)
-        inputs, verbatim = parse_body_verbatim(
+        request = parse_body(
             raw_inputs,
             request_type,
             size=capture.request_size,
             truncated=capture.request_truncated,
         )
+        inputs = request.value
         response = self._response(capture)
         usage, usage_source, estimate_method = self._usage(capture, inputs, response)
         status, error = _status(capture, response)
         meta = _Meta.of(capture)
         identity = self._identity(capture, meta)
-        stored_inputs = redact_parsed(inputs, raw_inputs) if verbatim else redact_json(inputs)
+        stored_inputs = (
+            redact_parsed(inputs, raw_inputs) if request.verbatim else redact_json(inputs)
+        )
+        nonfinite: list[JSON] = ["inputs"] if request.nonfinite else []
+        if response.nonfinite:
+            nonfinite.append("output")
         requested = inputs.get("model") if isinstance(inputs, dict) else None
         model = requested if isinstance(requested, str) else response.model
         started = datetime.fromtimestamp(capture.started_wall, UTC)
@@ -168,7 +176,7 @@ class Recorder:
             session_id=meta.session_id,
             user_id=meta.user_id,
             key_fingerprint=fingerprint_key(key, self.key_salt) if key else None,
-            attributes=_attributes(capture, meta, response.stream, estimate_method),
+            attributes=_attributes(capture, meta, response.stream, estimate_method, nonfinite),
             # Digested from the stored (redacted) body, as ``/api/prompts`` re-derives it.
             prompt_digest=prompt_digest(capture.endpoint, stored_inputs),
         )
@@ -241,9 +249,10 @@ class Recorder:
             body = decoded
         if content_type.lower().startswith("text/event-stream"):
             return _from_stream(reassemble_stream(capture.endpoint, [body]))
-        output, verbatim = parse_body_verbatim(
+        parsed = parse_body(
             body, content_type, size=capture.response_size, truncated=capture.response_truncated
         )
+        output = parsed.value
         if capture.endpoint is Endpoint.EMBEDDINGS and not self.settings.keep_embeddings:
             output = summarise_embeddings(output)  # a part of the value: still verbatim
         usage = normalise_usage(output.get("usage")) if isinstance(output, dict) else None
@@ -253,7 +262,8 @@ class Recorder:
             usage=usage,
             model=model if isinstance(model, str) else None,
             complete=True,
-            source=body if verbatim else None,
+            source=body if parsed.verbatim else None,
+            nonfinite=parsed.nonfinite,
         )
 
     def _usage(
@@ -273,7 +283,11 @@ class Recorder:
 
 
 def _attributes(
-    capture: Capture, meta: _Meta, stream: bool, estimate_method: str | None
+    capture: Capture,
+    meta: _Meta,
+    stream: bool,
+    estimate_method: str | None,
+    nonfinite: list[JSON],
 ) -> JSONObject:
     attributes: JSONObject = {
         "session_id": meta.session_id,
@@ -290,6 +304,10 @@ def _attributes(
         attributes["session_path"] = meta.session_path
     if meta.tracestate:
         attributes["tracestate"] = meta.tracestate
+    if nonfinite:  # which bodies had NaN/Infinity, now stored as strings
+        attributes["nonfinite"] = nonfinite
+    if capture.headers_not_utf8:  # header values read as Latin-1, not UTF-8
+        attributes["headers_not_utf8"] = list(capture.headers_not_utf8)
     return attributes
 
 

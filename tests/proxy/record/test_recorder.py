@@ -183,6 +183,19 @@ CASES: dict[str, Case] = {
             "attributes.properties.env": "prod",
         },
     ),
+    "NaN and -Infinity from an upstream are stored as strings, and said so": Case(
+        make_capture(
+            chunks=[
+                b'{"model": "local", "choices": [{"index": 0, "logprobs": {"content": '
+                b'[{"token": "a", "logprob": -Infinity}, {"token": "b", "logprob": NaN}]}}]}'
+            ]
+        ),
+        {
+            "output.choices.0.logprobs.content.0.logprob": "-Infinity",
+            "output.choices.0.logprobs.content.1.logprob": "NaN",
+            "attributes.nonfinite": ["output"],
+        },
+    ),
     "a key in the query and the body is masked": Case(
         make_capture(request=chat_request(api_key=KEY)),
         {"inputs.model": "gpt-4o-mini"},
@@ -243,3 +256,12 @@ def test_fallback_keeps_identity_times_and_the_error(recorder: Recorder) -> None
         "code": None,
     }
     assert KEY not in json.dumps(fallback.to_api())
+
+
+def test_header_values_not_in_utf8_are_named(recorder: Recorder) -> None:
+    capture = make_capture(meta=RequestMeta(session_id="caf\u00e9"))
+    capture.headers_not_utf8 = ("wiretrace-session-id",)
+    record = recorder.build(capture)
+    assert record.attributes["headers_not_utf8"] == ["wiretrace-session-id"]
+    assert "headers_not_utf8" not in recorder.build(make_capture(2)).attributes
+    assert "nonfinite" not in recorder.build(make_capture(3)).attributes
