@@ -9,12 +9,16 @@ writer's thread. Bodies are kept up to a cap so a 50 MB upload does not sit in m
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
 from wiretrace_proxy.endpoints import Endpoint
 
 Outcome = Literal["ok", "error", "cancelled"]
+
+TAIL_BYTES = 64 * 1024
+"""Bytes kept of the end of a response body that went over the cap."""
 
 
 @dataclass(slots=True)
@@ -73,6 +77,11 @@ class Capture:
     """Response body as received from the upstream (before any downstream filtering)."""
     response_size: int = 0
     response_truncated: bool = False
+    tail: deque[bytes] = field(default_factory=deque)
+    """The last ``TAIL_BYTES`` (or a little more) of a body that went over the cap: a
+    stream's end (finish reasons, the usage chunk) is there, so a long stream's record still
+    has them."""
+    tail_size: int = 0
 
     t_first_chunk: float | None = None
     t_end: float | None = None
@@ -120,8 +129,18 @@ class Capture:
         cap = self.max_body_bytes if self.response_cap is None else self.response_cap
         if self.response_size <= cap:
             self.chunks.append(chunk)
-        else:
+            return
+        if not self.response_truncated:  # the chunk that crosses the cap: keep up to it
             self.response_truncated = True
+            room = cap - (self.response_size - len(chunk))
+            if room > 0:
+                self.chunks.append(chunk[:room])
+                chunk = chunk[room:]
+        tail = self.tail
+        tail.append(chunk)
+        self.tail_size += len(chunk)
+        while self.tail_size - len(tail[0]) >= TAIL_BYTES:
+            self.tail_size -= len(tail.popleft())
 
     def finish(
         self, outcome: Outcome, error_type: str | None = None, error_message: str | None = None

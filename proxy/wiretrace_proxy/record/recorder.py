@@ -11,6 +11,7 @@ the capture's metadata only through ``_Meta.of``, so neither can store it unmask
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -248,7 +249,9 @@ class Recorder:
                 return _Response(output=note)
             body = decoded
         if content_type.lower().startswith("text/event-stream"):
-            return _from_stream(reassemble_stream(capture.endpoint, [body]))
+            return _from_stream(
+                reassemble_stream(capture.endpoint, _stream_parts(capture, body, bool(encoding)))
+            )
         parsed = parse_body(
             body, content_type, size=capture.response_size, truncated=capture.response_truncated
         )
@@ -309,6 +312,23 @@ def _attributes(
     if capture.headers_not_utf8:  # header values read as Latin-1, not UTF-8
         attributes["headers_not_utf8"] = list(capture.headers_not_utf8)
     return attributes
+
+
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+
+
+def _stream_parts(capture: Capture, head: bytes, encoded: bool) -> list[bytes]:
+    """The stream to reassemble: the kept head and, for a stream over the cap, its kept
+    tail from the first whole event on (the events cut in between are gone; the head's last
+    event is closed so it is not glued to the tail's first). A compressed stream's tail
+    cannot be decoded without its start, so it is left out."""
+    if not capture.tail or encoded:
+        return [head]
+    tail = b"".join(capture.tail)
+    end = _EVENT_END.search(tail)
+    if end is None:  # the tail is inside one event: nothing whole to add
+        return [head]
+    return [head, b"\n\n", tail[end.end() :]]
 
 
 def _from_stream(result: Reassembled) -> _Response:

@@ -167,8 +167,16 @@ async def test_a_20_mb_event_reaches_the_client_as_it_would_without_the_option(r
             headers={"Content-Type": "application/json"},
         ) as resp:
             got = await resp.read()
+            call_id = resp.headers["Wiretrace-Call-Id"]
     want = b"".join(_sse(e) for e in (role, big, stop)) + b"data: [DONE]\n\n"
     assert got == want
+    # Over the 16 MiB cap: the record keeps the head and the stream's end (capture.tail).
+    record = await asyncio.to_thread(raw.servers.record, call_id)
+    output: Any = record.output
+    assert output["choices"][0]["finish_reason"] == "stop"
+    assert record.usage is not None and record.usage.completion_tokens == 9
+    response: Any = record.attributes["response"]
+    assert record.usage_source == "injected" and response["truncated"] is True
 
 
 # 4. Targets: nothing leaves /v1, and what is forwarded arrives byte for byte.

@@ -265,3 +265,19 @@ def test_header_values_not_in_utf8_are_named(recorder: Recorder) -> None:
     assert record.attributes["headers_not_utf8"] == ["wiretrace-session-id"]
     assert "headers_not_utf8" not in recorder.build(make_capture(2)).attributes
     assert "nonfinite" not in recorder.build(make_capture(3)).attributes
+
+
+def test_a_stream_over_the_cap_keeps_its_end(recorder: Recorder) -> None:
+    """The head up to ``max_body_bytes`` and the kept tail: the record still has the finish
+    reason and the upstream's usage, and says it was truncated."""
+    pieces = [f"<{n}>" + "x" * 1000 for n in range(200)]
+    chunks = chat_stream(pieces, usage={"prompt_tokens": 11, "completion_tokens": 200})
+    capture = make_capture(stream=True, chunks=chunks, max_body_bytes=4000)
+    assert capture.response_truncated and sum(map(len, capture.chunks)) == 4000
+    record = recorder.build(capture)
+    content = dig(record, "output.choices.0.message.content")
+    assert content.startswith("<0>") and content.endswith("<199>" + "x" * 1000)
+    assert "<100>" not in content  # the middle is gone
+    assert dig(record, "output.choices.0.finish_reason") == "stop"
+    assert (record.usage_source, dig(record, "usage.prompt_tokens")) == ("upstream", 11)
+    assert dig(record, "attributes.response.truncated") is True
