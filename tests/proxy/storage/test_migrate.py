@@ -9,6 +9,7 @@ that cannot be opened is one ``StorageUnavailable`` line, not a traceback.
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def sqlite_only(engine: Engine) -> None:
 def test_upgrade_creates_the_schema_on_an_empty_database(engine: Engine) -> None:
     assert migrate.current_revision(engine) is None
     migrate.upgrade_to_head(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0006"
+    assert migrate.current_revision(engine) == migrate.head_revision() == "0007"
     inspector = sa.inspect(engine)
     assert {"calls", "op_versions", "model_versions"} <= set(inspector.get_table_names())
     assert {ix["name"] for ix in inspector.get_indexes("calls")} == INDEXES
@@ -205,3 +206,40 @@ def test_error_tree() -> None:
     assert issubclass(StorageError, WiretraceError)
     assert issubclass(ConfigError, WiretraceError)
     assert not issubclass(ConfigError, StorageError)
+
+
+def test_nonfinite_json_from_older_versions_is_mended(engine: Engine) -> None:
+    """Rows an older version stored with NaN/Infinity (invalid JSON) are rewritten by 0007,
+    so SQLite's JSON functions (every property filter) work on the table again."""
+    sqlite_only(engine)
+    config = migrate.alembic_config(engine)
+    command.upgrade(config, "0006")
+    columns = "id, project, trace_id, op_name, started_at, status, kind, inputs, output, attributes"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"INSERT INTO calls ({columns}) VALUES "
+            "('00000000000000a1', 'p', '" + "1" * 32 + "', 'op', '2026-01-01 00:00:00.000000',"
+            " 'ok', 'op', '{\"x\": NaN}', '[-Infinity, 1]',"
+            ' \'{"properties": {"team": "a"}, "score": Infinity}\'),'
+            "('00000000000000a2', 'p', '" + "2" * 32 + "', 'op', '2026-01-01 00:00:01.000000',"
+            " 'ok', 'op', '{\"x\": 1}', NULL, '{\"properties\": {\"team\": \"b\"}}')"
+        )
+        with pytest.raises(sa.exc.OperationalError, match="malformed JSON"):
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM calls WHERE json_extract(attributes, '$.properties.team')"
+                " = 'b'"
+            ).scalar()
+    migrate.upgrade_to_head(engine)
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT id FROM calls WHERE json_extract(attributes, '$.properties.team') = 'b'"
+        ).scalars()
+        assert list(found) == ["00000000000000a2"]
+        row = conn.exec_driver_sql(
+            "SELECT inputs, output, attributes FROM calls WHERE id = '00000000000000a1'"
+        ).one()
+    assert json.loads(row[0]) == {"x": "NaN"}
+    assert json.loads(row[1]) == ["-Infinity", 1]
+    attributes = json.loads(row[2])
+    assert attributes["score"] == "Infinity" and attributes["properties"] == {"team": "a"}
+    assert attributes["nonfinite"] == ["inputs", "output", "attributes"]
