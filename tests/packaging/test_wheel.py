@@ -27,7 +27,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from tests.fakes.upstream import create_fake_upstream
 from tests.harness import LoopThread, start_site
-from tests.proxy.process import free_port
+from tests.proxy.process import free_port, wait_stored
 from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.packaging
@@ -161,16 +161,7 @@ def one_call(url: str) -> None:
     )
     with urllib.request.urlopen(request, timeout=30) as resp:
         call_id = resp.headers["wiretrace-call-id"]
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/calls/{call_id}", timeout=5):
-                return
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            if exc.code != 404 or time.monotonic() > deadline:
-                raise
-        time.sleep(0.02)  # another process's writer: nothing here to wait on
+    wait_stored(url, call_id)
 
 
 def test_installed_wheel_serves_the_application(dist: Dist, installed_server: str) -> None:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +19,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_stored(url: str, call_id: str, timeout: float = 10) -> None:
+    """Return once the server at ``url`` has stored ``call_id`` (its writer flushes within
+    ~50 ms); raise the last HTTP error after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/calls/{call_id}", timeout=5):
+                return
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            if exc.code != 404 or time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)  # another process's writer: nothing here to wait on
 
 
 def wiretrace_cmd(*args: str) -> list[str]:

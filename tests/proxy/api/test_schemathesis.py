@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -56,7 +55,7 @@ from wiretrace_proxy.storage.migrate import upgrade_to_head
 from tests.fakes.upstream import create_fake_upstream
 from tests.harness import LoopThread, start_site
 from tests.proxy import seed
-from tests.proxy.process import ServerProcess
+from tests.proxy.process import ServerProcess, wait_stored
 
 KEY = "sk-test-schemathesis-000000000000001234"
 TRACE = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"
@@ -152,17 +151,8 @@ class Server:
             return status
 
     def wait_stored(self, call_id: str, timeout: float = 10) -> None:
-        """Return once the server's writer has stored ``call_id`` (within ~50 ms)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/calls/{call_id}", timeout=5):
-                    return
-            except urllib.error.HTTPError as exc:
-                exc.close()
-                if exc.code != 404 or time.monotonic() > deadline:
-                    raise
-            time.sleep(0.02)  # another process's writer: nothing here to wait on
+        """Return once the server's writer has stored ``call_id``."""
+        wait_stored(self.url, call_id, timeout)
 
 
 def _fill(server: Server) -> None:
