@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -52,6 +53,21 @@ async def start_site(app: web.Application) -> tuple[web.AppRunner, str]:
     await site.start()
     host, port = runner.addresses[0][:2]
     return runner, f"http://{host}:{port}"
+
+
+@contextmanager
+def fake_upstream_url() -> Iterator[str]:
+    """The fake OpenAI upstream on 127.0.0.1, in a loop thread of this process; its URL.
+
+    For tests whose wiretrace runs as another process (the in-process ``Servers`` starts
+    its own)."""
+    thread = LoopThread()
+    runner, url = thread.call(start_site(create_fake_upstream()))
+    try:
+        yield url
+    finally:
+        thread.call(runner.cleanup())
+        thread.close()
 
 
 class Servers:

@@ -16,20 +16,14 @@ import aiohttp
 import pytest
 
 from tests.fakes.fake_streams import ANSWER
-from tests.fakes.upstream import create_fake_upstream
-from tests.harness import LoopThread, start_site
+from tests.harness import fake_upstream_url
 from tests.proxy.process import ServerProcess, get_call
 
 
 @pytest.fixture
 def upstream() -> Iterator[str]:
-    thread = LoopThread()
-    runner, url = thread.call(start_site(create_fake_upstream()))
-    try:
+    with fake_upstream_url() as url:
         yield url
-    finally:
-        thread.call(runner.cleanup())
-        thread.close()
 
 
 def rows(db: Path) -> list[tuple[str, str, int]]:

@@ -52,8 +52,7 @@ from wiretrace_proxy.settings import Settings
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 
-from tests.fakes.upstream import create_fake_upstream
-from tests.harness import LoopThread, start_site
+from tests.harness import fake_upstream_url
 from tests.proxy import seed
 from tests.proxy.process import ServerProcess, wait_stored
 
@@ -208,13 +207,8 @@ def _fill(server: Server) -> None:
 @pytest.fixture(scope="module")
 def upstream_url() -> Iterator[str]:
     """The fake OpenAI upstream, in a loop thread of this process."""
-    thread = LoopThread()
-    runner, url = thread.call(start_site(create_fake_upstream()))
-    try:
+    with fake_upstream_url() as url:
         yield url
-    finally:
-        thread.call(runner.cleanup())
-        thread.close()
 
 
 @pytest.fixture(scope="module")

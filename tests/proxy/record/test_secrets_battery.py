@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.upstream import create_fake_upstream
-from tests.harness import LoopThread, start_site
+from tests.harness import fake_upstream_url
 from tests.proxy.process import ServerProcess, get_call
 from tests.proxy.record.test_redact import ALNUM, HEX, JWT, SHAPED, fake
 
@@ -58,13 +57,8 @@ assert len(KINDS) == 20
 
 @pytest.fixture
 def upstream() -> Iterator[str]:
-    thread = LoopThread()
-    runner, url = thread.call(start_site(create_fake_upstream()))
-    try:
+    with fake_upstream_url() as url:
         yield url
-    finally:
-        thread.call(runner.cleanup())
-        thread.close()
 
 
 def headers_for(secret: str, shaped: bool) -> dict[str, str]:
