@@ -59,7 +59,13 @@ async def send(
     headers = {"Content-Type": "application/json"}
     async with aiohttp.ClientSession() as session:
         async with session.request(method, url + path, data=body, headers=headers) as resp:
-            return resp.status, strict_json(await resp.text())
+            answer = resp.status, strict_json(await resp.text())
+            if resp.connection is not None and resp.connection.transport is not None:
+                # An upload the server cut short (413) leaves unsent bytes: a transport
+                # that would only close at garbage collection (a ResourceWarning later).
+                resp.connection.transport.abort()
+    await asyncio.sleep(0)  # let the aborted transport's connection_lost run
+    return answer
 
 
 async def post_spans(url: str, body: Any) -> tuple[int, Any]:
