@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,7 +46,7 @@ BATCH = 500
 
 
 def _responses_stream() -> list[bytes]:
-    events = [
+    events: list[tuple[str, dict[str, Any]]] = [
         ("response.created", {"response": {"id": "resp_1", "status": "in_progress"}}),
         ("response.output_text.delta", {"delta": "Hel", "output_index": 0}),
         ("response.output_text.delta", {"delta": "lo", "output_index": 0}),
