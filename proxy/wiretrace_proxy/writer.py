@@ -5,7 +5,8 @@ GIL) and returns: no lock, no ``Event.set``, no await, so it cannot block or be 
 halfway. One daemon thread with a sync engine does everything slow: it wakes every
 ``flush_interval`` (or at once for ``flush``/``stop``), drains everything pending in batches
 of ``batch_size``, builds records from captures (the recorder runs here, off the loop), and
-inserts each batch in one transaction.
+hands each batch to ``delivery.Delivery``: one transaction in the database, or the on-disk
+spool while the database refuses writes (replayed in order once it takes them again).
 
 The writer shares the GIL with the event loop: a thread that holds it keeps the loop
 waiting up to the interpreter's switch interval (5 ms) before it must let go, which is what
@@ -14,28 +15,29 @@ yields the GIL (``time.sleep(0)``) and the loop never waits long for it.
 
 Fail open, lose nothing, count everything: a full queue drops the new item (counted); a
 recorder failure stores the recorder's fallback record (the capture's ids, times and the
-error); a batch the
-database refuses is retried record by record so one bad record loses only itself; a database
-that is down (unreachable, read-only, full, locked) loses the batch, is logged once with the
-"storage:" prefix, and the writer recovers when it is back. ``stop`` drains everything first.
-Every submitted item is counted once as ``written``, ``dropped`` or ``lost``.
+error); a batch the database refuses is retried record by record so one bad record loses
+only itself; a database that is down (unreachable, read-only, full, locked) sends records to
+the spool, logged once with the "storage:" prefix. ``stop`` drains everything first. Every
+submitted item is counted once as ``written``, ``dropped``, ``lost`` or still spooled.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.delivery import Delivery, RecordSpool
 from wiretrace_proxy.forward.capture import Capture
 from wiretrace_proxy.storage.engine import describe_error
-from wiretrace_proxy.storage.writes import BatchResult, write_batch
 
 __all__ = ["RecordBuilder", "Writer", "WriterStats"]
 
@@ -53,7 +55,8 @@ class WriterStats:
     dropped: int
     """Items refused by ``submit`` because the queue was full (or the writer stopped)."""
     lost: int
-    """Items accepted but never stored (storage down, record refused, record unbuildable)."""
+    """Items accepted but never stored nor spooled (storage down with no room in the spool,
+    record refused by the database, record unbuildable)."""
     storage_errors: int
     """Batches the database did not accept as a whole."""
     record_errors: int
@@ -62,6 +65,18 @@ class WriterStats:
     """Batches stored in one transaction."""
     last_error: str | None
     """The latest storage or recorder error, one line."""
+    storage_down: bool = False
+    """The latest write to the database failed (records go to the spool until one succeeds)."""
+    oldest_pending_s: float = 0.0
+    """Seconds the oldest item not yet handled has been waiting (0 when none is)."""
+    spool_pending: int = 0
+    """Records in the on-disk spool, waiting for the database."""
+    spooled: int = 0
+    """Records ever put in the spool (this run and, for a reopened spool, before)."""
+    replayed: int = 0
+    """Spooled records since written to the database."""
+    spool_damaged: int = 0
+    """Spooled entries found unreadable (a torn or damaged segment), skipped."""
 
 
 class RecordBuilder(Protocol):
@@ -84,10 +99,12 @@ class Writer:
         max_pending: int = 100_000,
         batch_size: int = 500,
         flush_interval: float = 0.05,
+        spool: RecordSpool | None = None,
+        before_write: Callable[[], object] | None = None,
     ) -> None:
         if max_pending < 1 or batch_size < 1 or flush_interval <= 0:
             raise ValueError("max_pending, batch_size and flush_interval must be positive")
-        self._engine = engine
+        self._delivery = Delivery(engine, spool, batch_size=batch_size, before_write=before_write)
         self._recorder = recorder
         self._max_pending = max_pending
         self._batch_size = batch_size
@@ -101,10 +118,8 @@ class Writer:
         self._stopping = threading.Event()
         self._closed = False
         self._thread: threading.Thread | None = None
-        self._written = self._dropped = self._lost = 0
-        self._storage_errors = self._record_errors = self._batches = 0
+        self._dropped = self._lost = self._record_errors = 0
         self._last_error: str | None = None
-        self._storage_down = False
         self._logged: set[str] = set()
 
     def submit(self, capture: Capture) -> None:
@@ -116,16 +131,30 @@ class Writer:
 
     def stats(self) -> WriterStats:
         """The counters now (exact once the writer is idle)."""
+        delivered = self._delivery.stats()
+        errors = [e for e in (self._last_error, delivered.last_error) if e is not None]
         return WriterStats(
             pending=len(self._pending),
-            written=self._written,
+            written=delivered.written,
             dropped=self._dropped + len(self._drop_marks),
-            lost=self._lost,
-            storage_errors=self._storage_errors,
+            lost=self._lost + delivered.lost,
+            storage_errors=delivered.storage_errors,
             record_errors=self._record_errors,
-            batches=self._batches,
-            last_error=self._last_error,
+            batches=delivered.batches,
+            last_error=errors[-1] if errors else None,
+            storage_down=delivered.storage_down,
+            oldest_pending_s=self._oldest_pending_s(),
+            spool_pending=delivered.spool_pending,
+            spooled=delivered.spooled,
+            replayed=delivered.replayed,
+            spool_damaged=delivered.spool_damaged,
         )
+
+    def _oldest_pending_s(self) -> float:
+        for item in itertools.islice(self._pending, 0, 8):  # markers may sit in front
+            if isinstance(item, Capture) and item.t_end is not None:
+                return max(0.0, time.perf_counter() - item.t_end)
+        return 0.0
 
     def start(self) -> None:
         """Start the writer thread (once)."""
@@ -158,6 +187,8 @@ class Writer:
                 log.error("writer: stop deadline passed, %d records pending", len(self._pending))
                 return False
         self._cycle()  # never started: drain here; else what a racing submit() slipped in
+        if thread is None:
+            self._delivery.finish()
         return True
 
     def _run(self) -> None:
@@ -169,6 +200,7 @@ class Writer:
                 stopping = self._stopping.is_set()
             self._cycle()
             if stopping and not self._pending:
+                self._delivery.finish()
                 return
 
     def _cycle(self) -> None:
@@ -178,13 +210,17 @@ class Writer:
             items, markers = self._take()
             try:
                 if items:
-                    self._store(self._build(items))
+                    self._delivery.deliver(self._build(items))
             except Exception:  # fail-open boundary: a writer bug must not stop the thread
                 self._lost += len(items)
                 log.exception("writer: unexpected error, %d records lost", len(items))
             finally:
                 for marker in markers:
                     marker.set()
+        try:
+            self._delivery.replay()
+        except Exception:  # fail-open boundary: a replay bug must not stop the thread
+            log.exception("writer: unexpected error while replaying the spool")
         self._fold_drops()
 
     def _take(self) -> tuple[list[Capture], list[threading.Event]]:
@@ -223,42 +259,6 @@ class Writer:
                 except Exception:  # fail-open boundary: not even ids and times, count it
                     self._lost += 1
         return records
-
-    def _store(self, records: list[CallRecord]) -> None:
-        if not records:
-            return
-        try:
-            result = write_batch(self._engine, records)
-        except Exception as exc:  # fail-open boundary: anything unforeseen loses the batch
-            result = BatchResult(split=True, failure=exc)
-        if result.split:
-            self._storage_errors += 1
-        elif result.failure is None:
-            self._batches += 1
-        self._written += result.written
-        self._lost += len(records) - result.written
-        if result.failure is not None:
-            self._storage_failed(len(records), result.failure)
-            return
-        self._storage_up()
-        for call_id, error in result.refused:
-            self._last_error = f"storage: record {call_id} refused: {describe_error(error)}"
-            if self._first_time(f"refused:{type(error).__name__}"):
-                log.error("%s (logged once, then counted)", self._last_error)
-
-    def _storage_failed(self, count: int, exc: Exception) -> None:
-        why = describe_error(exc)  # one line: SQLAlchemy's str() carries SQL and parameters
-        self._last_error = f"storage: {why}"
-        if not self._storage_down:
-            self._storage_down = True
-            log.error("storage: cannot write %d records, recording is failing: %s", count, why)
-        else:
-            log.debug("storage: still failing, %d more records lost", count)
-
-    def _storage_up(self) -> None:
-        if self._storage_down:
-            self._storage_down = False
-            log.warning("storage: writing again (%d records lost so far)", self._lost)
 
     def _first_time(self, key: str) -> bool:
         """True the first time ``key`` is seen: a repeated failure is logged once, then counted."""

@@ -81,13 +81,16 @@ class BatchResult:
 def write_batch(engine: Engine, records: Sequence[CallRecord]) -> BatchResult:
     """Insert ``records`` in one transaction; if refused, one by one under savepoints.
 
-    The retry keeps every good record of a batch that held a bad one. Two storage faults in
-    a row, or nothing stored and only storage faults, mean the database is failing rather
-    than the data: the result is then a ``failure`` and nothing is stored.
+    The retry keeps every good record of a batch that held a bad one. A storage fault on the
+    batch (locked, read-only, full, unreachable) is a ``failure`` at once: one try per record
+    would cost a busy timeout each. Two storage faults in a row during the retry, or nothing
+    stored and only storage faults, are a ``failure`` too; nothing is stored then.
     """
     try:
         with engine.begin() as conn:
             insert_records(conn, records)
+    except STORAGE_FAULTS as exc:  # the database failed, not a record: retrying each is futile
+        return BatchResult(split=True, failure=exc)
     except (sa_exc.SQLAlchemyError, OSError):
         return _write_each(engine, records)
     return BatchResult(written=len(records))

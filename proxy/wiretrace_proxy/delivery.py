@@ -1,0 +1,262 @@
+"""Built records into the database, or into the on-disk spool while the database refuses them.
+
+The writer thread hands every batch of records here (``deliver``) and calls ``replay`` on
+each cycle. The rules, in the order they apply:
+
+- While the spool holds records, new ones are appended behind them, so the database gets
+  records in the order they were built and a replayed record never lands after a newer one.
+- A batch the database refuses as a whole (a storage fault: locked past the busy timeout,
+  read-only, full, unreachable, its file removed) goes to the spool, and storage is marked
+  down. No write is tried again before ``retry_at`` (a backoff from ``RETRY_MIN_S`` doubling
+  to ``RETRY_MAX_S``): every try against a locked database costs a busy timeout, so trying on
+  every batch would only pile up the backlog. (With no spool, every batch is tried: a batch
+  not tried would be a batch lost.)
+- ``replay`` moves spooled records to the database oldest first, one batch at a time, and
+  acknowledges each batch once its transaction committed. Exactly once: a record whose id is
+  already stored (the process died between the commit and the acknowledgement) is skipped.
+- With no spool (an in-memory database) or a full one, the records the spool does not keep
+  are counted lost, as before there was a spool.
+
+Single-threaded by design: only the writer thread calls in; the counters are read by
+``stats`` from other threads as plain ints (a slightly stale read is fine for ``/healthz``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.storage.engine import describe_error
+from wiretrace_proxy.storage.models import CALLS
+from wiretrace_proxy.storage.writes import BatchResult, write_batch
+
+__all__ = ["RETRY_MAX_S", "RETRY_MIN_S", "Delivery", "DeliveryStats", "RecordSpool", "SpoolBatch"]
+
+log = logging.getLogger(__name__)
+
+RETRY_MIN_S = 0.25
+RETRY_MAX_S = 5.0
+"""Backoff between tries of a database that refused a batch."""
+
+
+class SpoolBatch(Protocol):
+    """Records taken from the spool, oldest first, to acknowledge once stored."""
+
+    @property
+    def records(self) -> Sequence[CallRecord]: ...
+
+
+class RecordSpool(Protocol):
+    """The on-disk spool (``storage.spool.Spool``) as delivery uses it."""
+
+    @property
+    def pending(self) -> int: ...
+
+    @property
+    def spooled(self) -> int: ...
+
+    @property
+    def replayed(self) -> int: ...
+
+    @property
+    def lost(self) -> int: ...
+
+    @property
+    def damaged(self) -> int: ...
+
+    @property
+    def last_error(self) -> str | None: ...
+
+    def append(self, records: Sequence[CallRecord]) -> int: ...
+
+    def take(self, max_records: int) -> SpoolBatch: ...
+
+    def ack(self, batch: SpoolBatch) -> None: ...
+
+    def sync(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStats:
+    """Counters of what reached the database, the spool, or neither."""
+
+    written: int
+    lost: int
+    storage_errors: int
+    batches: int
+    storage_down: bool
+    spool_pending: int
+    spooled: int
+    replayed: int
+    spool_damaged: int
+    last_error: str | None
+
+
+class Delivery:
+    """Records to the database or the spool; see the module docstring."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        spool: RecordSpool | None = None,
+        *,
+        batch_size: int = 500,
+        before_write: Callable[[], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._spool = spool
+        self._batch_size = batch_size
+        self._before_write = before_write
+        """Run before each write (e.g. reopen a replaced SQLite file); raising = a fault."""
+        self._clock = clock
+        self._written = self._lost = self._storage_errors = self._batches = 0
+        self._down = False
+        self._retry_at = 0.0
+        self._backoff = RETRY_MIN_S
+        self._last_error: str | None = None
+        self._logged: set[str] = set()
+
+    @property
+    def down(self) -> bool:
+        """The latest write failed and no write has succeeded since."""
+        return self._down
+
+    def stats(self) -> DeliveryStats:
+        spool = self._spool
+        return DeliveryStats(
+            written=self._written,
+            lost=self._lost + (spool.lost if spool is not None else 0),
+            storage_errors=self._storage_errors,
+            batches=self._batches,
+            storage_down=self._down,
+            spool_pending=spool.pending if spool is not None else 0,
+            spooled=spool.spooled if spool is not None else 0,
+            replayed=spool.replayed if spool is not None else 0,
+            spool_damaged=spool.damaged if spool is not None else 0,
+            last_error=self._last_error,
+        )
+
+    def deliver(self, records: Sequence[CallRecord]) -> None:
+        """Store ``records`` now, or spool them (see the module docstring for when)."""
+        if not records:
+            return
+        spool = self._spool
+        if spool is not None and (spool.pending or (self._down and not self._retry_due())):
+            self._to_spool(records)
+            return
+        result = self._write(records)  # with no spool, every batch is tried: nothing waits
+        if result.failure is not None:
+            self._to_spool(records)
+
+    def replay(self) -> None:
+        """Move spooled records to the database while it takes them (oldest first)."""
+        spool = self._spool
+        if spool is None or not spool.pending or (self._down and not self._retry_due()):
+            return
+        while spool.pending:
+            batch = spool.take(self._batch_size)
+            if not batch.records:  # what was pending turned out unreadable (counted damaged)
+                spool.ack(batch)
+                continue
+            fresh = self._not_stored(batch.records)
+            if fresh is None:
+                return  # the database is failing again
+            result = self._write(fresh) if fresh else BatchResult()
+            if result.failure is not None:
+                return
+            spool.ack(batch)
+        log.warning("storage: spool replayed, every spooled record is in the database")
+
+    def finish(self) -> None:
+        """On stop: make what the spool holds durable (fsync)."""
+        if self._spool is not None:
+            try:
+                self._spool.sync()
+            except OSError as exc:
+                log.error("storage: cannot sync the spool: %s", exc)
+
+    def _write(self, records: Sequence[CallRecord]) -> BatchResult:
+        try:
+            if self._before_write is not None:
+                self._before_write()
+            result = write_batch(self._engine, records)
+        except Exception as exc:  # fail-open boundary: anything unforeseen is a storage fault
+            result = BatchResult(split=True, failure=exc)
+        if result.split:
+            self._storage_errors += 1
+        elif result.failure is None:
+            self._batches += 1
+        self._written += result.written
+        if result.failure is not None:
+            self._storage_failed(len(records), result.failure)
+            return result
+        self._lost += len(records) - result.written  # refused by the database one by one
+        self._storage_up()
+        for call_id, error in result.refused:
+            self._last_error = f"storage: record {call_id} refused: {describe_error(error)}"
+            if self._first_time(f"refused:{type(error).__name__}"):
+                log.error("%s (logged once, then counted)", self._last_error)
+        return result
+
+    def _not_stored(self, records: Sequence[CallRecord]) -> list[CallRecord] | None:
+        """``records`` without those already in the database; None if it cannot be read."""
+        try:
+            with self._engine.connect() as conn:
+                ids = [r.id for r in records]
+                stored = set(
+                    conn.execute(sa.select(CALLS.c.id).where(CALLS.c.id.in_(ids))).scalars()
+                )
+        except Exception as exc:  # fail-open boundary: a failing database is storage down
+            self._storage_failed(len(records), exc)
+            return None
+        return [r for r in records if r.id not in stored]
+
+    def _to_spool(self, records: Sequence[CallRecord]) -> None:
+        spool = self._spool
+        if spool is None:
+            self._count_lost(records, "no spool")
+            return
+        kept = spool.append(records)
+        if kept < len(records) and self._first_time("spool-full"):
+            why = spool.last_error or "the spool is full"
+            log.error(
+                "storage: spool refused %d records (%s); counted lost", len(records) - kept, why
+            )
+
+    def _count_lost(self, records: Sequence[CallRecord], why: str) -> None:
+        self._lost += len(records)
+        log.debug("storage: %d records lost (%s)", len(records), why)
+
+    def _retry_due(self) -> bool:
+        return self._clock() >= self._retry_at
+
+    def _storage_failed(self, count: int, exc: Exception) -> None:
+        why = describe_error(exc)  # one line: SQLAlchemy's str() carries SQL and parameters
+        self._last_error = f"storage: {why}"
+        self._retry_at = self._clock() + self._backoff
+        self._backoff = min(RETRY_MAX_S, self._backoff * 2)
+        if not self._down:
+            self._down = True
+            where = "spooling them" if self._spool is not None else "recording is failing"
+            log.error("storage: cannot write %d records, %s: %s", count, where, why)
+        else:
+            log.debug("storage: still failing (%s)", why)
+
+    def _storage_up(self) -> None:
+        self._backoff = RETRY_MIN_S
+        if self._down:
+            self._down = False
+            log.warning("storage: writing again (%d records lost so far)", self.stats().lost)
+
+    def _first_time(self, key: str) -> bool:
+        first = key not in self._logged
+        self._logged.add(key)
+        return first
