@@ -240,6 +240,8 @@ class ModelVersionList(Closed):
 
 class Health(Closed):
     status: Literal["ok", "degraded"]
+    reasons: list[str]
+    """Why the status is ``degraded`` now (empty when ``ok``)."""
     pending: int
     written: int
     dropped: int
@@ -248,6 +250,12 @@ class Health(Closed):
     record_errors: int
     batches: int
     last_error: str | None
+    storage_down: bool
+    oldest_pending_s: float
+    spool_pending: int
+    spooled: int
+    replayed: int
+    spool_damaged: int
 
 
 MODELS: tuple[type[BaseModel], ...] = (

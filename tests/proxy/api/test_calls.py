@@ -183,7 +183,8 @@ async def test_storage_fault_never_breaks_the_app_and_shows_in_health(
 
     await asyncio.to_thread(servers.flush)
     status, body = await get(servers.proxy_url + "/healthz")
-    assert status == 200 and body["status"] == "degraded"
+    assert status == 200 and body["status"] == "degraded" and body["storage_down"] is True
+    assert body["reasons"][0].startswith("storage is refusing writes")
     assert body["lost"] == 1 and body["storage_errors"] >= 1
     assert "disk I/O error" in body["last_error"]
     monkeypatch.undo()
@@ -192,6 +193,9 @@ async def test_storage_fault_never_breaks_the_app_and_shows_in_health(
     await client.close()
     records = await asyncio.to_thread(servers.records)
     assert len(records) == 1  # storage came back: recording resumed
+    status, body = await get(servers.proxy_url + "/healthz")
+    assert (body["status"], body["reasons"]) == ("ok", [])  # ok again; the loss still counted
+    assert body["lost"] == 1 and body["storage_down"] is False
 
 
 # --- the query API over a seeded database: filters ----------------------------------------

@@ -1454,6 +1454,8 @@ export interface components {
              * @enum {string}
              */
             status: "ok" | "degraded";
+            /** Reasons */
+            reasons: string[];
             /** Pending */
             pending: number;
             /** Written */
@@ -1470,6 +1472,18 @@ export interface components {
             batches: number;
             /** Last Error */
             last_error: string | null;
+            /** Storage Down */
+            storage_down: boolean;
+            /** Oldest Pending S */
+            oldest_pending_s: number;
+            /** Spool Pending */
+            spool_pending: number;
+            /** Spooled */
+            spooled: number;
+            /** Replayed */
+            replayed: number;
+            /** Spool Damaged */
+            spool_damaged: number;
             /** Parser Refusals */
             parser_refusals: number;
         };
