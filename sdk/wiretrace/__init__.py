@@ -18,7 +18,10 @@ Its core is the standard library only, ``import wiretrace`` imports nothing heav
 ``typing``, no ``inspect``, no HTTP stack), and nothing it does can raise into the app.
 
 The public API is exactly ``__all__``. The package logs under ``wiretrace`` and adds only a
-``NullHandler``; configure logging to see its (single) warning when the server is down.
+``NullHandler``; configure logging to see its (single) warning when spans cannot be sent.
+When the proxy cannot be reached, OpenAI calls go straight to their destination and one
+line on stderr says so (``WIRETRACE_QUIET=1`` moves it to the logger); ``status()`` counts
+them.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from ._context import current_span
 from ._model import Model
 from ._op import op
 from ._span import Span
-from ._state import finish, init
+from ._state import Status, finish, init, status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Model",
     "Span",
+    "Status",
     "ThreadPoolExecutor",
     "WiretraceAPIError",
     "client",
@@ -46,6 +50,7 @@ __all__ = [
     "finish",
     "init",
     "op",
+    "status",
 ]
 __version__ = "0.1.0"
 

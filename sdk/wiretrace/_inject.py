@@ -27,6 +27,12 @@ What it changes, per request:
   server, ...), is left untouched: the proxy has a single upstream, and sending another
   provider's key to it would be wrong.
 
+Fail open (``_fallback``): a rewritten request that cannot connect to the proxy is put back
+as the app built it (URL, ``Host``, no added headers) and sent again to its original URL;
+while the proxy is down, OpenAI requests are not rewritten at all, until a background
+re-check finds it answering. A request the app itself aimed at the proxy is the app's
+choice: its errors reach the app as they are.
+
 Import order: if ``httpx2``/``httpx`` is not imported yet at ``init()``, a ``sys.meta_path``
 finder patches it as soon as it is (so ``init()`` then ``import openai`` works) without
 importing it early; the finder leaves ``sys.meta_path`` once both modules are patched. The
@@ -40,7 +46,7 @@ import logging
 import sys
 import threading
 
-from . import _context
+from . import _context, _fallback
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,11 +54,24 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-__all__ = ["OPENAI_HOST", "install", "installed", "prepare_request", "uninstall"]
+__all__ = [
+    "OPENAI_HOST",
+    "OPENAI_PORT",
+    "OPENAI_SCHEME",
+    "install",
+    "installed",
+    "prepare_request",
+    "routing",
+    "uninstall",
+]
 
 log = logging.getLogger(__name__)
 
 OPENAI_HOST = "api.openai.com"
+OPENAI_SCHEME = "https"
+OPENAI_PORT: int | None = None
+"""The origin rewritten to the proxy (``None``: the scheme's default port). Tests point it
+at a local fake standing in for OpenAI."""
 MODULES = ("httpx2", "httpx")
 """Modules whose ``Client.send`` and ``AsyncClient.send`` are patched."""
 _METHOD = "send"
@@ -63,9 +82,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 class _Target:
     """The proxy: where rewritten requests go and how to recognise requests already there."""
 
-    __slots__ = ("base", "host", "netloc", "prefix", "project", "port", "scheme")
+    __slots__ = ("base", "health", "host", "netloc", "prefix", "project", "port", "scheme")
 
-    def __init__(self, url: str, project: str | None) -> None:
+    def __init__(self, url: str, project: str | None, health: _fallback.Health | None) -> None:
         from urllib.parse import urlsplit
 
         parts = urlsplit(url)
@@ -76,6 +95,10 @@ class _Target:
         self.prefix = parts.path.rstrip("/")
         self.base = f"{parts.scheme}://{parts.netloc}{self.prefix}"
         self.project = project
+        if health is None or health.base != self.base:
+            health = _fallback.Health(self.base)
+        self.health = health
+        """Whether the proxy is down; kept when ``init()`` is called again with the same URL."""
 
     def matches(self, url: Any) -> bool:
         host = str(url.host).lower()
@@ -92,13 +115,50 @@ class _Target:
 class _Patch:
     """One patched method: where it is, what it replaced, and whether it still reroutes."""
 
-    __slots__ = ("active", "original", "owner", "wrapper")
+    __slots__ = ("active", "connect_errors", "original", "owner", "wrapper")
 
-    def __init__(self, owner: type, original: Any) -> None:
+    def __init__(
+        self, owner: type, original: Any, connect_errors: tuple[type[Exception], ...]
+    ) -> None:
         self.owner = owner
         self.original = original
+        self.connect_errors = connect_errors
+        """The module's ``ConnectError`` and ``ConnectTimeout``: what may mean "never sent"."""
         self.active = True
         self.wrapper: object = None
+
+
+class _Rewrite:
+    """What ``prepare_request`` changed on a request, to undo before sending it direct."""
+
+    __slots__ = ("added", "health", "host", "url")
+
+    def __init__(self, url: Any, host: str | None, health: _fallback.Health) -> None:
+        self.url = url
+        self.host = host
+        self.health = health
+        self.added: list[str] = []
+        """Headers we added (``traceparent``, ``Wiretrace-Project``)."""
+
+    def fall_back(self, request: Any, error: BaseException) -> bool:
+        """If ``error`` means the proxy never got ``request``: put it back as the app built
+        it, mark the proxy down, and say so (True: the caller sends it again). Never raises."""
+        try:
+            if not _fallback.never_sent(error, request):
+                return False
+            request.url = self.url
+            headers = request.headers
+            if self.host is None:
+                headers.pop("Host", None)
+            else:
+                headers["Host"] = self.host
+            for name in self.added:
+                headers.pop(name, None)
+            self.health.unreachable(error)
+            return True
+        except Exception:  # fail-open: the app gets the error it would have got anyway
+            log.debug("wiretrace: could not send a request direct", exc_info=True)
+            return False
 
 
 _target: _Target | None = None
@@ -110,11 +170,18 @@ _finder: _PostImportFinder | None = None
 _lock = threading.RLock()
 
 
-def install(url: str, project: str | None) -> None:
-    """Patch the HTTP clients (now, or when imported) to route and tag OpenAI requests."""
+def install(url: str, project: str | None, quiet: bool = False) -> None:
+    """Patch the HTTP clients (now, or when imported) to route and tag OpenAI requests.
+
+    Called again with the same URL, the proxy's known state (down or not) is kept.
+    """
     global _target
     with _lock:
-        _target = _Target(url, project)
+        previous = _target
+        _target = _Target(url, project, previous.health if previous is not None else None)
+        if previous is not None and previous.health is not _target.health:
+            previous.health.close()
+        _target.health.quiet = quiet
         for name in MODULES:
             module = sys.modules.get(name)
             if module is not None:
@@ -131,7 +198,10 @@ def uninstall() -> None:
     """
     global _target
     with _lock:
+        if _target is not None:
+            _target.health.close()
         _target = None
+        _fallback.reset_counts()
         covered: list[str] = []
         while _patches:
             patch = _patches.pop()
@@ -156,6 +226,13 @@ def installed() -> bool:
     return bool(_patches)
 
 
+def routing() -> bool:
+    """Whether OpenAI requests are sent through the proxy now (not before ``init()``, not
+    while the proxy is unreachable)."""
+    target = _target
+    return target is not None and not target.health.down
+
+
 def patch_module(module: ModuleType) -> None:
     """Patch ``Client.send`` and ``AsyncClient.send`` of an httpx-like module, once."""
     with _lock:
@@ -165,12 +242,21 @@ def patch_module(module: ModuleType) -> None:
             if original is None or any(patch.owner is owner for patch in _patches):
                 continue
             assert isinstance(owner, type)
-            patch = _Patch(owner, original)
+            patch = _Patch(owner, original, _connect_errors(module))
             patch.wrapper = _async_send(patch) if is_async else _sync_send(patch)
             setattr(owner, _METHOD, patch.wrapper)
             _patches.append(patch)
         if module.__name__ in MODULES:
             _patched_modules.add(module.__name__)
+
+
+def _connect_errors(module: ModuleType) -> tuple[type[Exception], ...]:
+    found: list[type[Exception]] = []
+    for name in ("ConnectError", "ConnectTimeout"):
+        kind = getattr(module, name, None)
+        if isinstance(kind, type) and issubclass(kind, Exception):
+            found.append(kind)
+    return tuple(found)
 
 
 def _update_finder() -> None:
@@ -192,8 +278,15 @@ def _sync_send(patch: _Patch) -> Any:
 
     @functools.wraps(original)
     def send(self: object, request: Any, *args: object, **kwargs: object) -> object:
-        if patch.active:
-            prepare_request(request)
+        rewrite = prepare_request(request) if patch.active else None
+        if rewrite is not None:
+            try:
+                return original(self, request, *args, **kwargs)
+            except patch.connect_errors as error:
+                if not rewrite.fall_back(request, error):
+                    raise
+        # Sent again outside the ``except``: a failure of the direct call reaches the app as
+        # it would without wiretrace, not chained to the proxy's connect error.
         return original(self, request, *args, **kwargs)
 
     return send
@@ -204,35 +297,55 @@ def _async_send(patch: _Patch) -> Any:
 
     @functools.wraps(original)
     async def send(self: object, request: Any, *args: object, **kwargs: object) -> object:
-        if patch.active:
-            prepare_request(request)
+        rewrite = prepare_request(request) if patch.active else None
+        if rewrite is not None:
+            try:
+                return await original(self, request, *args, **kwargs)
+            except patch.connect_errors as error:
+                if not rewrite.fall_back(request, error):
+                    raise
         return await original(self, request, *args, **kwargs)
 
     return send
 
 
-def prepare_request(request: Any) -> None:
-    """Rewrite an OpenAI request to the proxy and add headers; never raises."""
+def prepare_request(request: Any) -> _Rewrite | None:
+    """Rewrite an OpenAI request to the proxy and add headers; never raises.
+
+    Returns what it changed when it rewrote the URL (so the request can go direct if the
+    proxy cannot be reached), else None. While the proxy is down it changes nothing.
+    """
     target = _target
     if target is None:
-        return
+        return None
+    rewrite: _Rewrite | None = None
     try:
         url = request.url
-        if url.host == OPENAI_HOST and url.scheme == "https":
+        headers = request.headers
+        if url.host == OPENAI_HOST and url.scheme == OPENAI_SCHEME and url.port == OPENAI_PORT:
+            health = target.health
+            if health.down:  # the one question a down proxy adds to the request path
+                health.went_direct()
+                return None
+            rewrite = _Rewrite(url, headers.get("Host"), health)
             raw_path = bytes(url.raw_path).decode("ascii")
             request.url = type(url)(target.base + raw_path)
-            request.headers["Host"] = target.netloc
+            headers["Host"] = target.netloc
         elif not target.matches(url):
-            return
-        headers = request.headers
+            return None
         if "traceparent" not in headers:
             traceparent = _context.current_traceparent()
             if traceparent is not None:
+                if rewrite is not None:
+                    rewrite.added.append("traceparent")
                 headers["traceparent"] = traceparent
         if target.project and "wiretrace-project" not in headers:
+            if rewrite is not None:
+                rewrite.added.append("Wiretrace-Project")
             headers["Wiretrace-Project"] = target.project
     except Exception:  # fail-open boundary: the request goes out as the app built it
         log.debug("wiretrace: could not prepare a request", exc_info=True)
+    return rewrite
 
 
 class _PatchingLoader:

@@ -21,7 +21,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._exporter import Exporter
 
-__all__ = ["DEFAULT_URL", "ENV_PROJECT", "ENV_TRACEPARENT", "ENV_URL", "STATE", "finish", "init"]
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_PROJECT",
+    "ENV_QUIET",
+    "ENV_TRACEPARENT",
+    "ENV_URL",
+    "STATE",
+    "Status",
+    "finish",
+    "init",
+    "status",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +42,9 @@ ENV_URL = "WIRETRACE_URL"
 """Server base URL when ``init(url=None)``."""
 ENV_PROJECT = "WIRETRACE_PROJECT"
 """Project when ``init(project=None)``."""
+ENV_QUIET = "WIRETRACE_QUIET"
+"""``init(quiet=None)``: a true value (``1``, ``true``, ``yes``, ``on``) keeps the notices
+about an unreachable proxy off stderr (they go to the ``wiretrace`` logger instead)."""
 ENV_TRACEPARENT = "TRACEPARENT"
 """A W3C ``traceparent`` handed down by a parent process: root spans become its children."""
 EXIT_TIMEOUT = 5.0
@@ -78,14 +92,23 @@ def _resolve_url(url: str | None) -> str | None:
     return resolved
 
 
-def init(project: str | None = None, url: str | None = None) -> None:
+def _quiet(quiet: bool | None) -> bool:
+    if quiet is not None:
+        return bool(quiet)
+    return os.environ.get(ENV_QUIET, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def init(project: str | None = None, url: str | None = None, *, quiet: bool | None = None) -> None:
     """Send spans to the wiretrace server and route OpenAI clients through its proxy.
 
     ``url`` (default ``$WIRETRACE_URL``, else ``http://127.0.0.1:8787``) is the server;
     ``project`` (default ``$WIRETRACE_PROJECT``) labels spans and proxied calls. OpenAI
     clients, including those created before this call, send requests meant for
-    ``api.openai.com`` to ``{url}/v1`` with the current span's ``traceparent``. Never
-    raises; calling it again updates the project and URL.
+    ``api.openai.com`` to ``{url}/v1`` with the current span's ``traceparent``; while the
+    proxy cannot be reached they go straight to ``api.openai.com`` (unrecorded, counted in
+    ``status()``), and a line on stderr says so once (``quiet``, default
+    ``$WIRETRACE_QUIET``, sends it to the ``wiretrace`` logger instead). Never raises;
+    calling it again updates the project and URL.
     """
     try:
         resolved = _resolve_url(url)
@@ -105,7 +128,7 @@ def init(project: str | None = None, url: str | None = None) -> None:
             if not STATE.atexit_registered:
                 atexit.register(_at_exit)
                 STATE.atexit_registered = True
-            _inject.install(resolved, STATE.project)
+            _inject.install(resolved, STATE.project, _quiet(quiet))
     except Exception:  # fail-open boundary: the app runs without tracing
         log.warning("wiretrace: init failed; running without tracing", exc_info=True)
 
@@ -123,6 +146,54 @@ def finish(timeout: float = 10.0) -> bool:
     except Exception:  # fail-open boundary
         log.debug("wiretrace: flush failed", exc_info=True)
         return False
+
+
+class Status:
+    """What ``status()`` returns: a snapshot of what the SDK did since ``init()``."""
+
+    __slots__ = ("direct_calls", "routing", "spans_dropped", "spans_sent", "url")
+
+    def __init__(
+        self, url: str | None, routing: bool, direct_calls: int, spans_sent: int, dropped: int
+    ) -> None:
+        self.url = url
+        """The server ``init()`` uses; None before ``init()``."""
+        self.routing = routing
+        """True while OpenAI calls go through the proxy (False before ``init()``, and while
+        the proxy cannot be reached)."""
+        self.direct_calls = direct_calls
+        """OpenAI calls sent straight to their destination because the proxy could not be
+        reached: they are not recorded."""
+        self.spans_sent = spans_sent
+        """Span events the server accepted."""
+        self.spans_dropped = dropped
+        """Span events lost: buffer full, batch rejected, or undeliverable at exit."""
+
+    def __repr__(self) -> str:
+        return (
+            f"Status(url={self.url!r}, routing={self.routing}, direct_calls="
+            f"{self.direct_calls}, spans_sent={self.spans_sent}, "
+            f"spans_dropped={self.spans_dropped})"
+        )
+
+
+def status() -> Status:
+    """Where tracing stands: the server URL, whether OpenAI calls are routed through the
+    proxy now, how many went direct (unrecorded), spans sent and dropped. Never raises."""
+    try:
+        from . import _fallback, _inject
+
+        exporter = STATE.exporter
+        return Status(
+            STATE.url,
+            _inject.routing(),
+            _fallback.direct_calls(),
+            exporter.sent if exporter is not None else 0,
+            exporter.dropped if exporter is not None else 0,
+        )
+    except Exception:  # fail-open boundary
+        log.debug("wiretrace: status failed", exc_info=True)
+        return Status(STATE.url, False, 0, 0, 0)
 
 
 def reset(timeout: float = 1.0) -> None:

@@ -3,15 +3,19 @@
 ``ThreadingHTTPServer`` on 127.0.0.1 answering ``POST /v1/chat/completions`` with a valid
 ``chat.completion`` (or an SSE stream of ``chat.completion.chunk`` when ``stream`` is
 true), recording each request's path and headers. ``init(url=fake.url)`` makes it the
-"proxy" that requests meant for ``api.openai.com`` are rewritten to.
+"proxy" that requests meant for ``api.openai.com`` are rewritten to; the fail-open tests
+also use one as the original destination itself, and start one on a port ``init()`` was
+pointed at while nothing listened there (``FakeOpenAI(port)``).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @dataclass
@@ -47,6 +51,14 @@ def _chunks() -> list[dict[str, object]]:
     ]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionResetError):  # a client hung up
+            super().handle_error(request, client_address)
+
+
 class FakeOpenAI:
     """Records requests; ``url`` is its base (pass it to ``wiretrace.init``).
 
@@ -54,13 +66,12 @@ class FakeOpenAI:
     ``init(url=...)`` makes it both the proxy and the span server.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.seen: list[Seen] = []
         """Requests to ``/v1/...``."""
         self.other: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -90,6 +101,14 @@ class FakeOpenAI:
                     content_type = "application/json"
                 self.send_response(200)
                 self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # /healthz, as the SDK's re-check asks the server
+                data = b'{"status":"ok"}' if self.path == "/healthz" else b"{}"
+                self.send_response(200 if self.path == "/healthz" else 404)
+                self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

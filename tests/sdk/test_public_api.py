@@ -31,6 +31,7 @@ def test_all_is_exactly_the_public_api() -> None:
     assert sorted(wiretrace.__all__) == [
         "Model",
         "Span",
+        "Status",
         "ThreadPoolExecutor",
         "WiretraceAPIError",
         "client",
@@ -38,6 +39,7 @@ def test_all_is_exactly_the_public_api() -> None:
         "finish",
         "init",
         "op",
+        "status",
     ]
     for name in wiretrace.__all__:
         assert getattr(wiretrace, name) is not None
