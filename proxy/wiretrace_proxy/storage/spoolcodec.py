@@ -164,6 +164,8 @@ class RecordCodec:
     def _usage(self, value: Any) -> Usage:
         if not isinstance(value, list) or len(value) != len(self._usage_keys):
             raise SpoolCodecError("usage is not an array of token counts")
+        if self._positional:
+            return Usage(*value)
         counts = dict(zip(self._usage_keys, value, strict=True))
         return Usage(**{key: counts.get(key) for key in USAGE_KEYS})
 
