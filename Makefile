@@ -11,6 +11,8 @@ NPM        ?= npm
 NODE_STAMP := web/node_modules/.installed-stamp
 UI_INDEX   := proxy/wiretrace_proxy/static/index.html
 WEB_SRC    := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
+# The Node.js clients the Python tests drive (tests/node: the openai SDK, pinned).
+TEST_NODE_STAMP := tests/node/node_modules/.installed-stamp
 
 # Checks run before the steps they guard, so a wrong toolchain fails with the fix, not a trace.
 PY_OK   := import sys; sys.exit(sys.version_info < (3, 11))
@@ -52,6 +54,11 @@ $(UI_INDEX): $(NODE_STAMP) $(WEB_SRC)
 
 web: $(UI_INDEX)
 
+$(TEST_NODE_STAMP): tests/node/package.json tests/node/package-lock.json
+	$(check_node)
+	cd tests/node && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $(TEST_NODE_STAMP)
+
 # Always build (make test checks that the build works, not only that one exists).
 web-build: $(NODE_STAMP)
 	$(check_node)
@@ -85,8 +92,9 @@ web-types: install $(NODE_STAMP)
 	$(BIN)/python -m wiretrace_proxy.api.openapi --vocabulary --output web/src/api/vocabulary.ts
 	cd web && $(NPM) run gen:api
 
-# The Python tests include the browser tests (tests/web), which need the built UI.
-unit: install web
+# The Python tests include the browser tests (tests/web), which need the built UI, and
+# tests run Node.js clients from tests/node.
+unit: install web $(TEST_NODE_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck web-typecheck web-unit web-build unit
@@ -98,4 +106,4 @@ bench-query: install
 	$(BIN)/python bench/bench_query.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info web/node_modules proxy/wiretrace_proxy/static proxy/wiretrace_proxy/static.*
+	rm -rf $(VENV) build dist *.egg-info web/node_modules tests/node/node_modules proxy/wiretrace_proxy/static proxy/wiretrace_proxy/static.*

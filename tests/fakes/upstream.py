@@ -4,7 +4,8 @@ It answers like the real API does where wiretrace cares: chat streams put ``"usa
 on every chunk and a usage-only final chunk when ``stream_options.include_usage`` is set,
 and nothing of the sort otherwise; ids and ``created`` derive from the request body, so the
 same request gets the same bytes. A test picks a behaviour with the ``x-fake-scenario``
-request header (sent by the ``openai`` SDK via ``extra_headers``).
+request header (sent by the ``openai`` SDK via ``extra_headers``), e.g. ``drip_<seconds>``
+between events or ``linger_<seconds>`` between a stream's last event and its end of body.
 """
 
 from __future__ import annotations
@@ -230,6 +231,8 @@ async def _stream(
             await response.write(event)
             if scenario.startswith("drip_"):
                 await asyncio.sleep(float(scenario.removeprefix("drip_")))
+        if scenario.startswith("linger_"):  # the last event is out; the body ends later
+            await asyncio.sleep(float(scenario.removeprefix("linger_")))
         await response.write_eof()
     finally:
         fake.stream_closed.set()
