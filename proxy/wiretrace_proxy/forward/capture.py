@@ -82,6 +82,13 @@ class Capture:
     stream's end (finish reasons, the usage chunk) is there, so a long stream's record still
     has them."""
     tail_size: int = 0
+    delivered_size: int = 0
+    """Leading response bytes (counted as received, like ``response_size``) that the client's
+    transport accepted: what the client was handed, less what the usage filter still held.
+    The recorder compares it with the body to tell a client that closed after the
+    response's end from one that left before it."""
+    upstream_ended: bool = False
+    """The upstream's end of body was read (every byte of the response was received)."""
 
     t_first_chunk: float | None = None
     t_end: float | None = None

@@ -271,6 +271,7 @@ async def _relay(
         capture.add_chunk(prefetched)
         if not await _write(client, prefetched, capture, response):
             return client
+        capture.delivered_size = capture.response_size
     await _pump(response, client, capture, usage_filter)
     return client
 
@@ -281,7 +282,12 @@ async def _pump(
     capture: Capture,
     usage_filter: UsageChunkFilter | None,
 ) -> None:
-    """Upstream chunks to the client as they arrive; the outcome lands in the capture."""
+    """Upstream chunks to the client as they arrive; the outcome lands in the capture.
+
+    After each write the capture notes how much of the body the client has been handed
+    (one integer, no parsing), and it notes the upstream's end of body, so the recorder
+    (``record/outcome.py``) can tell a client that closed after the response's end from
+    one that left before it."""
     content = response.content
     while True:
         t = time.perf_counter()
@@ -295,15 +301,19 @@ async def _pump(
             return
         capture.upstream_wait += time.perf_counter() - t
         if not chunk:
+            capture.upstream_ended = True
             break
         capture.add_chunk(chunk)
         out = usage_filter.feed(chunk) if usage_filter is not None else chunk
         if out and not await _write(client, out, capture, response):
             return
+        held = usage_filter.held if usage_filter is not None else 0
+        capture.delivered_size = capture.response_size - held
     if usage_filter is not None:
         tail = usage_filter.flush()
         if tail and not await _write(client, tail, capture, response):
             return
+        capture.delivered_size = capture.response_size
     try:
         await client.write_eof()
     except (ConnectionResetError, aiohttp.ClientConnectionResetError):

@@ -129,6 +129,12 @@ class UsageChunkFilter:
         self._passing = False
         """The current event outgrew ``HOLD_LIMIT`` and is being relayed as it arrives."""
 
+    @property
+    def held(self) -> int:
+        """Bytes fed and not yet given back: the unsent end of the current event (always the
+        last bytes fed, as received)."""
+        return self._held_size
+
     def feed(self, chunk: bytes) -> bytes:
         """Bytes to send to the client now: every event completed by ``chunk``, filtered,
         and the settled part of an event too big to hold back."""

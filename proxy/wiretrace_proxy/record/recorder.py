@@ -23,6 +23,7 @@ from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usa
 from wiretrace_proxy.endpoints import GENERIC_OP, Endpoint, op_name_for
 from wiretrace_proxy.forward.capture import Capture
 from wiretrace_proxy.record.bodies import decode_content, parse_body, summarise_embeddings
+from wiretrace_proxy.record.outcome import CLOSED_AFTER_END, closed_after_end
 from wiretrace_proxy.record.pricing import Pricer
 from wiretrace_proxy.record.prompts import prompt_digest
 from wiretrace_proxy.record.reassemble import Reassembled, reassemble_stream
@@ -137,7 +138,8 @@ class Recorder:
         inputs = request.value
         response = self._response(capture)
         usage, usage_source, estimate_method = self._usage(capture, inputs, response)
-        status, error = _status(capture, response)
+        after_end = closed_after_end(capture, response.complete)
+        status, error = _status(capture, response, after_end)
         meta = _Meta.of(capture)
         identity = self._identity(capture, meta)
         stored_inputs = (
@@ -177,7 +179,8 @@ class Recorder:
             session_id=meta.session_id,
             user_id=meta.user_id,
             key_fingerprint=fingerprint_key(key, self.key_salt) if key else None,
-            attributes=_attributes(capture, meta, response.stream, estimate_method, nonfinite),
+            attributes=_attributes(capture, meta, response.stream, estimate_method, nonfinite)
+            | ({CLOSED_AFTER_END: True} if after_end else {}),
             # Digested from the stored (redacted) body, as ``/api/prompts`` re-derives it.
             prompt_digest=prompt_digest(capture.endpoint, stored_inputs),
         )
@@ -350,8 +353,12 @@ def _redacted_error(error: JSONObject | None) -> JSONObject | None:
     return masked if isinstance(masked, dict) else error
 
 
-def _status(capture: Capture, response: _Response) -> tuple[Status, JSONObject | None]:
-    if capture.outcome in ("error", "cancelled"):
+def _status(
+    capture: Capture, response: _Response, closed_after_end: bool = False
+) -> tuple[Status, JSONObject | None]:
+    """``closed_after_end``: the capture says cancelled, but the client had the response's
+    end (``record.outcome``), so the call is judged as a finished one."""
+    if capture.outcome in ("error", "cancelled") and not closed_after_end:
         return capture.outcome, {
             "message": capture.error_message,
             "type": capture.error_type,

@@ -209,3 +209,23 @@ def test_the_client_gets_the_stream_without_the_option_for_any_split(
         pos = cut
     out.append(f.flush())
     assert b"".join(out) == want
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(contents=_contents(), crlf=st.booleans(), data=st.data())
+def test_held_counts_the_fed_bytes_not_yet_given_back(
+    contents: list[str], crlf: bool, data: st.DataObject
+) -> None:
+    """What the handler counts as handed to the client (``fed - held``): after every feed,
+    the filter has sent exactly what the same stream cut there would give the client."""
+    stream, _want = _streams(contents, crlf)
+    cuts = sorted(data.draw(st.sets(st.integers(0, len(stream)), max_size=20)))
+    f = UsageChunkFilter()
+    sent, pos = b"", 0
+    for cut in [*cuts, len(stream)]:
+        sent += f.feed(stream[pos:cut])
+        pos = cut
+        delivered = pos - f.held
+        assert 0 <= delivered <= pos
+        assert sent == _filtered(stream[:delivered], [])
+    assert sent + f.flush() == _filtered(stream, [])
