@@ -10,8 +10,9 @@ Files, in one directory (``<data dir>/spool/``) that one process holds (``flock`
 - ``<seq, 20 digits>.seg``: append-only segments. A segment is the 8 bytes
   ``SEGMENT_MAGIC``, a schema entry (the record fields' order, ``spoolcodec``), then one
   entry per record. A new segment starts when the next entry would take the current one
-  past ``segment_bytes`` (a record larger than that gets a segment of its own). Every
-  open starts a new segment: an old one is only read, never appended to.
+  past ``segment_bytes`` (a record larger than that gets a segment of its own). A spool
+  opened again appends to a new segment (made at its first append): an old one is only
+  read, never appended to.
 - An entry is ``ENTRY_MAGIC`` (4 bytes), the payload's length (u32 LE), a CRC-32 of the
   length's 4 bytes followed by the payload (u32 LE), then the payload: ASCII JSON.
   Because payloads are ASCII and the magic is not (its first byte is 0xFF), a damaged
@@ -326,16 +327,10 @@ class Spool:
         chunk_bytes = 0
         full = 0
         for i, frame in enumerate(frames):
-            active = self._active
-            rotate = active is None or (
-                active.size + chunk_bytes > active.data_start
-                and active.size + chunk_bytes + len(frame) > self.segment_bytes
-            )
-            extra = len(self._header) if rotate else 0
-            if (
-                len(frame) - _HEAD.size > _MAX_PAYLOAD
-                or self._bytes + chunk_bytes + extra + len(frame) > self.max_bytes
-            ):
+            rotate, fits = self._plan(len(frame), chunk_bytes)
+            if not fits and not chunk and self._reclaim():
+                rotate, fits = self._plan(len(frame), 0)
+            if not fits:
                 full += 1
                 continue
             if rotate:
@@ -359,6 +354,33 @@ class Spool:
             )
         self._spooled += kept
         return kept
+
+    def _plan(self, size: int, buffered: int) -> tuple[bool, bool]:
+        """For an entry of ``size`` bytes after ``buffered`` ones not yet written: whether it
+        starts a new segment, and whether it fits in ``max_bytes``."""
+        active = self._active
+        rotate = active is None or (
+            active.size + buffered > active.data_start
+            and active.size + buffered + size > self.segment_bytes
+        )
+        extra = len(self._header) if rotate else 0
+        fits = size - _HEAD.size <= _MAX_PAYLOAD and (
+            self._bytes + buffered + extra + size <= self.max_bytes
+        )
+        return rotate, fits
+
+    def _reclaim(self) -> bool:
+        """Delete the active segment if it holds records and all are acknowledged: else a
+        segment that never reaches ``segment_bytes`` (one larger than ``max_bytes``) would
+        keep the space of records long stored, and the spool would stay full."""
+        seg = self._active
+        if seg is None or seg.size <= seg.data_start or seg.cursor < seg.size:
+            return False
+        self._retire(seg)
+        self._segments.remove(seg)
+        self._garbage[seg.path] = seg.size
+        self._collect()
+        return True
 
     def _write(self, frames: list[bytes]) -> tuple[int, bool]:
         """Write ``frames`` to the active segment: (frames kept, no error). A failed write

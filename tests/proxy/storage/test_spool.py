@@ -484,6 +484,19 @@ def test_a_full_spool_keeps_the_oldest_and_counts_the_rest_lost(tmp_path: Path) 
         assert ids(drain(spool)) == [100, 101, 102]
 
 
+def test_a_segment_larger_than_the_bound_is_reclaimed_once_acked(tmp_path: Path) -> None:
+    """The active segment never reaches ``segment_bytes``: once everything in it is stored
+    it is deleted to make room, or the spool would stay full for good."""
+    with open_spool(tmp_path, max_bytes=5000, segment_bytes=100_000) as spool:
+        kept = spool.append([record(n) for n in range(20)])
+        assert 0 < kept < 20
+        assert spool.append([record(20)]) == 0  # full, and nothing acked yet
+        assert ids(drain(spool)) == list(range(kept))
+        assert spool.append([record(n) for n in range(100, 103)]) == 3
+        assert ids(drain(spool)) == [100, 101, 102]
+        assert len(segments(tmp_path)) == 1
+
+
 def test_a_smaller_record_still_fits_after_a_larger_one_did_not(tmp_path: Path) -> None:
     with open_spool(tmp_path, max_bytes=3000, segment_bytes=3000) as spool:
         assert spool.append([record(1, size=5000), record(2, size=100)]) == 1
