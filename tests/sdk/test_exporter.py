@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import pytest
 import wiretrace
 from wiretrace import _state
-from wiretrace._exporter import BATCH_SIZE
+from wiretrace._exporter import BATCH_SIZE, REQUEST_TIMEOUT
 from wiretrace._state import EXIT_TIMEOUT
 
 from .collector import Collector, free_port
@@ -145,6 +145,28 @@ def test_flush_and_shutdown_return_when_the_server_hangs() -> None:
         assert wiretrace.finish(0.3) is False
         _exporter().shutdown(0.5)
         assert time.monotonic() - started < 3
+
+
+def test_ops_never_wait_for_a_server_that_hangs() -> None:
+    """The exporter's POST is stuck on a server that took the connection and never answers:
+    the app's ops only append to the buffer, so they run at full speed and never raise."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        silent.settimeout(10)
+        wiretrace.init(url=f"http://127.0.0.1:{silent.getsockname()[1]}")
+        step(0)
+        assert wiretrace.finish(0.01) is False  # wakes the exporter: it connects and waits
+        held, _ = silent.accept()
+        with held:
+            started = time.monotonic()
+            assert job(2000) == sum(i * 2 for i in range(2000))
+            elapsed = time.monotonic() - started
+            assert elapsed < REQUEST_TIMEOUT / 2, elapsed  # far from the POST's own timeout
+            assert _exporter().sent == 0
+            started = time.monotonic()
+            _exporter().shutdown(0.5)  # and the end of the app does not wait it out either
+            assert time.monotonic() - started < 3
 
 
 def _run_script(body: str, url: str) -> subprocess.CompletedProcess[str]:

@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
+import aiohttp
 import httpx2
 import openai
 import pytest
@@ -375,5 +376,5 @@ def test_only_a_connect_failure_of_this_very_request_counts() -> None:
     bare_timeout = httpx2.ConnectTimeout("timed out", request=request)
     assert not _fallback.never_sent(bare_timeout, request)  # cause unknown: maybe sent
     lost = httpx2.ConnectTimeout("server disconnected", request=request)
-    lost.__cause__ = ConnectionResetError()  # what openai's aiohttp transport also maps
+    lost.__cause__ = aiohttp.ServerDisconnectedError()  # openai's aiohttp transport maps it so
     assert not _fallback.never_sent(lost, request)
