@@ -9,8 +9,13 @@ explicit ``BEGIN`` so that transactions and SAVEPOINTs behave as SQLAlchemy docu
 database (``sqlite://``, ``:memory:``) is one connection every thread shares, in turn.
 
 PostgreSQL URLs are routed to the psycopg 3 driver, an optional extra
-(``pip install 'wiretrace[postgres]'``). ``check_database`` turns "cannot connect" into
-one ``StorageUnavailable`` line the CLI can print before exiting.
+(``pip install 'wiretrace[postgres]'``). ``check_database`` proves the database can be
+opened and written (a committed write), or says why not in one ``StorageUnavailable`` line
+the CLI can print before exiting.
+
+A SQLite file deleted or replaced under a running server is noticed by
+``reopen_if_replaced`` (one ``os.stat`` per call) and opened anew at its path; pooled
+connections would otherwise go on writing to the vanished file.
 
 ``insert_many`` is the writer's SQLite fast path: the same rows Core would store, for a
 fraction of the CPU per row (see its docstring).
@@ -22,13 +27,15 @@ import contextlib
 import importlib.util
 import logging
 import operator
+import os
 import re
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy import create_engine, event, text
@@ -48,6 +55,7 @@ __all__ = [
     "insert_many",
     "is_memory",
     "parse_database_url",
+    "reopen_if_replaced",
     "safe_url",
 ]
 
@@ -156,6 +164,8 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
             url, json_serializer=_dumps, connect_args={"check_same_thread": False}
         )
     _configure_sqlite(engine, busy_timeout_ms)
+    if (path := _sqlite_file(url)) is not None:
+        _watch_file(engine, path)
     return engine
 
 
@@ -224,10 +234,20 @@ def safe_url(engine: Engine) -> str:
 
 
 def check_database(engine: Engine) -> None:
-    """Open a connection and run a trivial query; raise ``StorageUnavailable`` if it fails.
+    """Open the database and commit a write that changes nothing; raise
+    ``StorageUnavailable`` with one line if either fails.
 
-    The message is one line, e.g. ``cannot open database sqlite:////nope/x.db: unable to
-    open database file``.
+    Why a write: a read-only database (a read-only file or mount, ``chattr +i``, a standby)
+    opens and answers ``SELECT 1``, and then every record would be lost. SQLite writes
+    nothing before a commit, so the probe commits: under ``BEGIN IMMEDIATE`` it sets the
+    header's ``user_version`` to its own value, which writes a page (to the WAL) and leaves
+    the database as it was. PostgreSQL is asked whether it is a standby or read-only, then
+    commits ``alembic_version`` updated to itself (wiretrace's tables take writes); a
+    database never migrated commits a transaction id, and the migrations that follow are
+    its first writes.
+
+    Messages: ``cannot open database sqlite:////nope/x.db: unable to open database file``,
+    ``cannot write to database sqlite:////data/x.db: attempt to write a readonly database``.
     """
     try:
         with engine.connect() as conn:
@@ -236,6 +256,58 @@ def check_database(engine: Engine) -> None:
         raise StorageUnavailable(
             f"cannot open database {safe_url(engine)}: {describe_error(exc)}"
         ) from exc
+    try:
+        if engine.dialect.name == "sqlite":
+            _sqlite_write_probe(engine)
+        else:
+            _postgresql_write_probe(engine)
+    except (SQLAlchemyError, OSError, engine.dialect.loaded_dbapi.Error, _ReadOnly) as exc:
+        raise StorageUnavailable(
+            f"cannot write to database {safe_url(engine)}: {describe_error(exc)}"
+        ) from exc
+
+
+class _ReadOnly(Exception):
+    """The database said it takes no writes (a standby, a read-only session)."""
+
+
+def _sqlite_write_probe(engine: Engine) -> None:
+    """A committed write that changes nothing (see ``check_database``).
+
+    On the driver connection: SQLAlchemy would begin with a plain ``BEGIN``, and a deferred
+    transaction that reads and then writes can fail at once when another writer got in
+    between; ``BEGIN IMMEDIATE`` takes the write lock first (waiting the busy timeout)."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            (version,) = cursor.execute("PRAGMA user_version").fetchone()
+            cursor.execute(f"PRAGMA user_version = {int(version)}")
+            cursor.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                raw.rollback()
+            raise
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
+
+
+def _postgresql_write_probe(engine: Engine) -> None:
+    with engine.begin() as conn:
+        standby, read_only = conn.execute(
+            text("SELECT pg_is_in_recovery(), current_setting('transaction_read_only')")
+        ).one()
+        if standby:
+            raise _ReadOnly("the server is a read-only standby (in recovery)")
+        if read_only == "on":
+            raise _ReadOnly("the session is read-only (default_transaction_read_only is on)")
+        if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar_one() is None:
+            conn.execute(text("SELECT txid_current()"))  # its commit is written and flushed
+        else:
+            conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
 
 def describe_error(exc: BaseException) -> str:
@@ -243,6 +315,125 @@ def describe_error(exc: BaseException) -> str:
     inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     lines = str(inner).strip().splitlines()
     return lines[0] if lines else type(inner).__name__
+
+
+def reopen_if_replaced(engine: Engine) -> bool:
+    """Open the SQLite file anew if it was deleted or replaced since the engine first
+    connected; True if it did. Cheap enough before every batch: one ``os.stat``.
+
+    Why: pooled connections keep the file they opened, so a database file deleted (its
+    folder ``rm -rf``'d) or replaced (a backup moved into place) under a running server
+    would go on taking writes that no one will ever read. When the path no longer names
+    the file first connected to (``st_dev``, ``st_ino``), the pool is disposed of, the
+    folder recreated, the file at the path migrated to head (a new file is created), its
+    identity recorded, and one warning logged. Raises ``StorageUnavailable`` if that
+    fails, so the caller treats storage as down (the next call tries again). In-memory
+    SQLite and PostgreSQL: always False.
+    """
+    watch = _WATCHES.get(engine)
+    if watch is None or watch.identity is None or _identity(watch.path) == watch.identity:
+        return False
+    from wiretrace_proxy.storage.migrate import upgrade_to_head  # migrate imports the models
+
+    with watch.lock:  # a second caller waits, then finds the new identity recorded
+        old = watch.identity
+        now = _identity(watch.path)
+        if now == old:
+            return False
+        engine.dispose()
+        try:
+            watch.path.parent.mkdir(parents=True, exist_ok=True)
+            _drop_stale_siblings(watch)
+            watch.identity = None  # the connect below records the file it opens
+            upgrade_to_head(engine)
+            if watch.identity is None:  # recorded by the connect listener
+                raise FileNotFoundError(f"{watch.path} vanished while it was reopened")
+        except (SQLAlchemyError, OSError) as exc:
+            watch.identity = old  # still replaced: the next call tries again
+            raise StorageUnavailable(
+                f"cannot reopen database {safe_url(engine)}: {describe_error(exc)}"
+            ) from exc
+    log.warning(
+        "storage: database file %s was %s while the server ran; opened the file now at "
+        "that path and migrated it (records written before are in the old file, if any)",
+        watch.path,
+        "deleted" if now is None else "replaced",
+    )
+    return True
+
+
+@dataclass(slots=True)
+class _FileWatch:
+    """Which file a SQLite engine's path named when it connected (``reopen_if_replaced``)."""
+
+    path: Path
+    identity: tuple[int, int] | None = None
+    """(st_dev, st_ino) of the database file when the engine first connected."""
+    siblings: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+    """``-wal`` and ``-shm`` -> the identity the engine's latest connection saw."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_WATCHES: weakref.WeakKeyDictionary[Engine, _FileWatch] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names (a ``file:`` URI's path too); None for memory."""
+    database = url.database or ""
+    if database.startswith("file:"):
+        parts = urlsplit(database)
+        if "mode=memory" in parts.query or not parts.path:
+            return None
+        database = unquote(parts.path)
+    if database in ("", ":memory:"):
+        return None
+    return Path(database).expanduser().absolute()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+_SIBLINGS = ("-wal", "-shm")
+
+
+def _drop_stale_siblings(watch: _FileWatch) -> None:
+    """Remove the old file's ``-wal`` and ``-shm`` once the path names another file.
+
+    Why: SQLite keeps them when a connection to a deleted or moved file closes, and a
+    connection to the file now at the path would read the old file's WAL as its own
+    (measured: a replacement then showed the old file's tables). Only the very files the
+    engine's own connections used are removed, never a replacement's own.
+    """
+    for suffix in _SIBLINGS:
+        sibling = watch.path.with_name(watch.path.name + suffix)
+        seen = watch.siblings.get(suffix)
+        if seen is not None and seen == _identity(sibling):
+            sibling.unlink(missing_ok=True)
+
+
+def _watch_file(engine: Engine, path: Path) -> None:
+    watch = _WATCHES[engine] = _FileWatch(path)
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(*_args: Any) -> None:
+        # Any thread's new connection (an API read too) opens the path: not with a WAL
+        # left by the file that was there before.
+        if watch.identity is not None and _identity(path) != watch.identity:
+            _drop_stale_siblings(watch)
+
+    @event.listens_for(engine, "connect")
+    def _remember(_dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # After _configure_sqlite's listener: WAL mode is on, so the -wal file exists.
+        if watch.identity is None:
+            watch.identity = _identity(path)
+        if watch.identity == _identity(path):  # not a connection to a replacement
+            for suffix in _SIBLINGS:
+                watch.siblings[suffix] = _identity(path.with_name(path.name + suffix))
 
 
 @dataclass(frozen=True, slots=True)
