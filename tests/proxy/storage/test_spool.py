@@ -14,8 +14,10 @@ import json
 import math
 import os
 import shutil
+import signal
 import struct
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -666,6 +668,66 @@ def test_a_spool_cannot_open_where_its_directory_cannot_be_made(
     read_only_dir(tmp_path)
     with pytest.raises(OSError):
         open_spool(tmp_path / "spool")
+
+
+# -- a process killed mid-way ------------------------------------------------------------
+
+KILLED_CHILD = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.storage.spool import Spool
+
+spool = Spool.open(Path(sys.argv[1]), 1 << 30, segment_bytes=50_000)
+appended = acked = 0
+while True:
+    batch = [
+        CallRecord(id=f"{appended + i:016x}", project="p", trace_id="0" * 32, op_name="op",
+                   started_at=datetime.now(UTC), status="ok", inputs={"text": "x" * 500})
+        for i in range(10)
+    ]
+    assert spool.append(batch) == 10
+    appended += 10
+    print("appended", appended, flush=True)
+    taken = spool.take(7)
+    spool.ack(taken)
+    acked += len(taken)
+    print("acked", acked, flush=True)
+"""
+
+
+def test_a_process_killed_at_any_point_loses_nothing_appended_and_replays_nothing_acked(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL while appending and acking: every record whose append returned is there, in
+    order, from exactly where the last ack that returned (or the one under way) left off."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_CHILD, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    seen = {"appended": 0, "acked": 0}
+    try:
+        for line in child.stdout:
+            what, count = line.split()
+            seen[what] = int(count)
+            if seen["appended"] >= 3000:
+                break
+    finally:
+        child.kill()
+        rest = child.communicate(timeout=30)[0]
+    for line in rest.splitlines():
+        what, count = line.split()
+        seen[what] = int(count)
+    assert child.returncode == -signal.SIGKILL
+    with open_spool(tmp_path) as spool:
+        assert spool.damaged <= 1  # at most the entry being written when it died
+        back = ids(drain(spool, batch=500))
+    assert back[0] in (seen["acked"], seen["acked"] + 7)  # the ack under way, or not
+    assert back == list(range(back[0], back[0] + len(back)))
+    assert back[-1] + 1 >= seen["appended"]
 
 
 # -- a big segment ---------------------------------------------------------------------
