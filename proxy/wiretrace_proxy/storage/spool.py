@@ -38,13 +38,13 @@ OOM): it is in the page cache and the kernel writes it out. A write cut short by
 leaves a torn entry that the next open skips and counts. The ack file is replaced
 atomically, so after a crash it names either the old or the new position, and an
 acknowledged record is never replayed. A power loss or kernel crash keeps only what was
-fsynced: ``sync()`` (the writer calls it on stop) and each segment as the next one starts.
+fsynced: ``sync()`` (for the writer to call on stop) and each segment as the next one starts.
 Past that, the newest appends may be missing (or read back as damage, skipped and
 counted), and a deletion or ack may be undone, which replays acknowledged records; a
 garbled ack file is counted damaged and replay starts at the oldest segment. Replaying a
 stored record stores nothing twice: ``calls.id`` is the primary key, so the database
-refuses the duplicate (the writer sees it refused, as ``write_batch`` reports it). The
-same holds for a crash after the database commit and before ``ack``.
+refuses the duplicate (``write_batch`` retries the batch record by record and reports it
+in ``refused``). The same holds for a crash after the database commit and before ``ack``.
 
 Errors: ``open`` raises ``OSError`` when the directory cannot be made or opened, or
 another process holds it; after that nothing here raises ``OSError``. ``append`` counts
@@ -54,7 +54,9 @@ puts the one-line reason in ``last_error``; ``take`` skips what it cannot read, 
 ``ack`` keeps going when it cannot persist (a later restart may then replay, see above).
 
 Thread-safety: the writer thread is the only caller; nothing here takes a lock, and two
-threads must not call one ``Spool`` at the same time. Counters count since ``open``.
+threads must not call one ``Spool`` at the same time. The counters (properties) may be
+read from another thread for display (``/healthz``): each read is one value, a moment old.
+Counters count since ``open``.
 """
 
 from __future__ import annotations
@@ -274,7 +276,7 @@ class Spool:
     @property
     def pending(self) -> int:
         """Records spooled and not yet acknowledged (damage found later may lower it)."""
-        return sum(seg.remaining for seg in self._segments)
+        return sum(seg.remaining for seg in tuple(self._segments))  # a copy: see the doc
 
     @property
     def size(self) -> int:
