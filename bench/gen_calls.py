@@ -4,7 +4,8 @@ The database is created and migrated by the product's own code (``create_engine_
 ``upgrade_to_head``); rows are ``CallRecord`` objects turned into columns by the product's
 ``storage.rows.record_to_row`` and stored in that exact format (checked against an
 ``insert_records`` round trip at start), then bulk-inserted through the raw DBAPI in large
-transactions, in time order, like the writer does. Generation runs in worker processes,
+transactions, in time order, like the writer does (then the stats rollups are counted from
+them, as the writer would have kept them). Generation runs in worker processes,
 one chunk of rows (a slice of the time span) each; the same ``--seed`` gives the same
 database.
 
@@ -47,7 +48,7 @@ from typing import Final
 
 import sqlalchemy as sa
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usage
-from wiretrace_proxy.storage import writes
+from wiretrace_proxy.storage import rollup_writes, writes
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 from wiretrace_proxy.storage.models import CALLS
@@ -967,10 +968,21 @@ def generate(
         conn.execute("PRAGMA journal_mode = WAL")  # what the server uses
     finally:
         conn.close()
+    _count_rollups(partial)
     partial.rename(path)
     seconds = time.perf_counter() - started
     print(f"generated {rows:,} calls in {seconds:.1f} s ({rows / seconds:,.0f} rows/s) → {path}")
     return GenResult(path, rows, seconds, False)
+
+
+def _count_rollups(path: Path) -> None:
+    """The stats rollups of the rows inserted, as ``storage.writes`` would have kept them."""
+    engine = create_engine_for(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            rollup_writes.recount(conn)
+    finally:
+        engine.dispose()
 
 
 def _save_op_versions(conn: sqlite3.Connection, plan: Plan) -> None:

@@ -204,7 +204,8 @@ class RollupCell(SQLModel):
 
 
 class CallRollup(RollupCell, table=True):
-    """Exact per-day sums of calls, kept in step with ``calls`` by SQLite triggers.
+    """Exact per-day sums of calls, kept in step with ``calls`` on SQLite: inserts are
+    added by ``storage.rollup_writes``, updates and deletes by triggers.
 
     One row per UTC day and combination of the dimensions below, so ``/api/stats`` over a
     million calls reads thousands of rows instead of scanning every call (see

@@ -2,8 +2,9 @@
 
 Why: on SQLite a full scan of a million calls takes over a second before any percentile
 is computed (every row carries its JSON bodies), while the rollups (migration 0005) hold a
-few rows per day and dimension. Triggers keep them in the same transaction as every insert,
-update and delete of a call, so counts, tokens and cost read from them are exact. Latency
+few rows per day and dimension. They are kept in the same transaction as every insert,
+update and delete of a call (inserts by ``rollup_writes``, updates and deletes by triggers),
+so counts, tokens and cost read from them are exact. Latency
 and TTFT percentiles come from logarithmic histograms, eight buckets to an octave: a value
 read from them lies between the buckets of the two ranks the exact ``percentile_cont``
 interpolates between. With the many calls the rollups are used for (over
@@ -33,6 +34,7 @@ from wiretrace_proxy.storage.models import CallRollup, CallRollupBucket
 __all__ = [
     "BOUNDS",
     "GROUP_KEYS",
+    "INSERT_TRIGGER",
     "TRIGGERS",
     "histogram_quantile",
     "read_buckets",
@@ -54,7 +56,10 @@ FILTERS = ("project", "kind", "model", "op_name", "op_version", "status")
 
 ``roots_only`` is not among them: a call whose parent was never recorded counts as a root
 (``filters._is_root``), which depends on other rows, some of which may arrive later."""
-TRIGGERS = ("calls_rollup_insert", "calls_rollup_update", "calls_rollup_delete")
+TRIGGERS = ("calls_rollup_update", "calls_rollup_delete")
+"""The triggers that keep the rollups through updates and deletes of calls (migration 0005)."""
+INSERT_TRIGGER = "calls_rollup_insert"
+"""0005's insert trigger, dropped by 0008: inserts are added by ``rollup_writes`` since."""
 _NULLABLE = ("model", "op_version")
 _TOKENS = USAGE_KEYS
 """Dimensions stored as ``''`` when the call's value is NULL."""
@@ -64,8 +69,9 @@ def usable(conn: Connection, group_by: str, f: CallFilter) -> bool:
     """Whether this question can be answered from the rollups, and they are maintained.
 
     The trigger check costs a lookup in the schema table and guards against a later
-    migration that rebuilt ``calls`` and dropped the triggers with it: stale rollups would
-    give wrong sums, so they are then ignored rather than trusted.
+    migration that rebuilt ``calls`` and dropped the triggers with it (stale rollups), and
+    against the insert trigger being back beside ``rollup_writes`` (every call counted
+    twice): wrong sums are ignored rather than trusted.
     """
     if conn.dialect.name != "sqlite" or group_by not in GROUP_KEYS:
         return False
@@ -77,11 +83,11 @@ def usable(conn: Connection, group_by: str, f: CallFilter) -> bool:
         return False
     found = conn.execute(
         sa.text(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
         ).bindparams(sa.bindparam("names", expanding=True)),
-        {"names": list(TRIGGERS)},
-    ).scalar_one()
-    return int(found) == len(TRIGGERS)
+        {"names": [*TRIGGERS, INSERT_TRIGGER]},
+    ).scalars()
+    return set(found) == set(TRIGGERS)
 
 
 def _is_midnight(moment: datetime) -> bool:

@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.storage import rollup_writes
 from wiretrace_proxy.storage.engine import insert_many
 from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.rows import record_to_row
@@ -45,11 +46,14 @@ _INSERT = sa.insert(CALLS)
 def insert_records(conn: Connection, records: Sequence[CallRecord]) -> None:
     """Insert new records in one executemany; a duplicate id raises ``IntegrityError``.
 
-    SQLite takes ``engine.insert_many``: the rows Core would store, at less CPU per row.
+    SQLite takes ``engine.insert_many``: the rows Core would store, at less CPU per row;
+    then the rows are added to the stats rollups (``rollup_writes``) in the same
+    transaction, so a refused batch counts nothing.
     """
     rows = [record_to_row(rec) for rec in records]
     if rows and conn.dialect.name == "sqlite":
         insert_many(conn, CALLS, rows)
+        rollup_writes.add_calls(conn, rows)
     elif rows:
         conn.execute(_INSERT, rows)
 
@@ -121,16 +125,25 @@ def _write_each(engine: Engine, records: Sequence[CallRecord]) -> BatchResult:
     return BatchResult(written=written, refused=tuple(refused), split=True)
 
 
+def _insert_module(dialect: str) -> Any:
+    """``sqlite.insert`` or ``postgresql.insert``: the same API, no common base type."""
+    if dialect == "sqlite":
+        return sqlite.insert
+    if dialect == "postgresql":
+        return postgresql.insert
+    raise NotImplementedError(f"upsert is not implemented for {dialect}")
+
+
+def _insert_new_statement(dialect: str) -> sa.Insert:
+    """``INSERT .. ON CONFLICT (id) DO NOTHING RETURNING id``: the ids it returns are new rows."""
+    insert = _insert_module(dialect)(CALLS).on_conflict_do_nothing(index_elements=["id"])
+    return cast(sa.Insert, insert.returning(CALLS.c.id))
+
+
 def _upsert_statement(dialect: str) -> sa.Insert:
     """``INSERT .. ON CONFLICT (id) DO UPDATE .. WHERE <same span> RETURNING id``, merging a
     span's start and end rows and refusing to touch any other row."""
-    insert: Any  # sqlite.Insert or postgresql.Insert: same API, no common base type
-    if dialect == "sqlite":
-        insert = sqlite.insert(CALLS)
-    elif dialect == "postgresql":
-        insert = postgresql.insert(CALLS)
-    else:
-        raise NotImplementedError(f"upsert is not implemented for {dialect}")
+    insert = _insert_module(dialect)(CALLS)
     new = insert.excluded
     merged: dict[str, sa.ColumnElement[Any]] = {
         col.name: sa.func.coalesce(new[col.name], col)
@@ -148,7 +161,15 @@ def _upsert_statement(dialect: str) -> sa.Insert:
     return cast(sa.Insert, upsert.returning(CALLS.c.id))
 
 
-_UPSERTS: dict[str, sa.Insert] = {}
+_STATEMENTS: dict[tuple[str, str], sa.Insert] = {}
+
+
+def _statement(kind: str, dialect: str) -> sa.Insert:
+    stmt = _STATEMENTS.get((kind, dialect))
+    if stmt is None:
+        make = _insert_new_statement if kind == "new" else _upsert_statement
+        stmt = _STATEMENTS[(kind, dialect)] = make(dialect)
+    return stmt
 
 
 def upsert_records(conn: Connection, records: Sequence[CallRecord]) -> list[str]:
@@ -158,13 +179,17 @@ def upsert_records(conn: Connection, records: Sequence[CallRecord]) -> list[str]
     Refused: an id that names a row which is not this span (a proxied call, or a span of
     another project or trace); that row is not changed. The others are written either
     way: the caller's transaction decides whether a refusal keeps them. One record per id.
+
+    Two statements: the records whose id is new are inserted first (``DO NOTHING``) and
+    added to the rollups (``rollup_writes``), exactly once; the rest are merged into their
+    rows, where the rollups' update trigger subtracts the old row and adds the merged one.
     """
     if not records:
         return []
     dialect = conn.dialect.name
-    stmt = _UPSERTS.get(dialect)
-    if stmt is None:
-        stmt = _UPSERTS[dialect] = _upsert_statement(dialect)
-    result = conn.execute(stmt, [record_to_row(rec) for rec in records])
-    written = set(result.scalars().all())
-    return [rec.id for rec in records if rec.id not in written]
+    rows = [record_to_row(rec) for rec in records]
+    inserted = set(conn.execute(_statement("new", dialect), rows).scalars())
+    rollup_writes.add_calls(conn, [row for row in rows if row["id"] in inserted])
+    rest = [row for row in rows if row["id"] not in inserted]
+    merged = set(conn.execute(_statement("merge", dialect), rest).scalars()) if rest else set()
+    return [rec.id for rec in records if rec.id not in inserted and rec.id not in merged]

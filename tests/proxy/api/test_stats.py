@@ -1,5 +1,6 @@
 """``/api/stats``: every group key against a Python reading of a seeded database, the
-rollups (exact sums, percentiles within a bucket) kept in step by triggers, and 400s."""
+rollups (exact sums, percentiles within a bucket) kept in step by the writer and triggers,
+and 400s."""
 
 from __future__ import annotations
 
@@ -258,7 +259,7 @@ def test_triggers_keep_rollups_exact_on_update_and_delete(engine: Engine) -> Non
 
 def test_without_triggers_the_rollups_are_not_trusted(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(sa.text("DROP TRIGGER calls_rollup_insert"))
+        conn.execute(sa.text("DROP TRIGGER calls_rollup_update"))
     assert _approximate(engine, "model")["percentiles"] == "exact"
 
 
