@@ -2,7 +2,8 @@
 
 ``cleanup_ctx`` pairs each part's start with its stop; aiohttp unwinds them in reverse, so a
 clean stop closes the upstream pool first, then drains the writer (every pending record is
-written), then disposes of the database engine.
+written, within what is left of the stop's deadline: ``stopping``), then disposes of the
+database engine.
 """
 
 from __future__ import annotations
@@ -13,16 +14,24 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from wiretrace_proxy import api, health
-from wiretrace_proxy.appkeys import ENGINE, SETTINGS, SINK, UPSTREAM, WRITER, Upstream
+from wiretrace_proxy.appkeys import ENGINE, SETTINGS, SINK, STOPPING, UPSTREAM, WRITER, Upstream
+from wiretrace_proxy.errors import StorageUnavailable
 from wiretrace_proxy.forward import handler as forward
 from wiretrace_proxy.forward.refusals import REFUSALS, ParserRefusals
 from wiretrace_proxy.record.pricing import Pricer
 from wiretrace_proxy.record.recorder import Recorder, load_key_salt
 from wiretrace_proxy.record.usage import TOKENIZERS
 from wiretrace_proxy.settings import Settings
-from wiretrace_proxy.storage.engine import check_database, create_engine_for
+from wiretrace_proxy.stopping import Stopping
+from wiretrace_proxy.storage.engine import (
+    check_database,
+    create_engine_for,
+    describe_error,
+    safe_url,
+)
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 from wiretrace_proxy.ui import add_ui_routes
 from wiretrace_proxy.writer import Writer
@@ -33,9 +42,15 @@ CLIENT_MAX_SIZE = 1024**4
 
 def create_app(settings: Settings) -> web.Application:
     refusals = ParserRefusals()  # aiohttp logs requests its parser refuses through this
-    app = web.Application(client_max_size=CLIENT_MAX_SIZE, handler_args={"logger": refusals.logger})
+    stopping = Stopping()
+    app = web.Application(
+        client_max_size=CLIENT_MAX_SIZE,
+        handler_args={"logger": refusals.logger},
+        middlewares=[stopping.track],
+    )
     app[SETTINGS] = settings
     app[REFUSALS] = refusals
+    app[STOPPING] = stopping
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_writer)
     app.cleanup_ctx.append(_upstream)
@@ -52,7 +67,13 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     def open_database() -> Engine:
         engine = create_engine_for(settings.database_url)
         check_database(engine)
-        upgrade_to_head(engine)
+        try:
+            upgrade_to_head(engine)
+        except SQLAlchemyError as exc:  # e.g. no right to create tables: one line, exit 1
+            engine.dispose()
+            raise StorageUnavailable(
+                f"cannot migrate database {safe_url(engine)}: {describe_error(exc)}"
+            ) from exc
         return engine
 
     app[ENGINE] = await asyncio.to_thread(open_database)
@@ -79,7 +100,9 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
     app[WRITER] = writer
     app[SINK] = writer
     yield
-    await asyncio.to_thread(writer.stop, settings.drain_timeout)  # logs a missed deadline
+    stopping = app[STOPPING]  # what is left of the stop's deadline; else the whole budget
+    timeout = stopping.time_left(settings.drain_timeout)
+    stopping.writer_finished = await asyncio.to_thread(writer.stop, timeout)  # logs a miss
 
 
 async def _upstream(app: web.Application) -> AsyncIterator[None]:

@@ -21,6 +21,7 @@ from wiretrace_proxy.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from wiretrace_proxy.stopping import Stopping
     from wiretrace_proxy.writer import Writer
 
 
@@ -43,3 +44,5 @@ UPSTREAM = web.AppKey("upstream", Upstream)
 SINK = web.AppKey("sink", RecordSink)
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 WRITER: web.AppKey[Writer] = web.AppKey("writer")
+STOPPING: web.AppKey[Stopping] = web.AppKey("stopping")
+"""Requests in flight and the stop's deadline (``stopping``)."""

@@ -43,7 +43,7 @@ ENV_CONNECT_TIMEOUT = "WIRETRACE_CONNECT_TIMEOUT"
 ENV_READ_TIMEOUT = "WIRETRACE_READ_TIMEOUT"
 """``--read-timeout``: seconds of upstream silence before a call fails."""
 ENV_DRAIN_TIMEOUT = "WIRETRACE_DRAIN_TIMEOUT"
-"""``--drain-timeout``: seconds a clean stop waits for in-flight calls and the writer."""
+"""``--drain-timeout``: seconds a clean stop takes at most, in-flight calls and writer alike."""
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
@@ -94,8 +94,10 @@ class Settings:
     """Seconds to connect to the upstream before answering 504."""
     read_timeout: float = 600.0
     """Seconds of upstream silence (no byte) before the call fails: reasoning models think."""
-    drain_timeout: float = 30.0
-    """Seconds a clean stop waits for in-flight calls and the writer to finish."""
+    drain_timeout: float = 8.0
+    """Seconds a clean stop takes at most, from the signal: in-flight calls get it less the
+    writer's reserve (``stopping.writer_reserve``), the writer what is left. 8 s fits the
+    10 s a container runtime waits after SIGTERM before it kills."""
     prices_file: str | None = None
     """TOML file of model prices that win over genai-prices (``pricing.load_overrides``)."""
     log_level: str = "info"

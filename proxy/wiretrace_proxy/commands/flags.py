@@ -228,7 +228,9 @@ OPTIONS: tuple[Option, ...] = (
         "--drain-timeout",
         ENV_DRAIN_TIMEOUT,
         parse_seconds,
-        "seconds a clean stop waits for in-flight calls and pending records",
+        "seconds a clean stop takes at most, from the signal: in-flight calls get it less "
+        "the writer's reserve (a quarter, at most 2 s), then are cancelled; pending records "
+        "get the rest",
         "SECONDS",
     ),
 )

@@ -3,7 +3,8 @@
 Every setting is a flag (``settings.OPTIONS``), each also read from its ``WIRETRACE_*``
 variable. Everything that can be checked is checked before the server starts, so a
 mistake ends in one line on stderr (exit 2), never a traceback; a database that cannot be
-opened or a port in use ends the same way with exit 1.
+opened or written (a read-only file) or a port in use ends the same way with exit 1, and so
+does a stop that leaves records unstored (one error line counts them).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ DESCRIPTION = (
     "this proxy, which forwards each call to --upstream and stores it, with a JSON API and "
     "a web UI on the same port. Each option can also be set by the variable named in "
     "brackets; a flag wins over its variable. Stop with Ctrl-C or SIGTERM: in-flight calls "
-    "finish and every record is stored."
+    "finish and every record is stored, within --drain-timeout; exit status 1 says records "
+    "were left unstored."
 )
 
 
@@ -54,7 +56,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from wiretrace_proxy.server import serve  # imported late: `wiretrace --help` stays fast
 
     try:
-        serve(settings)
+        return serve(settings)  # 1 when records were left unstored (logged, counted)
     except WiretraceError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 1
@@ -65,4 +67,3 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
