@@ -44,7 +44,8 @@ class FakeUpstream:
     stream_started: asyncio.Event = field(default_factory=asyncio.Event)
     stream_closed: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
-    """A ``hold`` scenario waits on this before it finishes its stream."""
+    """A ``hold`` scenario waits on this before it finishes its stream (``hold_end``: before
+    it ends the body, its last event sent)."""
 
     def last(self, path: str | None = None) -> Seen:
         matches = [s for s in self.seen if path is None or s.path == path]
@@ -233,6 +234,8 @@ async def _stream(
                 await asyncio.sleep(float(scenario.removeprefix("drip_")))
         if scenario.startswith("linger_"):  # the last event is out; the body ends later
             await asyncio.sleep(float(scenario.removeprefix("linger_")))
+        if scenario == "hold_end":  # ... or once the test sets ``release``
+            await fake.release.wait()
         await response.write_eof()
     finally:
         fake.stream_closed.set()

@@ -80,7 +80,29 @@ def test_sync_client_closing_after_done_before_the_upstream_ends_is_ok(
         assert record["error"] is None
         choice = record["output"]["choices"][0]
         assert choice["message"]["content"] == ANSWER and choice["finish_reason"] == "stop"
-        assert record["attributes"]["client_closed_after_end"] is True
+    # The client's close raced the upstream's end and won (on a loaded machine it may now and
+    # then lose: the call then simply finished); those records say so.
+    closed = [r["attributes"].get("client_closed_after_end") for r in records]
+    assert set(closed) <= {None, True} and True in closed, closed
+
+
+def test_sync_client_closing_at_done_while_the_upstream_holds_its_end_is_ok(
+    servers: Servers,
+) -> None:
+    """The same ordering made certain: the upstream ends its body only after the record."""
+    client = openai.OpenAI(api_key=KEY, base_url=servers.base_url, max_retries=0)
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        stream=True,
+        extra_headers={"x-fake-scenario": "hold_end"},
+    )
+    assert _text(stream) == ANSWER
+    (record,) = servers.records()  # the server cancelled the call when the client left
+    client.close()
+    _assert_ok_with_answer(record)
+    assert record.attributes["client_closed_after_end"] is True
+    assert record.usage_source == "injected"
 
 
 def test_sync_client_that_asked_for_usage_closing_after_done_is_ok(servers: Servers) -> None:
@@ -101,14 +123,14 @@ def test_sync_client_that_asked_for_usage_closing_after_done_is_ok(servers: Serv
     for record in records:
         _assert_ok_with_answer(record)
         assert record.usage_source == "upstream"
-        assert record.attributes["client_closed_after_end"] is True
 
 
 async def _read_to_marker_then_close(url: str, body: dict[str, Any], marker: bytes) -> str:
     """Read a stream until the event holding ``marker`` is whole, then drop the connection
-    (what the sync ``openai`` client does at ``[DONE]``); the call's id."""
+    (what the sync ``openai`` client does at ``[DONE]``), while the upstream holds its end
+    of body back until the test releases it; the call's id."""
     received = b""
-    headers = {"Authorization": f"Bearer {KEY}", **LINGER}
+    headers = {"Authorization": f"Bearer {KEY}", "x-fake-scenario": "hold_end"}
     async with aiohttp.ClientSession() as session:
         async with session.post(url, json=body, headers=headers) as resp:
             async for line in resp.content:
