@@ -27,7 +27,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -35,52 +34,16 @@ from sqlalchemy.engine import Engine
 from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.storage.engine import describe_error
 from wiretrace_proxy.storage.models import CALLS
+from wiretrace_proxy.storage.spool import Spool
 from wiretrace_proxy.storage.writes import BatchResult, write_batch
 
-__all__ = ["RETRY_MAX_S", "RETRY_MIN_S", "Delivery", "DeliveryStats", "RecordSpool", "SpoolBatch"]
+__all__ = ["RETRY_MAX_S", "RETRY_MIN_S", "Delivery", "DeliveryStats"]
 
 log = logging.getLogger(__name__)
 
 RETRY_MIN_S = 0.25
 RETRY_MAX_S = 5.0
 """Backoff between tries of a database that refused a batch."""
-
-
-class SpoolBatch(Protocol):
-    """Records taken from the spool, oldest first, to acknowledge once stored."""
-
-    @property
-    def records(self) -> Sequence[CallRecord]: ...
-
-
-class RecordSpool(Protocol):
-    """The on-disk spool (``storage.spool.Spool``) as delivery uses it."""
-
-    @property
-    def pending(self) -> int: ...
-
-    @property
-    def spooled(self) -> int: ...
-
-    @property
-    def replayed(self) -> int: ...
-
-    @property
-    def lost(self) -> int: ...
-
-    @property
-    def damaged(self) -> int: ...
-
-    @property
-    def last_error(self) -> str | None: ...
-
-    def append(self, records: Sequence[CallRecord]) -> int: ...
-
-    def take(self, max_records: int) -> SpoolBatch: ...
-
-    def ack(self, batch: SpoolBatch) -> None: ...
-
-    def sync(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +68,7 @@ class Delivery:
     def __init__(
         self,
         engine: Engine,
-        spool: RecordSpool | None = None,
+        spool: Spool | None = None,
         *,
         batch_size: int = 500,
         before_write: Callable[[], object] | None = None,
@@ -164,8 +127,7 @@ class Delivery:
         while spool.pending:
             batch = spool.take(self._batch_size)
             if not batch.records:  # what was pending turned out unreadable (counted damaged)
-                spool.ack(batch)
-                continue
+                break
             fresh = self._not_stored(batch.records)
             if fresh is None:
                 return  # the database is failing again

@@ -35,9 +35,10 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from wiretrace_proxy.callrecord import CallRecord
-from wiretrace_proxy.delivery import Delivery, RecordSpool
+from wiretrace_proxy.delivery import Delivery
 from wiretrace_proxy.forward.capture import Capture
 from wiretrace_proxy.storage.engine import describe_error
+from wiretrace_proxy.storage.spool import Spool
 
 __all__ = ["RecordBuilder", "Writer", "WriterStats"]
 
@@ -99,7 +100,7 @@ class Writer:
         max_pending: int = 100_000,
         batch_size: int = 500,
         flush_interval: float = 0.05,
-        spool: RecordSpool | None = None,
+        spool: Spool | None = None,
         before_write: Callable[[], object] | None = None,
     ) -> None:
         if max_pending < 1 or batch_size < 1 or flush_interval <= 0:
@@ -204,7 +205,8 @@ class Writer:
                 return
 
     def _cycle(self) -> None:
-        """Handle everything pending now, one batch at a time."""
+        """Handle everything pending now, one batch at a time, then what the spool holds
+        (a ``flush`` marker is set once both are done, so it reads its writes)."""
         self._fold_drops()
         while self._pending:
             items, markers = self._take()
@@ -215,13 +217,18 @@ class Writer:
                 self._lost += len(items)
                 log.exception("writer: unexpected error, %d records lost", len(items))
             finally:
+                if markers:
+                    self._replay()
                 for marker in markers:
                     marker.set()
+        self._replay()
+        self._fold_drops()
+
+    def _replay(self) -> None:
         try:
             self._delivery.replay()
         except Exception:  # fail-open boundary: a replay bug must not stop the thread
             log.exception("writer: unexpected error while replaying the spool")
-        self._fold_drops()
 
     def _take(self) -> tuple[list[Capture], list[threading.Event]]:
         items: list[Capture] = []

@@ -14,12 +14,15 @@ import logging
 import math
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from blockbuster import blockbuster_ctx
 from sqlalchemy.engine import Engine, make_url
+from wiretrace_proxy import delivery
 from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.endpoints import GENERIC_OP
 from wiretrace_proxy.forward.capture import Capture, RequestMeta
@@ -29,6 +32,7 @@ from wiretrace_proxy.storage import calls as stored
 from wiretrace_proxy.storage import writes as queries
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
+from wiretrace_proxy.storage.spool import Spool
 from wiretrace_proxy.writer import RecordBuilder, Writer, WriterStats
 
 from tests import factories
@@ -78,6 +82,7 @@ def new_writer(engine: Engine) -> Iterator[Callable[..., Writer]]:
         *,
         max_pending: int = 100_000,
         batch_size: int = 500,
+        spool: Spool | None = None,
     ) -> Writer:
         writer = Writer(
             engine,
@@ -85,6 +90,7 @@ def new_writer(engine: Engine) -> Iterator[Callable[..., Writer]]:
             max_pending=max_pending,
             batch_size=batch_size,
             flush_interval=0.01,
+            spool=spool,
         )
         writers.append(writer)
         return writer
@@ -377,3 +383,61 @@ def test_stats_are_a_frozen_snapshot(new_writer: Callable[..., Writer]) -> None:
 def test_invalid_options_are_refused(engine: Engine) -> None:
     with pytest.raises(ValueError):
         Writer(engine, RECORDER, batch_size=0)
+
+
+def test_records_storage_refuses_wait_in_the_spool_and_land_in_order_exactly_once(
+    engine: Engine,
+    new_writer: Callable[..., Writer],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    down = threading.Event()
+    down.set()
+    real_insert = queries.insert_records
+    order: list[str] = []
+
+    def insert(conn: sa.Connection, records: list[CallRecord]) -> None:
+        if down.is_set():
+            raise sa.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("disk I/O error"))
+        real_insert(conn, records)
+        order.extend(r.id for r in records)
+
+    monkeypatch.setattr(queries, "insert_records", insert)
+    monkeypatch.setattr(delivery, "RETRY_MIN_S", 0.01)
+    spool = Spool.open(tmp_path / "spool", 1024 * 1024)
+    writer = new_writer(spool=spool, batch_size=3)
+    writer.start()
+    for n in range(10):
+        writer.submit(make_capture(n))
+    assert writer.flush(10)
+    stats = writer.stats()
+    assert (stats.written, stats.lost, stats.spool_pending, stats.storage_down) == (0, 0, 10, True)
+    down.clear()
+    writer.submit(make_capture(10))  # arrives while the spool holds older records
+    deadline = time.monotonic() + 10
+    while writer.stats().spool_pending or writer.stats().pending:
+        assert time.monotonic() < deadline, writer.stats()
+        writer.flush(1)
+    assert writer.flush(10)
+    stats = writer.stats()
+    assert (stats.written, stats.lost, stats.spooled, stats.replayed) == (11, 0, 11, 11)
+    assert stats.storage_down is False
+    assert order == [f"{n:016x}" for n in range(11)]  # built order, the newest last
+    assert stored_ids(engine) == ids(*range(11))
+
+
+def test_a_replay_skips_records_already_stored(
+    engine: Engine, new_writer: Callable[..., Writer], tmp_path: Path
+) -> None:
+    """A crash between the database's commit and the spool's ack replays a stored record:
+    it is stored once, and not counted lost."""
+    spool = Spool.open(tmp_path / "spool", 1024 * 1024)
+    first = RECORDER.build(make_capture(1))
+    queries.write_batch(engine, [first])
+    spool.append([first, RECORDER.build(make_capture(2))])
+    writer = new_writer(spool=spool)
+    writer.start()
+    assert writer.flush(10)
+    stats = writer.stats()
+    assert (stats.written, stats.lost, stats.spool_pending) == (1, 0, 0)
+    assert stored_ids(engine) == ids(1, 2)
