@@ -139,10 +139,16 @@ def _health(url: str) -> dict[str, Any]:
 
 
 def test_sigterm_while_storage_fails_exits_1_and_counts_the_records(
-    upstream: str, tmp_path: Path
+    upstream: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another connection holds the write lock for the whole stop: the first batch waits
-    the busy timeout and is lost, the next is still waiting when the deadline passes."""
+    the busy timeout and is lost, the next is still waiting when the deadline passes.
+
+    Records the on-disk spool keeps are not lost, so the spool is made unusable (its
+    folder would be under a file): this is about records that reach neither."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a file where the spool's folder would be")
+    monkeypatch.setenv("WIRETRACE_SPOOL_DIR", str(blocker / "spool"))
     db = tmp_path / "w.db"
     server = ServerProcess(upstream, db, "--drain-timeout", "2")
     holder = sqlite3.connect(db, isolation_level=None)
@@ -159,6 +165,9 @@ def test_sigterm_while_storage_fails_exits_1_and_counts_the_records(
         code, out = server.stop()
     finally:
         holder.close()
+        if server.proc.poll() is None:  # a failed assertion above: leave no server behind
+            server.proc.kill()
+            server.proc.communicate()
     assert code == 1, out
     found = re.search(r"server: stopped with (\d+) records not stored \(see /healthz", out)
     assert found is not None and int(found.group(1)) >= lost, out
@@ -220,15 +229,19 @@ async def test_drain_lets_calls_finish_then_cancels_the_rest_within_the_budget()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
-    async with aiohttp.ClientSession() as session:
-        call = asyncio.create_task(session.get(f"http://{host}:{port}/"))
+
+    async def stop_once_started() -> float:
         await started.wait()
         begin = time.monotonic()
         await stopping.drain(runner, 2.0)
-        elapsed = time.monotonic() - begin
-        with pytest.raises(aiohttp.ClientError):
-            await call
+        return time.monotonic() - begin
+
+    async with aiohttp.ClientSession() as session:
+        call, elapsed = await asyncio.gather(
+            session.get(f"http://{host}:{port}/"), stop_once_started(), return_exceptions=True
+        )
     await runner.cleanup()
+    assert isinstance(call, aiohttp.ClientError) and isinstance(elapsed, float)
     assert outcomes == ["cancelled"] and stopping.in_flight == 0
     assert 2.0 - writer_reserve(2.0) <= elapsed <= 2.0 - writer_reserve(2.0) + CANCEL_GRACE
     assert 0 < stopping.time_left(99) <= writer_reserve(2.0)
