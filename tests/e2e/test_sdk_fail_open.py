@@ -203,3 +203,46 @@ async def test_async_calls_work_without_the_server_and_are_recorded_once_it_runs
     assert sum(1 for c in llm if c["ttft_ms"] is not None) == 2  # the two streamed ones
     ops = await asyncio.to_thread(world.calls, project="failopen-async", kind="op")
     assert len(ops) == 10 and {c["parent_id"] for c in llm} <= {c["id"] for c in ops}
+
+
+SCRIPT = """
+import sys, openai, wiretrace
+from wiretrace import _inject
+
+upstream, server = sys.argv[1], sys.argv[2]
+_inject.OPENAI_SCHEME, rest = upstream.split("://")  # the fake upstream plays api.openai.com
+_inject.OPENAI_HOST, port = rest.split(":")
+_inject.OPENAI_PORT = int(port)
+client = openai.OpenAI(api_key="sk-test-script-000000000000", base_url=upstream + "/v1")
+wiretrace.init(project="script", url=server)
+
+@wiretrace.op
+def step(i):
+    return client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": str(i)}]).choices[0].message.content
+
+answers = [step(i) for i in range(20)]
+print(len(answers), len(set(answers)), wiretrace.status().direct_calls)
+"""
+
+
+def test_a_script_with_no_server_runs_and_says_so_once(tmp_path: Path) -> None:
+    """The measured problem: ``init()`` and no server made every call fail, silently."""
+    import subprocess
+    import sys
+
+    from tests.harness import fake_upstream_url
+
+    script = tmp_path / "app.py"
+    script.write_text(SCRIPT)
+    with fake_upstream_url() as upstream:
+        done = subprocess.run(
+            [sys.executable, str(script), upstream, f"http://127.0.0.1:{free_port()}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["20", "1", "20"]  # 20 answers, all alike, 20 went direct
+    (line,) = done.stderr.splitlines()  # nothing else: no traceback, no second notice
+    assert line.startswith("wiretrace: the proxy at http://127.0.0.1:") and "not recorded" in line
