@@ -9,6 +9,8 @@ database engine.
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -30,11 +32,15 @@ from wiretrace_proxy.storage.engine import (
     check_database,
     create_engine_for,
     describe_error,
+    reopen_if_replaced,
     safe_url,
 )
 from wiretrace_proxy.storage.migrate import upgrade_to_head
+from wiretrace_proxy.storage.spool import Spool
 from wiretrace_proxy.ui import add_ui_routes
 from wiretrace_proxy.writer import Writer
+
+log = logging.getLogger(__name__)
 
 CLIENT_MAX_SIZE = 1024**4
 """aiohttp's 1 MiB default would reject big requests; the proxy streams what it does not read."""
@@ -89,12 +95,16 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
     # Loading the price database takes a moment: off the loop, once per server.
     pricer = await asyncio.to_thread(Pricer.from_settings, settings)
     recorder = Recorder(settings, salt, TOKENIZERS, pricer)
+    spool = await asyncio.to_thread(open_spool, settings)
+    engine = app[ENGINE]
     writer = Writer(
-        app[ENGINE],
+        engine,
         recorder,
         max_pending=settings.max_pending,
         batch_size=settings.batch_size,
         flush_interval=settings.flush_interval,
+        spool=spool,
+        before_write=functools.partial(reopen_if_replaced, engine),
     )
     writer.start()
     app[WRITER] = writer
@@ -103,6 +113,30 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
     stopping = app[STOPPING]  # what is left of the stop's deadline; else the whole budget
     timeout = stopping.time_left(settings.drain_timeout)
     stopping.writer_finished = await asyncio.to_thread(writer.stop, timeout)  # logs a miss
+    if spool is not None and stopping.writer_finished:
+        spool.close()  # the writer synced it; a writer still running keeps using it
+
+
+def open_spool(settings: Settings) -> Spool | None:
+    """The on-disk spool for records the database refuses; None (logged) if it cannot be
+    opened: recording then works as before, and an outage loses what it refuses."""
+    directory = settings.spool_path
+    if directory is None:
+        return None
+    try:
+        spool = Spool.open(directory, settings.spool_max_bytes)
+    except OSError as exc:
+        log.warning(
+            "spool: cannot open %s (%s): records the database refuses will be lost", directory, exc
+        )
+        return None
+    if spool.pending:
+        log.warning(
+            "spool: %d records from an earlier run wait in %s; replaying them",
+            spool.pending,
+            directory,
+        )
+    return spool
 
 
 async def _upstream(app: web.Application) -> AsyncIterator[None]:

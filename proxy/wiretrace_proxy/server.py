@@ -98,7 +98,14 @@ def exit_status(stats: WriterStats, *, finished: bool) -> int:
     (``finished``: the writer stopped before the deadline, nothing still in its hands)."""
     count = unstored(stats)
     if count == 0 and finished:
-        log.info("server: stopped cleanly")
+        if stats.spool_pending:
+            log.warning(
+                "server: stopped cleanly; %d records wait in the spool and are written to "
+                "the database at the next start",
+                stats.spool_pending,
+            )
+        else:
+            log.info("server: stopped cleanly")
         return 0
     log.error(
         "server: stopped with %d records not stored (see /healthz counters: pending %d, "

@@ -38,6 +38,10 @@ ENV_BATCH_SIZE = "WIRETRACE_BATCH_SIZE"
 """``--batch-size``: records the writer stores per transaction, at most."""
 ENV_FLUSH_INTERVAL = "WIRETRACE_FLUSH_INTERVAL"
 """``--flush-interval``: seconds the writer waits to fill a batch."""
+ENV_SPOOL_DIR = "WIRETRACE_SPOOL_DIR"
+"""``--spool-dir``: where records wait on disk while the database refuses them."""
+ENV_SPOOL_MAX_BYTES = "WIRETRACE_SPOOL_MAX_BYTES"
+"""``--spool-max-bytes``: the spool's size bound (when full, the oldest are kept)."""
 ENV_CONNECT_TIMEOUT = "WIRETRACE_CONNECT_TIMEOUT"
 """``--connect-timeout``: seconds to connect to the upstream before answering 504."""
 ENV_READ_TIMEOUT = "WIRETRACE_READ_TIMEOUT"
@@ -90,6 +94,10 @@ class Settings:
     batch_size: int = 500
     flush_interval: float = 0.05
     """Seconds the writer waits for more records before writing a partial batch."""
+    spool_dir: str | None = None
+    """Directory of the on-disk spool; None means ``default_spool_dir``."""
+    spool_max_bytes: int = 1024**3
+    """Bytes the spool may take on disk; records past it are refused (and counted lost)."""
     connect_timeout: float = 30.0
     """Seconds to connect to the upstream before answering 504."""
     read_timeout: float = 600.0
@@ -106,6 +114,20 @@ class Settings:
     @property
     def database_url(self) -> str:
         return normalise_db_url(self.db_url) if self.db_url else default_db_url()
+
+    @property
+    def spool_path(self) -> Path | None:
+        """The spool's directory: ``--spool-dir``, else beside a SQLite file
+        (``<file>.spool``), else ``spool`` in the user's data directory; None for an
+        in-memory database (nothing of it outlives the process anyway)."""
+        if self.spool_dir:
+            return Path(self.spool_dir).expanduser()
+        url = self.database_url
+        if url == MEMORY_URL:
+            return None
+        if url.startswith("sqlite:///"):
+            return Path(url.removeprefix("sqlite:///") + ".spool")
+        return Path(platformdirs.user_data_dir("wiretrace", appauthor=False)) / "spool"
 
     @property
     def upstream_base(self) -> str:

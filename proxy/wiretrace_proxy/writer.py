@@ -50,7 +50,7 @@ class WriterStats:
     """A snapshot of the writer's counters (``/healthz`` and metrics show these)."""
 
     pending: int
-    """Items submitted and not yet handled."""
+    """Items submitted and not yet handled (queued, or in the batch being handled)."""
     written: int
     """Records stored."""
     dropped: int
@@ -120,6 +120,8 @@ class Writer:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._dropped = self._lost = self._record_errors = 0
+        self._in_hand = 0
+        """Items taken from the queue and not yet delivered (still counted as pending)."""
         self._last_error: str | None = None
         self._logged: set[str] = set()
 
@@ -135,7 +137,7 @@ class Writer:
         delivered = self._delivery.stats()
         errors = [e for e in (self._last_error, delivered.last_error) if e is not None]
         return WriterStats(
-            pending=len(self._pending),
+            pending=len(self._pending) + self._in_hand,
             written=delivered.written,
             dropped=self._dropped + len(self._drop_marks),
             lost=self._lost + delivered.lost,
@@ -210,6 +212,7 @@ class Writer:
         self._fold_drops()
         while self._pending:
             items, markers = self._take()
+            self._in_hand = len(items)
             try:
                 if items:
                     self._delivery.deliver(self._build(items))
@@ -217,6 +220,7 @@ class Writer:
                 self._lost += len(items)
                 log.exception("writer: unexpected error, %d records lost", len(items))
             finally:
+                self._in_hand = 0
                 if markers:
                     self._replay()
                 for marker in markers:

@@ -30,6 +30,8 @@ from wiretrace_proxy.settings import (
     ENV_PRICES,
     ENV_PROJECT,
     ENV_READ_TIMEOUT,
+    ENV_SPOOL_DIR,
+    ENV_SPOOL_MAX_BYTES,
     ENV_UPSTREAM,
     LOG_LEVELS,
     Settings,
@@ -206,6 +208,24 @@ OPTIONS: tuple[Option, ...] = (
         parse_seconds,
         "seconds the writer waits for more records before storing a partial batch",
         "SECONDS",
+    ),
+    Option(
+        "spool_dir",
+        "--spool-dir",
+        ENV_SPOOL_DIR,
+        parse_text,
+        "where records wait on disk while the database refuses writes (default: beside "
+        "a SQLite file as FILE.spool, else in the user's data directory)",
+        "DIR",
+    ),
+    Option(
+        "spool_max_bytes",
+        "--spool-max-bytes",
+        ENV_SPOOL_MAX_BYTES,
+        parse_positive,
+        "bytes the spool may take on disk; when full the oldest records are kept and "
+        "the rest counted lost",
+        "N",
     ),
     Option(
         "connect_timeout",
