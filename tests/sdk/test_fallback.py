@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import sys
 import threading
@@ -358,6 +359,31 @@ def test_init_again_with_the_same_url_keeps_the_state(
     finally:
         proxy.stop()
     client.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_stays_direct_and_re_checks_on_its_own(
+    upstream: FakeOpenAI, dead_port: int
+) -> None:
+    client = openai.OpenAI(base_url=upstream.url + "/v1", max_retries=0)
+    wiretrace.init(url=_url(dead_port))
+    client.chat.completions.create(model="m", messages=MESSAGES)  # down, probe running
+    client.close()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's probe thread is not here
+        code = 1
+        try:
+            child = openai.OpenAI(base_url=upstream.url + "/v1", max_retries=0)
+            child.chat.completions.create(model="m", messages=MESSAGES)
+            target = _inject._target
+            prober = target.health._prober if target is not None else None
+            if prober is not None and prober.is_alive() and wiretrace.status().direct_calls == 2:
+                code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(upstream.seen) == 2 and wiretrace.status().direct_calls == 1
 
 
 def test_status_before_init() -> None:
