@@ -71,8 +71,6 @@ class Call(SQLModel, table=True):
         sa.Index("ix_calls_op_name_started_at", "op_name", "started_at"),
         sa.Index("ix_calls_model_started_at", "model", "started_at"),
         sa.Index("ix_calls_status_started_at", "status", "started_at"),
-        sa.Index("ix_calls_session_id", "session_id"),
-        sa.Index("ix_calls_user_id", "user_id"),
         sa.Index("ix_calls_op_name_op_version", "op_name", "op_version"),
         sa.Index("ix_calls_prompt_digest_started_at", "prompt_digest", "started_at"),
         sa.Index("ix_calls_latency_ms", "latency_ms"),

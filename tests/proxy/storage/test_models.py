@@ -28,8 +28,6 @@ EXPECTED_INDEXES = {
     ("op_name", "started_at"),
     ("model", "started_at"),
     ("status", "started_at"),
-    ("session_id",),
-    ("user_id",),
     ("op_name", "op_version"),
     ("prompt_digest", "started_at"),
     ("latency_ms",),
