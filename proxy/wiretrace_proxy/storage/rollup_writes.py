@@ -31,7 +31,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -124,7 +124,7 @@ def cell_of(row: Mapping[str, object]) -> Cell:
     )
 
 
-def add_calls(conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
+def add_calls(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> None:
     """Add ``rows``, just inserted into ``calls`` on ``conn``, to the rollups.
 
     Call it after the rows' own insert succeeded, in the same transaction or savepoint, so
