@@ -41,9 +41,10 @@ def wiretrace_cmd(*args: str) -> list[str]:
 
 
 class ServerProcess:
-    """``wiretrace serve`` in a subprocess, ready once ``/healthz`` answers."""
+    """``wiretrace serve`` in a subprocess, ready once ``/healthz`` answers; ``db`` is a
+    SQLite file or a database URL (``--db`` takes either)."""
 
-    def __init__(self, upstream: str, db: Path, *extra: str) -> None:
+    def __init__(self, upstream: str, db: Path | str, *extra: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -38,6 +38,8 @@ from wiretrace_proxy.writer import RecordBuilder, Writer, WriterStats
 from tests import factories
 from tests.harness import select_records
 
+pytestmark = pytest.mark.both_databases  # each test on SQLite and PostgreSQL
+
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
 

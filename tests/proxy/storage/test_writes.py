@@ -22,6 +22,8 @@ from wiretrace_proxy.storage.models import CALLS
 from tests.factories import make_record
 from tests.harness import select_records
 
+pytestmark = pytest.mark.both_databases  # each test on SQLite and PostgreSQL
+
 POSTGRESQL: sa.Dialect = PGDialect()  # type: ignore[no-untyped-call]
 
 
