@@ -8,11 +8,11 @@ raising. Split out of ``reassemble`` so the per-endpoint modules can import it w
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from wiretrace_proxy.callrecord import JSON, JSONObject, Usage
+from wiretrace_proxy.jsonsafe import read_json
 from wiretrace_proxy.record.sse import SSEEvent
 
 MAX_INDEX = 4096
@@ -78,7 +78,7 @@ class EventTally:
             self.done = True
             return None
         try:
-            value: JSON = json.loads(text)
+            value: JSON = read_json(text)
         except (ValueError, RecursionError):
             self.note_malformed(data)
             return data
