@@ -1,0 +1,96 @@
+"""Redaction's fast paths change no answer.
+
+``redact._suspect``: the Aho-Corasick literal scan says what every prefilter says.
+
+``_suspect`` runs a prefilter only when one of its literals is in the bytes, so each
+prefilter's literals must be a necessary condition of it; then ``_suspect`` is exactly
+"some prefilter matches" (the rule before the literal scan existed), never less strict.
+Checked here over text built from the literals themselves, pieces of credentials, JSON
+punctuation and escapes, in any case.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from wiretrace_proxy.record import redact
+
+from tests.proxy.record.test_redact import SHAPED, TRICKY_TEXTS
+
+
+def every_prefilter(data: bytes) -> bool:
+    """What ``_suspect`` must answer: a NUL, or any prefilter matching, no literal scan."""
+    lower = data.lower()
+    return b"\x00" in data or any(
+        p.pattern.search(lower if p.lower else data) is not None for p in redact.PREFILTERS
+    )
+
+
+LITERALS = sorted({literal for p in redact.PREFILTERS for literal in p.literals})
+PIECES = [
+    *LITERALS,
+    *(literal.upper() for literal in LITERALS),
+    *(literal.title() for literal in LITERALS),
+    b"-",
+    b"_",
+    b'"',
+    b'":',
+    b'" :',
+    b"=",
+    b": ",
+    b"\\",
+    b'\\"',
+    b"\\u002d",
+    b"\\u006b",
+    b" ",
+    b"\n",
+    b"s",
+    b"proj",
+    b"AbCdEfGhIjKlMnOp",
+    b"0123456789",
+    b"live_",
+    b"ey",
+    b"J",
+    b"\xc3\xa9",
+    b"\x00",
+]
+texts = st.lists(st.sampled_from(PIECES) | st.binary(max_size=3), max_size=12).map(b"".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(texts)
+def test_suspect_is_every_prefilter(data: bytes) -> None:
+    assert redact._suspect(data) == every_prefilter(data)
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts)
+def test_each_prefilter_match_holds_one_of_its_literals(data: bytes) -> None:
+    lower = data.lower()
+    for prefilter in redact.PREFILTERS:
+        if prefilter.pattern.search(lower if prefilter.lower else data) is not None:
+            assert any(literal.lower() in lower for literal in prefilter.literals)
+
+
+@pytest.mark.parametrize("text", [*TRICKY_TEXTS, *(secret for _, secret in SHAPED)])
+def test_suspect_agrees_on_every_tricky_text_and_encoding(text: str) -> None:
+    doc = {"messages": [{"content": text}], "api_key": text, text: 1}
+    for data in (
+        text.encode("utf-8", "surrogatepass"),
+        json.dumps(doc).encode(),
+        json.dumps(doc, ensure_ascii=False).encode(),
+        json.dumps(doc).replace("-", "\\u002d").encode(),
+        json.dumps(doc).encode("utf-16"),
+    ):
+        assert redact._suspect(data) == every_prefilter(data), data
+
+
+def test_the_usual_bodies_are_clean_and_a_key_is_not() -> None:
+    assert not redact._suspect(b'{"usage": {"prompt_tokens": 9, "total_tokens": 11}}')
+    assert not redact._suspect(b"application/json")
+    assert redact._suspect(b'{"x": "sk-proj-AbCdEfGhIjKlMnOpQrSt"}')
+    assert redact._suspect(b'{"Api-Key": "1"}')
+
