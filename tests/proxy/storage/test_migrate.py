@@ -22,6 +22,8 @@ from wiretrace_proxy.errors import ConfigError, StorageError, StorageUnavailable
 from wiretrace_proxy.storage import migrate
 from wiretrace_proxy.storage.engine import check_database, create_engine_for
 
+pytestmark = pytest.mark.both_databases  # each test on SQLite and PostgreSQL
+
 INDEXES = {
     "ix_calls_project_started_at",
     "ix_calls_trace_id_started_at",
