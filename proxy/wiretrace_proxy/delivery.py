@@ -41,6 +41,7 @@ __all__ = ["RETRY_MAX_S", "RETRY_MIN_S", "Delivery", "DeliveryStats"]
 
 log = logging.getLogger(__name__)
 
+RUNNING = "running"
 RETRY_MIN_S = 0.25
 RETRY_MAX_S = 5.0
 """Backoff between tries of a database that refused a batch."""
@@ -86,6 +87,8 @@ class Delivery:
         self._backoff = RETRY_MIN_S
         self._last_error: str | None = None
         self._logged: set[str] = set()
+        self._running: set[str] = set()
+        """Ids whose ``running`` record this writer stored: their final record replaces it."""
 
     @property
     def down(self) -> bool:
@@ -109,15 +112,21 @@ class Delivery:
 
     def deliver(self, records: Sequence[CallRecord]) -> None:
         """Store ``records`` now, or spool them (see the module docstring for when)."""
+        records = _final_wins(records)
         if not records:
             return
         spool = self._spool
         if spool is not None and (spool.pending or (self._down and not self._retry_due())):
             self._to_spool(records)
             return
-        result = self._write(records)  # with no spool, every batch is tried: nothing waits
+        replacing = {r.id for r in records if r.status != RUNNING and r.id in self._running}
+        result = self._write(records, replacing)  # with no spool, every batch is tried
         if result.failure is not None:
             self._to_spool(records)
+            return
+        self._running -= replacing
+        refused = {call_id for call_id, _ in result.refused}
+        self._running |= {r.id for r in records if r.status == RUNNING and r.id not in refused}
 
     def replay(self) -> None:
         """Move spooled records to the database while it takes them (oldest first)."""
@@ -128,10 +137,11 @@ class Delivery:
             batch = spool.take(self._batch_size)
             if not batch.records:  # what was pending turned out unreadable (counted damaged)
                 break
-            fresh = self._not_stored(batch.records)
-            if fresh is None:
+            unstored = self._not_stored(batch.records)
+            if unstored is None:
                 return  # the database is failing again
-            result = self._write(fresh) if fresh else BatchResult()
+            fresh, replacing = unstored
+            result = self._write(fresh, replacing) if fresh else BatchResult()
             if result.failure is not None:
                 return
             spool.ack(batch)
@@ -145,22 +155,26 @@ class Delivery:
             except OSError as exc:
                 log.error("storage: cannot sync the spool: %s", exc)
 
-    def _write(self, records: Sequence[CallRecord]) -> BatchResult:
+    def _write(self, records: Sequence[CallRecord], replacing: set[str]) -> BatchResult:
         try:
             if self._before_write is not None:
                 self._before_write()
-            result = write_batch(self._engine, records)
+            result = write_batch(self._engine, records, replacing)
         except Exception as exc:  # fail-open boundary: anything unforeseen is a storage fault
             result = BatchResult(split=True, failure=exc)
         if result.split:
             self._storage_errors += 1
         elif result.failure is None:
             self._batches += 1
-        self._written += result.written
         if result.failure is not None:
             self._storage_failed(len(records), result.failure)
             return result
-        self._lost += len(records) - result.written  # refused by the database one by one
+        # Counters are of calls: a running record is provisional, its final one is counted.
+        refused = {call_id for call_id, _ in result.refused}
+        running = sum(1 for r in records if r.status == RUNNING and r.id not in refused)
+        finals = sum(1 for r in records if r.status != RUNNING)
+        self._written += result.written - running
+        self._lost += finals - (result.written - running)  # refused by the database
         self._storage_up()
         for call_id, error in result.refused:
             self._last_error = f"storage: record {call_id} refused: {describe_error(error)}"
@@ -168,20 +182,28 @@ class Delivery:
                 log.error("%s (logged once, then counted)", self._last_error)
         return result
 
-    def _not_stored(self, records: Sequence[CallRecord]) -> list[CallRecord] | None:
-        """``records`` without those already in the database; None if it cannot be read."""
+    def _not_stored(
+        self, records: Sequence[CallRecord]
+    ) -> tuple[list[CallRecord], set[str]] | None:
+        """``records`` without those already in the database, and the ids among them whose
+        stored row is a ``running`` one to replace; None if the database cannot be read."""
         try:
             with self._engine.connect() as conn:
                 ids = [r.id for r in records]
-                stored = set(
-                    conn.execute(sa.select(CALLS.c.id).where(CALLS.c.id.in_(ids))).scalars()
-                )
+                query = sa.select(CALLS.c.id, CALLS.c.status).where(CALLS.c.id.in_(ids))
+                stored: dict[str, str] = {row[0]: row[1] for row in conn.execute(query)}
         except Exception as exc:  # fail-open boundary: a failing database is storage down
             self._storage_failed(len(records), exc)
             return None
-        return [r for r in records if r.id not in stored]
+        fresh = [
+            r
+            for r in _final_wins(records)
+            if r.id not in stored or (stored[r.id] == RUNNING and r.status != RUNNING)
+        ]
+        return fresh, {r.id for r in fresh if r.id in stored}
 
     def _to_spool(self, records: Sequence[CallRecord]) -> None:
+        self._running -= {r.id for r in records}  # replay finds running rows by reading them
         spool = self._spool
         if spool is None:
             self._count_lost(records, "no spool")
@@ -222,3 +244,11 @@ class Delivery:
         first = key not in self._logged
         self._logged.add(key)
         return first
+
+
+def _final_wins(records: Sequence[CallRecord]) -> Sequence[CallRecord]:
+    """``records`` without the ``running`` ones whose final record is also there."""
+    finals = {r.id for r in records if r.status != RUNNING}
+    if len(finals) == len(records):
+        return records
+    return [r for r in records if r.status != RUNNING or r.id not in finals]

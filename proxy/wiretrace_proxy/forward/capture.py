@@ -8,6 +8,7 @@ writer's thread. Bodies are kept up to a cap so a 50 MB upload does not sit in m
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ from typing import Literal
 
 from wiretrace_proxy.endpoints import Endpoint
 
-Outcome = Literal["ok", "error", "cancelled"]
+Outcome = Literal["ok", "error", "cancelled", "running"]
+"""How the call ended; ``running`` only on a ``running_snapshot`` of a call still going."""
 
 TAIL_BYTES = 64 * 1024
 """Bytes kept of the end of a response body that went over the cap."""
@@ -159,6 +161,19 @@ class Capture:
         self.error_type = error_type
         self.error_message = error_message
         self.t_end = time.perf_counter()
+
+    def running_snapshot(self) -> Capture:
+        """A copy of this capture as it stands, with the outcome ``running``: the record of a
+        long call that is still going (the final capture replaces it once the call ends).
+
+        Shallow: the kept bodies are copied by reference (lists and deque copied, their
+        bytes shared), so it costs the number of chunks so far, not their size."""
+        snapshot = copy.copy(self)
+        snapshot.chunks = list(self.chunks)
+        snapshot.tail = deque(self.tail)
+        snapshot.outcome = "running"
+        snapshot.t_end = None
+        return snapshot
 
     @property
     def body(self) -> bytes:

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 RAW_PREVIEW_BYTES = 64 * 1024
 """Bytes kept of a streamed (non-JSON) request body or a binary response body."""
 _STREAM_CHUNK = 256 * 1024
+RUNNING_AFTER_S = 2.0
+"""A stream still being relayed after this long gets a ``running`` record (replaced by the
+final one when it ends), so a long stream shows up while it runs."""
 
 
 class UpstreamFailure(Exception):
@@ -267,13 +270,25 @@ async def _relay(
         client.headers.add(name, value)
     client.headers[CALL_ID_HEADER] = capture.call_id
     await client.prepare(request)
-    if prefetched:
-        capture.add_chunk(prefetched)
-        if not await _write(client, prefetched, capture, response):
-            return client
-        capture.delivered_size = capture.response_size
-    await _pump(response, client, capture, usage_filter)
+    running = _running_record_timer(request, capture) if is_sse else None
+    try:
+        if prefetched:
+            capture.add_chunk(prefetched)
+            if not await _write(client, prefetched, capture, response):
+                return client
+            capture.delivered_size = capture.response_size
+        await _pump(response, client, capture, usage_filter)
+    finally:
+        if running is not None:
+            running.cancel()
     return client
+
+
+def _running_record_timer(request: web.Request, capture: Capture) -> asyncio.TimerHandle:
+    sink = request.app[SINK]
+    return asyncio.get_running_loop().call_later(
+        RUNNING_AFTER_S, lambda: sink.submit(capture.running_snapshot())
+    )
 
 
 async def _pump(

@@ -151,7 +151,7 @@ class Recorder:
         requested = inputs.get("model") if isinstance(inputs, dict) else None
         model = requested if isinstance(requested, str) else response.model
         started = datetime.fromtimestamp(capture.started_wall, UTC)
-        latency = _ms(capture.t0, capture.t_end)
+        latency = _ms(capture.t0, capture.t_end)  # None while running: no end yet
         key = api_key_from_headers(capture.request_headers) or api_key_from_query(capture.query)
         output = response.redacted_output()
         return CallRecord(
@@ -162,7 +162,7 @@ class Recorder:
             op_name=identity.op_name,
             display_name=identity.display_name,
             started_at=started,
-            ended_at=started + timedelta(milliseconds=latency or 0),
+            ended_at=None if latency is None else started + timedelta(milliseconds=latency),
             latency_ms=latency,
             ttft_ms=_ms(capture.t0, capture.t_first_chunk) if response.stream else None,
             overhead_ms=max(0.0, latency - capture.upstream_wait * 1000) if latency else None,
@@ -358,6 +358,8 @@ def _status(
 ) -> tuple[Status, JSONObject | None]:
     """``closed_after_end``: the capture says cancelled, but the client had the response's
     end (``record.outcome``), so the call is judged as a finished one."""
+    if capture.outcome == "running":
+        return "running", None
     if capture.outcome in ("error", "cancelled") and not closed_after_end:
         return capture.outcome, {
             "message": capture.error_message,

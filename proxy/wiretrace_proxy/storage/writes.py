@@ -17,7 +17,7 @@ PostgreSQL alike; the ids the statement did not return are the refused ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -82,8 +82,13 @@ class BatchResult:
     """The database failed: nothing in the batch was stored."""
 
 
-def write_batch(engine: Engine, records: Sequence[CallRecord]) -> BatchResult:
+def write_batch(
+    engine: Engine, records: Sequence[CallRecord], replacing: Collection[str] = ()
+) -> BatchResult:
     """Insert ``records`` in one transaction; if refused, one by one under savepoints.
+
+    ``replacing``: ids of records in the batch whose ``running`` row (a long stream's record
+    while it ran) is deleted in the same transaction, so the final record takes its place.
 
     The retry keeps every good record of a batch that held a bad one. A storage fault on the
     batch (locked, read-only, full, unreachable) is a ``failure`` at once: one try per record
@@ -92,15 +97,24 @@ def write_batch(engine: Engine, records: Sequence[CallRecord]) -> BatchResult:
     """
     try:
         with engine.begin() as conn:
+            _delete_running(conn, replacing)
             insert_records(conn, records)
     except STORAGE_FAULTS as exc:  # the database failed, not a record: retrying each is futile
         return BatchResult(split=True, failure=exc)
     except (sa_exc.SQLAlchemyError, OSError):
-        return _write_each(engine, records)
+        return _write_each(engine, records, replacing)
     return BatchResult(written=len(records))
 
 
-def _write_each(engine: Engine, records: Sequence[CallRecord]) -> BatchResult:
+def _delete_running(conn: Connection, ids: Collection[str]) -> None:
+    if ids:
+        running = CALLS.c.status == "running"
+        conn.execute(sa.delete(CALLS).where(CALLS.c.id.in_(list(ids)), running))
+
+
+def _write_each(
+    engine: Engine, records: Sequence[CallRecord], replacing: Collection[str] = ()
+) -> BatchResult:
     written = 0
     refused: list[tuple[str, Exception]] = []
     streak = 0
@@ -109,6 +123,7 @@ def _write_each(engine: Engine, records: Sequence[CallRecord]) -> BatchResult:
             for rec in records:
                 try:
                     with conn.begin_nested():
+                        _delete_running(conn, [rec.id] if rec.id in replacing else [])
                         insert_records(conn, [rec])
                 except (sa_exc.SQLAlchemyError, OSError) as exc:
                     refused.append((rec.id, exc))

@@ -168,6 +168,8 @@ async def test_index_tells_a_new_user_what_to_do(servers: Servers) -> None:
 async def test_storage_fault_never_breaks_the_app_and_shows_in_health(
     servers: Servers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import asyncio
+
     import sqlalchemy.exc
     from wiretrace_proxy.storage import writes as queries
 
@@ -179,23 +181,25 @@ async def test_storage_fault_never_breaks_the_app_and_shows_in_health(
     got = await client.chat.completions.create(model="gpt-4o", messages=[])
     assert got.choices[0].message.content  # the app's call succeeded
     await client.close()
-    import asyncio
-
     await asyncio.to_thread(servers.flush)
     status, body = await get(servers.proxy_url + "/healthz")
     assert status == 200 and body["status"] == "degraded" and body["storage_down"] is True
     assert body["reasons"][0].startswith("storage is refusing writes")
-    assert body["lost"] == 1 and body["storage_errors"] >= 1
-    assert "disk I/O error" in body["last_error"]
+    assert (body["lost"], body["spool_pending"]) == (0, 1)  # kept on disk, not lost
+    assert body["storage_errors"] >= 1 and "disk I/O error" in body["last_error"]
     monkeypatch.undo()
     client = openai.AsyncOpenAI(api_key=KEY, base_url=servers.base_url, max_retries=0)
     await client.chat.completions.create(model="gpt-4o", messages=[])
     await client.close()
+    deadline = asyncio.get_running_loop().time() + 10
+    while (await get(servers.proxy_url + "/healthz"))[1]["spool_pending"]:
+        assert asyncio.get_running_loop().time() < deadline, "the spool was not replayed"
+        await asyncio.sleep(0.05)  # the writer retries after its backoff: nothing to await
     records = await asyncio.to_thread(servers.records)
-    assert len(records) == 1  # storage came back: recording resumed
+    assert len(records) == 2  # storage came back: the spooled call, then the new one
     status, body = await get(servers.proxy_url + "/healthz")
-    assert (body["status"], body["reasons"]) == ("ok", [])  # ok again; the loss still counted
-    assert body["lost"] == 1 and body["storage_down"] is False
+    assert (body["status"], body["reasons"]) == ("ok", [])
+    assert (body["lost"], body["spooled"], body["replayed"]) == (0, 2, 2)  # kept in order
 
 
 # --- the query API over a seeded database: filters ----------------------------------------
