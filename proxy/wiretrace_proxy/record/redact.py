@@ -360,9 +360,27 @@ def _mask_text(text: str) -> str:
     return text
 
 
+_CLEAN_TEXTS: dict[str, None] = {}
+"""Short texts ``_suspect`` found clean (header values, paths, ids repeat call after call):
+a dict lookup instead of a scan. Only clean texts are kept, so it never holds a secret."""
+_CLEAN_TEXT_CHARS = 256
+_CLEAN_TEXTS_LIMIT = 4096  # then cleared: clients choose the values
+
+
+def _remember_clean(texts: list[str]) -> None:
+    if len(_CLEAN_TEXTS) + len(texts) > _CLEAN_TEXTS_LIMIT:
+        _CLEAN_TEXTS.clear()
+    for text in texts:
+        if len(text) <= _CLEAN_TEXT_CHARS:
+            _CLEAN_TEXTS[text] = None
+
+
 def mask_secrets(text: str) -> str:
     """Mask credential-shaped substrings (and ``name=value`` credentials) in free text."""
+    if text in _CLEAN_TEXTS:
+        return text
     if not _suspect(text.encode("utf-8", "surrogatepass")):
+        _remember_clean([text])
         return text
     return _mask_text(text)
 
@@ -388,19 +406,27 @@ def mask_value(value: str) -> str:
 def redact_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
     """Headers as a dict with secret values masked (repeated names joined by ', ').
 
-    A header named like a credential is masked whole; the others are scanned once, joined
-    (no row spans a newline), rather than one by one: they almost never hold a key.
+    A header named like a credential is masked whole; the others as ``mask_secrets`` masks
+    them, but the values not already known clean are scanned once, joined (a prefilter
+    that matches one value matches the joined text), rather than one by one: they almost
+    never hold a key.
     """
     pairs = [(name.lower(), value) for name, value in headers]
     secret = [_is_secret_header(lower) for lower, _ in pairs]
-    plain = "\n".join(value for (_, value), hidden in zip(pairs, secret, strict=True) if not hidden)
-    suspect = _suspect(plain.encode("utf-8", "surrogatepass"))
+    unknown = [
+        value
+        for (_, value), hidden in zip(pairs, secret, strict=True)
+        if not hidden and value not in _CLEAN_TEXTS
+    ]
+    clean = not unknown or not _suspect("\n".join(unknown).encode("utf-8", "surrogatepass"))
+    if clean and unknown:
+        _remember_clean(unknown)
     out: dict[str, str] = {}
     for (lower, value), hidden in zip(pairs, secret, strict=True):
         if hidden:
             safe = mask_value(value) or REDACTED
         else:
-            safe = _mask_text(value) if suspect else value
+            safe = value if clean else mask_secrets(value)
         out[lower] = f"{out[lower]}, {safe}" if lower in out else safe
     return out
 

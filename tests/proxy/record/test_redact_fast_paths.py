@@ -1,4 +1,4 @@
-"""Redaction's fast paths change no answer.
+"""Redaction's fast paths change no answer: the literal scan and the clean-text cache.
 
 ``redact._suspect``: the Aho-Corasick literal scan says what every prefilter says.
 
@@ -7,6 +7,9 @@ prefilter's literals must be a necessary condition of it; then ``_suspect`` is e
 "some prefilter matches" (the rule before the literal scan existed), never less strict.
 Checked here over text built from the literals themselves, pieces of credentials, JSON
 punctuation and escapes, in any case.
+
+``redact._CLEAN_TEXTS`` remembers short texts found clean (header values, paths), never
+one that a row could mask, and stays bounded.
 """
 
 from __future__ import annotations
@@ -94,3 +97,40 @@ def test_the_usual_bodies_are_clean_and_a_key_is_not() -> None:
     assert redact._suspect(b'{"x": "sk-proj-AbCdEfGhIjKlMnOpQrSt"}')
     assert redact._suspect(b'{"Api-Key": "1"}')
 
+
+@pytest.fixture
+def empty_cache() -> None:
+    redact._CLEAN_TEXTS.clear()
+
+
+@pytest.mark.usefixtures("empty_cache")
+def test_clean_header_values_are_remembered_and_secrets_never() -> None:
+    key = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx"
+    headers = [("Content-Type", "application/json"), ("X-Note", f"key {key}")]
+    first = redact.redact_headers(headers)
+    assert first["x-note"] == redact._mask_text(f"key {key}")
+    # The joined scan was suspect, so each value was scanned alone: only the clean one kept.
+    assert list(redact._CLEAN_TEXTS) == ["application/json"]
+    assert redact.redact_headers(headers) == first
+    clean = [("Content-Type", "text/plain"), ("X-Request-Id", "req_123")]
+    assert redact.redact_headers(clean) == {"content-type": "text/plain", "x-request-id": "req_123"}
+    assert {"text/plain", "req_123"} <= redact._CLEAN_TEXTS.keys()
+    assert redact.redact_headers(clean) == {"content-type": "text/plain", "x-request-id": "req_123"}
+    assert not any(key in text for text in redact._CLEAN_TEXTS)
+
+
+@pytest.mark.usefixtures("empty_cache")
+def test_mask_secrets_answers_the_same_from_the_cache() -> None:
+    for text in [*TRICKY_TEXTS, "/v1/chat/completions", "x" * 300]:
+        first = redact.mask_secrets(text)
+        assert redact.mask_secrets(text) == first == redact._mask_text(text)
+        if first != text:
+            assert text not in redact._CLEAN_TEXTS
+    assert "x" * 300 not in redact._CLEAN_TEXTS  # only short texts are kept
+
+
+@pytest.mark.usefixtures("empty_cache")
+def test_the_clean_text_cache_is_bounded() -> None:
+    for n in range(redact._CLEAN_TEXTS_LIMIT + 10):
+        redact.mask_secrets(f"value {n}")
+    assert 0 < len(redact._CLEAN_TEXTS) <= redact._CLEAN_TEXTS_LIMIT
