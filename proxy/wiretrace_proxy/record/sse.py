@@ -30,13 +30,11 @@ a recording never does. Comment lines (``: keep-alive``) are skipped.
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 __all__ = ["SSEEvent", "iter_events"]
 
-_EOL = re.compile(r"\r\n|\r|\n")
 _BOM = "\ufeff"
 
 
@@ -69,37 +67,50 @@ class _Parser:
         yield from self._split(final=True)
         rest = "".join(self._pending)
         self._pending = []
+        events: list[SSEEvent] = []
         if rest:
-            yield from self._line(rest)
+            self._lines([rest], events)
         if self._data:
-            yield from self._line("")
+            self._lines([""], events)
+        yield from events
 
-    def _split(self, final: bool) -> Iterator[SSEEvent]:
+    def _split(self, final: bool) -> list[SSEEvent]:
+        """The events of the complete lines pending. One ``str.split`` (line endings made
+        ``\n`` first), not a regex match per line; a ``\r`` that ends the text may be the
+        first half of ``\r\n``, so it waits for the next chunk unless this is the end."""
         buf = "".join(self._pending)
-        pos = 0
-        for match in _EOL.finditer(buf):
-            if not final and match.group() == "\r" and match.end() == len(buf):
-                break  # may be the first half of "\r\n": wait for the next chunk
-            yield from self._line(buf[pos : match.start()])
-            pos = match.end()
-        self._pending = [buf[pos:]] if pos < len(buf) else []
+        held = ""
+        if not final and buf.endswith("\r"):
+            buf, held = buf[:-1], "\r"
+        if "\r" in buf:
+            buf = buf.replace("\r\n", "\n").replace("\r", "\n")
+        lines = buf.split("\n")
+        rest = lines.pop() + held
+        self._pending = [rest] if rest else []
+        events: list[SSEEvent] = []
+        self._lines(lines, events)
+        return events
 
-    def _line(self, line: str) -> Iterator[SSEEvent]:
-        if not line:
-            if self._data:
-                yield SSEEvent(self._event or "message", "\n".join(self._data))
-            self._data = []
-            self._event = ""
-            return
-        if line.startswith(":"):
-            return
-        name, colon, value = line.partition(":")
-        if colon and value.startswith(" "):
-            value = value[1:]
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
+    def _lines(self, lines: list[str], events: list[SSEEvent]) -> None:
+        """Interpret whole lines (WHATWG 9.2.6), appending each dispatched event."""
+        data, event = self._data, self._event
+        for line in lines:
+            if line.startswith("data:"):
+                data.append(line[6:] if line.startswith("data: ") else line[5:])
+            elif not line:
+                if data:
+                    events.append(SSEEvent(event or "message", "\n".join(data)))
+                    data = []
+                event = ""
+            elif not line.startswith(":"):
+                name, colon, value = line.partition(":")
+                if colon and value.startswith(" "):
+                    value = value[1:]
+                if name == "data":
+                    data.append(value)
+                elif name == "event":
+                    event = value
+        self._data, self._event = data, event
 
 
 def iter_events(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:

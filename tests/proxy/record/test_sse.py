@@ -6,10 +6,13 @@ Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html#event-strea
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 
 import pytest
 import sseclient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wiretrace_proxy.record.sse import SSEEvent, iter_events
 
 from tests.fakes.cassettes import all_fixtures, load
@@ -157,3 +160,43 @@ def test_sseclient_py_fails_where_we_must_not() -> None:
     assert theirs(b"\xef\xbb\xbfdata: a\n\n") == []  # first event lost to the BOM
     assert parse(b"data: a\n\r\ndata: b\n\n") == [("message", "a"), ("message", "b")]
     assert parse(b"\xef\xbb\xbfdata: a\n\n") == [("message", "a")]
+
+
+def _reference(body: bytes) -> list[tuple[str, str]]:
+    """The spec's interpretation written plainly (one regex split into lines), to hold
+    the parser's one-``str.split`` line handling to."""
+    text = body.decode("utf-8", "replace").removeprefix("\ufeff")
+    events: list[tuple[str, str]] = []
+    data: list[str] = []
+    event = ""
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines[-1] == "":
+        lines.pop()  # the text ended with a line ending: no unterminated last line
+    for line in [*lines, ""]:  # the close: a truncated last event is still dispatched
+        if not line:
+            if data:
+                events.append((event or "message", "\n".join(data)))
+            data, event = [], ""
+            continue
+        if line.startswith(":"):
+            continue
+        name, colon, value = line.partition(":")
+        value = value[1:] if colon and value.startswith(" ") else value
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event = value
+    return events
+
+
+_PIECES = ["data:", "data: ", "data:  ", "event: ", "event:", ":", "data", "id: 1", "x", " "]
+_PIECES += ["\r", "\n", "\r\n", "\n\n", "\r\r", "é", "[DONE]"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=24), st.lists(st.integers(0, 200), max_size=4))
+def test_any_text_split_anywhere_reads_as_the_spec_says(pieces: list[str], cuts: list[int]) -> None:
+    body = "".join(pieces).encode()
+    bounds = sorted({min(c, len(body)) for c in cuts})
+    chunks = [body[a:b] for a, b in zip([0, *bounds], [*bounds, len(body)], strict=True)]
+    assert parse(*chunks) == _reference(body)
