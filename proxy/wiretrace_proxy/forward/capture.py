@@ -163,14 +163,15 @@ class Capture:
         self.t_end = time.perf_counter()
 
     def running_snapshot(self) -> Capture:
-        """A copy of this capture as it stands, with the outcome ``running``: the record of a
-        long call that is still going (the final capture replaces it once the call ends).
-
-        Shallow: the kept bodies are copied by reference (lists and deque copied, their
-        bytes shared), so it costs the number of chunks so far, not their size."""
+        """A copy of this capture with the outcome ``running`` and no response body yet: the
+        record of a long call still going (the final capture replaces it once the call
+        ends). The request is shared (it is complete once the response started); the
+        output waits for the final record, so a running record costs the writer little."""
         snapshot = copy.copy(self)
-        snapshot.chunks = list(self.chunks)
-        snapshot.tail = deque(self.tail)
+        snapshot.chunks = []
+        snapshot.tail = deque()
+        snapshot.response_size = snapshot.tail_size = 0
+        snapshot.response_truncated = False
         snapshot.outcome = "running"
         snapshot.t_end = None
         return snapshot
