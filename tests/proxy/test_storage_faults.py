@@ -126,6 +126,17 @@ def wait_settled(server: ServerProcess, timeout: float = 60) -> dict[str, Any]:
         time.sleep(0.1)  # polling another process's state: nothing here to wait on
 
 
+def recovered(burst: Burst, server: ServerProcess) -> list[str]:
+    """Once storage is back: the burst runs until the spool is replayed, then stops; every
+    record the fault sent to the spool reached the database and none was lost. The ids the
+    app got."""
+    burst.run_until(lambda: health(server)["spool_pending"] == 0, 60)
+    made = burst.stop()
+    settled = wait_settled(server)
+    assert settled["lost"] == 0 and settled["replayed"] == settled["spooled"] > 0
+    return made
+
+
 def stored_ids(db: Path) -> list[str]:
     with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
         return [row[0] for row in conn.execute("SELECT id FROM calls")]
@@ -161,11 +172,7 @@ def test_a_write_lock_held_past_the_busy_timeout_loses_nothing(
         finally:
             locker.execute("ROLLBACK")
             locker.close()
-        burst.run_until(lambda: health(server)["spool_pending"] == 0, 60)
-        made = burst.stop()
-        settled = wait_settled(server)
-        assert settled["spooled"] > 0 and settled["replayed"] == settled["spooled"]
-        assert settled["lost"] == 0
+        made = recovered(burst, server)
     finally:
         code, out = server.stop()
     assert code == 0, out
@@ -209,10 +216,7 @@ def test_a_read_only_database_loses_nothing_and_recovers(upstream: str, tmp_path
             assert health(server)["spool_pending"] > 0
         finally:
             _chattr("-i", *files)
-        burst.run_until(lambda: health(server)["spool_pending"] == 0, 60)
-        made = burst.stop()
-        settled = wait_settled(server)
-        assert settled["lost"] == 0 and settled["replayed"] == settled["spooled"] > 0
+        made = recovered(burst, server)
     finally:
         code, out = server.stop()
     assert code == 0, out
@@ -279,10 +283,7 @@ def test_a_full_disk_loses_nothing_and_recovers(
         burst.run_until(lambda: health(server)["spool_pending"] > 0, 60)
         burst.run_until(lambda: burst.count() >= full_at + 300, 60)
         filler.unlink()
-        burst.run_until(lambda: health(server)["spool_pending"] == 0, 60)
-        made = burst.stop()
-        settled = wait_settled(server)
-        assert settled["lost"] == 0 and settled["replayed"] == settled["spooled"] > 0
+        made = recovered(burst, server)
     finally:
         code, out = server.stop()
     assert code == 0, out
