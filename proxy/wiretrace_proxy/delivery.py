@@ -145,15 +145,13 @@ class Delivery:
             if result.failure is not None:
                 return
             spool.ack(batch)
-        log.warning("storage: spool replayed, every spooled record is in the database")
+        if not spool.pending:
+            log.warning("storage: spool replayed, every spooled record is in the database")
 
     def finish(self) -> None:
-        """On stop: make what the spool holds durable (fsync)."""
-        if self._spool is not None:
-            try:
-                self._spool.sync()
-            except OSError as exc:
-                log.error("storage: cannot sync the spool: %s", exc)
+        """On stop: make what the spool holds durable (fsync; the spool never raises)."""
+        if self._spool is not None and not self._spool.sync():
+            log.error("storage: cannot sync the spool: %s", self._spool.last_error)
 
     def _write(self, records: Sequence[CallRecord], replacing: set[str]) -> BatchResult:
         try:
