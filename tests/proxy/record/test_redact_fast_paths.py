@@ -134,3 +134,25 @@ def test_the_clean_text_cache_is_bounded() -> None:
     for n in range(redact._CLEAN_TEXTS_LIMIT + 10):
         redact.mask_secrets(f"value {n}")
     assert 0 < len(redact._CLEAN_TEXTS) <= redact._CLEAN_TEXTS_LIMIT
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"note": "the key to it", "api_key": "1"}',  # a prose word, then a key
+        b'{"note": "the key \\" to it": 1}',  # an escaped quote inside the key
+        b'{"the key \\\\": 1}',  # an escaped backslash, then the key's quote
+        b'{"the key \\\n": 1}',  # a backslash before a newline ends the string run
+        b'{"a": "key\\\n", "token\\"x": 2}',  # a blocked run, then a word in a key
+        b'"key" "token" "auth" :',  # every word before the one quote that ends a key
+        b"author sig secret\\",  # a backslash at the very end
+        b"design signal monkey" * 50,  # words that are not names, no quote at all
+    ],
+)
+def test_the_word_prefilters_answer_as_their_patterns(data: bytes) -> None:
+    assert redact._suspect(data) == every_prefilter(data), data
+    lower = data.lower()
+    for prefilter in redact.PREFILTERS:
+        assert prefilter.search(data, lower) == (
+            prefilter.pattern.search(lower if prefilter.lower else data) is not None
+        )
