@@ -23,6 +23,12 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "CALLS",
+    "DATASETS",
+    "DATASET_ROWS",
+    "DATASET_VERSIONS",
+    "EVALUATIONS",
+    "EVAL_RUNS",
+    "EVAL_RUN_ROWS",
     "FEEDBACK",
     "JSON_TYPE",
     "Call",
@@ -241,3 +247,128 @@ class CallRollupBucket(RollupCell, table=True):
     bucket: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     n: int
     """How many calls of the cell fell into the bucket."""
+
+
+# --- evaluations: datasets, runs and their rows ---------------------------------------
+
+ORDERED_JSON = sa.JSON(none_as_null=True)
+"""A JSON column that keeps a value exactly as given, key order included: plain ``json``
+on PostgreSQL (``JSONB`` sorts keys), JSON text on SQLite. Dataset rows are replayed as
+request bodies, so their keys must come back in the order they were sent."""
+
+
+class Dataset(SQLModel, table=True):
+    """A named, versioned list of rows in a project (its versions in ``dataset_versions``)."""
+
+    __tablename__ = "datasets"
+
+    project: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    """When the newest version was added."""
+
+
+class DatasetVersion(SQLModel, table=True):
+    """One content version of a dataset: named by the digest of its rows."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        sa.Index("ix_dataset_versions_project_name_created_at", "project", "name", "created_at"),
+    )
+
+    project: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    """The first 16 hex digits of ``digest``."""
+    digest: str
+    """sha256 of the rows' canonical JSON (``evaluations.digests``)."""
+    row_count: int
+    source: object = Field(default=None, sa_type=ORDERED_JSON, nullable=True)
+    """Where the rows came from: ``{"kind": "rows"}`` or ``{"kind": "calls", "filters"}``."""
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class DatasetRow(SQLModel, table=True):
+    """One row of one dataset version, its columns as given."""
+
+    __tablename__ = "dataset_rows"
+
+    project: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    row_index: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    data: object = Field(default=None, sa_type=ORDERED_JSON, nullable=True)
+    """The row's columns (``values`` in the API)."""
+
+
+class Evaluation(SQLModel, table=True):
+    """An evaluation definition as runs name it (dataset, scorers and trials are per run)."""
+
+    __tablename__ = "evaluations"
+
+    project: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class EvalRun(SQLModel, table=True):
+    """One run of an evaluation: a model version over a dataset version, with scorers."""
+
+    __tablename__ = "eval_runs"
+    __table_args__ = (sa.Index("ix_eval_runs_project_started_at", "project", "started_at"),)
+
+    id: str = Field(primary_key=True)
+    project: str
+    evaluation_name: str
+    evaluation_version: str
+    dataset_name: str
+    dataset_version: str
+    model_name: str
+    model_version: str
+    scorers: object = Field(default=None, sa_type=ORDERED_JSON, nullable=True)
+    """``[{"name", "version"}, ...]``."""
+    trials: int
+    n_rows: int
+    """Rows times trials: the reports the run expects."""
+    config: object = Field(default=None, sa_type=ORDERED_JSON, nullable=True)
+    status: str
+    """``running``, ``finished`` or ``failed`` (``interrupted`` is computed when read)."""
+    summary: object = Field(default=None, sa_type=ORDERED_JSON, nullable=True)
+    n_done: int = 0
+    n_ok: int = 0
+    n_model_errors: int = 0
+    n_scorer_errors: int = 0
+    started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_report_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class EvalRunRow(SQLModel, table=True):
+    """One (row, trial) of a run as last reported: a retried row replaces its report."""
+
+    __tablename__ = "eval_run_rows"
+
+    run_id: str = Field(primary_key=True)
+    row_index: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    trial: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    inputs: object = Field(default=None, sa_type=ORDERED_JSON, nullable=True)
+    output: object = Field(default=None, sa_type=ORDERED_JSON, nullable=True)
+    scores: object = Field(default=None, sa_type=ORDERED_JSON, nullable=True)
+    scorer_errors: object = Field(default=None, sa_type=ORDERED_JSON, nullable=True)
+    model_error: object = Field(default=None, sa_type=ORDERED_JSON, nullable=True)
+    failed: bool
+    """The model or a scorer failed on this row (``?failed=true`` lists these)."""
+    trace_id: str | None = None
+    span_id: str | None = None
+    latency_ms: float | None = None
+    reported_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+DATASETS: sa.Table = cast(sa.Table, Dataset.__table__)  # type: ignore[attr-defined]
+DATASET_VERSIONS: sa.Table = cast(sa.Table, DatasetVersion.__table__)  # type: ignore[attr-defined]
+DATASET_ROWS: sa.Table = cast(sa.Table, DatasetRow.__table__)  # type: ignore[attr-defined]
+EVALUATIONS: sa.Table = cast(sa.Table, Evaluation.__table__)  # type: ignore[attr-defined]
+EVAL_RUNS: sa.Table = cast(sa.Table, EvalRun.__table__)  # type: ignore[attr-defined]
+EVAL_RUN_ROWS: sa.Table = cast(sa.Table, EvalRunRow.__table__)  # type: ignore[attr-defined]
