@@ -5,7 +5,20 @@ everything that depends on it: the include_usage option on the request path, and
 reassembly, usage estimates, prompt digests and embedding summaries on the writer thread.
 Paths are matched on their end, so Azure's ``/openai/deployments/<name>/chat/completions``
 and provider prefixes (``/openai/v1/...``, ``/api/v1/...``) are the same kinds as ``/v1/...``.
-Pure and dependency-free: both threads import it.
+``openai_path`` maps each provider's form to OpenAI's (``op_name_for`` names ops from it), and
+``azure_deployment`` reads the deployment Azure routes a call to (the record's model when the
+body names none). Pure and dependency-free: both threads import it.
+
+The provider paths (each ``<prefix><rest>`` is ``/v1<rest>``):
+
+=========================================  ==========================================
+``/v1/...``                                OpenAI, Together, Mistral, DeepSeek, xAI, ...
+``/openai/deployments/<name>/...``         Azure OpenAI (``?api-version=...``)
+``/openai/v1/...``                         Azure OpenAI's v1 API, Groq
+``/openai/...``                            Azure OpenAI's other resources (``/openai/files``)
+``/api/v1/...``                            OpenRouter
+``/v1beta/openai/...``                     Gemini's OpenAI-compatible API
+=========================================  ==========================================
 """
 
 from __future__ import annotations
@@ -46,6 +59,38 @@ class Endpoint(StrEnum):
     def takes_include_usage(self) -> bool:
         """Its streams carry usage only when asked (``stream_options.include_usage``)."""
         return self in (Endpoint.CHAT, Endpoint.COMPLETIONS)
+
+
+_AZURE_DEPLOYMENTS = "/openai/deployments/"
+_PREFIXES = ("/openai/v1/", "/api/v1/", "/v1beta/openai/", "/openai/")
+"""Provider prefixes standing for ``/v1/``, longest first where one starts another."""
+
+
+def openai_path(path: str) -> str:
+    """``path`` in OpenAI's form: ``/openai/deployments/gpt4/chat/completions``,
+    ``/openai/v1/chat/completions``, ``/api/v1/chat/completions`` and
+    ``/v1beta/openai/chat/completions`` are all ``/v1/chat/completions``. A ``/v1/`` path and
+    any path of no known form are returned as they are. A few ``startswith``, no regex: it
+    is asked once per call."""
+    if path.startswith("/v1/"):
+        return path
+    if path.startswith(_AZURE_DEPLOYMENTS):
+        _, slash, rest = path[len(_AZURE_DEPLOYMENTS) :].partition("/")
+        if slash:
+            return "/v1/" + rest
+    for prefix in _PREFIXES:
+        if path.startswith(prefix):
+            return "/v1/" + path[len(prefix) :]
+    return path
+
+
+def azure_deployment(path: str) -> str | None:
+    """The deployment an Azure OpenAI path names (``/openai/deployments/<name>/...``), or
+    None."""
+    if not path.startswith(_AZURE_DEPLOYMENTS):
+        return None
+    name, slash, _ = path[len(_AZURE_DEPLOYMENTS) :].partition("/")
+    return name if name and slash else None
 
 
 _CREATE_OPS = {
@@ -93,9 +138,10 @@ GENERIC_OP = "openai.request"
 
 
 def op_name_for(method: str, path: str) -> str:
-    """The OpenAI SDK method a request corresponds to; ``GENERIC_OP`` when none does."""
+    """The OpenAI SDK method a request corresponds to, on any provider's path form
+    (``openai_path``); ``GENERIC_OP`` when none does."""
     method = method.upper()
-    path = path.partition("?")[0].rstrip("/") or path
+    path = openai_path(path.partition("?")[0].rstrip("/") or path)
     name = _EXACT.get((method, path))
     if name is not None:
         return name
