@@ -5,7 +5,8 @@ non-zero instead of a traceback. The tree is kept small on purpose::
 
     WiretraceError              anything wiretrace reports by name
     ├── StorageError            the database refused or failed an operation
-    │   └── StorageUnavailable  the database cannot be reached or opened at all
+    │   ├── StorageUnavailable  the database cannot be reached or opened at all
+    │   └── SchemaTooNew        the database was migrated by a newer wiretrace
     └── ConfigError             a setting is invalid or needs something not installed
 
 Messages are one line, ready to print as they are.
@@ -13,7 +14,7 @@ Messages are one line, ready to print as they are.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "StorageError", "StorageUnavailable", "WiretraceError"]
+__all__ = ["ConfigError", "SchemaTooNew", "StorageError", "StorageUnavailable", "WiretraceError"]
 
 
 class WiretraceError(Exception):
@@ -26,6 +27,10 @@ class StorageError(WiretraceError):
 
 class StorageUnavailable(StorageError):
     """The database cannot be reached or opened (wrong path, server down, not a database)."""
+
+
+class SchemaTooNew(StorageError):
+    """The database's schema revision is unknown to this code: a newer wiretrace made it."""
 
 
 class ConfigError(WiretraceError):

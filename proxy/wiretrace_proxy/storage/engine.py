@@ -48,6 +48,7 @@ from wiretrace_proxy.errors import ConfigError, StorageUnavailable
 
 __all__ = [
     "ACCEPTED_URLS",
+    "BEGIN_IMMEDIATE",
     "DEFAULT_BUSY_TIMEOUT_MS",
     "check_database",
     "create_engine_for",
@@ -65,6 +66,12 @@ DEFAULT_BUSY_TIMEOUT_MS = 5000
 """How long a SQLite connection waits for a lock before failing with "database is locked"."""
 
 _POSTGRES_NAMES = {"postgresql", "postgres", "postgresql+psycopg"}
+
+BEGIN_IMMEDIATE = "wiretrace_begin_immediate"
+"""A connection execution option: on SQLite, its transactions begin with ``BEGIN
+IMMEDIATE`` (the write lock taken first, waiting the busy timeout) instead of ``BEGIN``.
+For a transaction that reads and then writes while other processes write the same file: a
+deferred one that read first fails at once when another writer got in between."""
 
 
 _dumps = jsonsafe.encoder()
@@ -225,7 +232,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(BEGIN_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def safe_url(engine: Engine) -> str:

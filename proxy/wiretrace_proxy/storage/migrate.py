@@ -27,12 +27,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import wiretrace_proxy.storage.models  # noqa: F401  (registers the tables on the metadata)
+from wiretrace_proxy.errors import SchemaTooNew
+from wiretrace_proxy.storage.engine import safe_url
+from wiretrace_proxy.storage.migration_lock import migration_transaction
 
 __all__ = [
     "MIGRATIONS_DIR",
     "alembic_config",
     "current_revision",
     "head_revision",
+    "known_revisions",
     "schema_diff",
     "upgrade_to_head",
 ]
@@ -52,12 +56,35 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
-def upgrade_to_head(engine: Engine) -> None:
-    """Bring the database to the newest schema, in one transaction where the backend can."""
+def upgrade_to_head(engine: Engine) -> str | None:
+    """Bring the database to the newest schema, in one transaction where the backend can;
+    the revision it is at after.
+
+    Safe to run from many processes at once (replicas started together): the check and the
+    upgrade run under a database-wide lock (``migration_lock``), so one migrates and the
+    others find it done. A database at a revision these migrations do not know was made by
+    a newer wiretrace: ``SchemaTooNew``, and nothing is changed.
+    """
     config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    head = head_revision()
+    with migration_transaction(engine) as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is not None and current not in known_revisions():
+            raise SchemaTooNew(
+                f"database {safe_url(engine)} is at schema revision {current}, unknown to "
+                f"this wiretrace (its newest is {head}): this wiretrace is older than the "
+                "one that migrated the database; upgrade wiretrace"
+            )
+        if current != head:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    return head
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision id the packaged migrations define."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return frozenset(rev.revision for rev in script.walk_revisions())
 
 
 def head_revision() -> str | None:
