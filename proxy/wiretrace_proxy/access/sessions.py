@@ -1,0 +1,52 @@
+"""The sign-in cookie: a signed, timestamped session value, never the token itself.
+
+The value is signed with a key derived from the token the user signed in with
+(``itsdangerous``' timestamped serializer, HMAC-SHA1 over a key derived with the salt below),
+so a session cannot be forged without a token, a cookie that leaks does not reveal one, and
+removing a token from the server ends every session that was opened with it. Replicas that
+share their tokens accept each other's sessions with nothing else to share.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from wiretrace_proxy.access.tokens import TokenSet
+
+__all__ = ["COOKIE_PREFIX", "SESSION_MAX_AGE_S", "Sessions"]
+
+SESSION_MAX_AGE_S = 7 * 24 * 3600
+"""A session lasts a week, then the user signs in again."""
+COOKIE_PREFIX = "wiretrace_session"
+"""The cookie's name, followed by the port: cookies ignore ports, so two servers on one
+host would otherwise overwrite each other's session."""
+_SALT = "wiretrace.session.v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Sessions:
+    """Issue and check session values for the tokens in force."""
+
+    tokens: TokenSet
+
+    def _serializer(self, token: str) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(token, salt=_SALT)
+
+    def issue(self, token: str) -> str:
+        """A new session value for a user who proved they hold ``token``."""
+        return str(self._serializer(token).dumps({"n": secrets.token_urlsafe(12)}))
+
+    def valid(self, value: str, max_age: int = SESSION_MAX_AGE_S) -> bool:
+        """Whether ``value`` was issued for a token still in force, less than ``max_age``
+        seconds ago."""
+        ok = False
+        for token in self.tokens.tokens:  # every token is tried: no early answer
+            try:
+                self._serializer(token).loads(value, max_age=max_age)
+            except BadSignature:  # also SignatureExpired, a subclass
+                continue
+            ok = True
+        return ok

@@ -1,0 +1,26 @@
+"""``install``: the access checks, headers and sign-in routes added to the app, in order."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from wiretrace_proxy.access import signin
+from wiretrace_proxy.access.auth import is_signed_in, require_sign_in
+from wiretrace_proxy.access.browser_headers import add_browser_headers
+from wiretrace_proxy.access.hosts import check_host
+from wiretrace_proxy.access.origin import check_origin
+from wiretrace_proxy.access.proxy_token import require_proxy_token
+from wiretrace_proxy.access.state import ACCESS, Access, load_access
+from wiretrace_proxy.settings import Settings
+
+__all__ = ["ACCESS", "Access", "install", "is_signed_in"]
+
+
+def install(app: web.Application, settings: Settings) -> None:
+    """Add the checks, the headers and the sign-in routes; before the UI's catch-all route.
+
+    ``ConfigError`` if the token file cannot be read."""
+    app[ACCESS] = load_access(settings)
+    app.middlewares.extend((check_host, check_origin, require_sign_in, require_proxy_token))
+    app.on_response_prepare.append(add_browser_headers)
+    signin.add_routes(app.router)
