@@ -2,7 +2,8 @@
 
 ``cleanup_ctx`` pairs each part's start with its stop; aiohttp unwinds them in reverse, so a
 clean stop closes the upstream pool first, then drains the writer (every pending record is
-written, within what is left of the stop's deadline: ``stopping``), then disposes of the
+written, within what is left of the stop's deadline: ``stopping``), then flushes the OTLP
+exporter (``otlp_export``, if asked for) to what is left of it, then disposes of the
 database engine.
 """
 
@@ -19,13 +20,30 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from wiretrace_proxy import api, health
-from wiretrace_proxy.appkeys import ENGINE, SETTINGS, SINK, STOPPING, UPSTREAM, WRITER, Upstream
-from wiretrace_proxy.errors import StorageUnavailable
+from wiretrace_proxy.access import wiring as access
+from wiretrace_proxy.appkeys import (
+    ENGINE,
+    OTLP_EXPORTER,
+    PRICER,
+    REPLICA,
+    RETENTION,
+    SETTINGS,
+    SINK,
+    STOPPING,
+    UPSTREAM,
+    WRITER,
+    Upstream,
+)
+from wiretrace_proxy.errors import SchemaTooNew, StorageUnavailable
 from wiretrace_proxy.forward import handler as forward
+from wiretrace_proxy.forward import target
 from wiretrace_proxy.forward.refusals import REFUSALS, ParserRefusals
+from wiretrace_proxy.otlp_export.service import otlp_export
 from wiretrace_proxy.record.pricing import Pricer
 from wiretrace_proxy.record.recorder import Recorder, load_key_salt
 from wiretrace_proxy.record.usage import TOKENIZERS
+from wiretrace_proxy.replica import Replica, default_replica_name
+from wiretrace_proxy.retention import Retention
 from wiretrace_proxy.settings import Settings
 from wiretrace_proxy.stopping import Stopping
 from wiretrace_proxy.storage.engine import (
@@ -57,10 +75,18 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[REFUSALS] = refusals
     app[STOPPING] = stopping
+    access.install(app, settings)  # the checks run before every handler; /signin routes
     app.cleanup_ctx.append(_storage)
+    app.cleanup_ctx.append(otlp_export)  # stopped after the writer: its last records go out
     app.cleanup_ctx.append(_writer)
+    app.cleanup_ctx.append(_retention)
     app.cleanup_ctx.append(_upstream)
-    app.router.add_route("*", "/v1/{tail:.*}", forward.handle)
+    for route in target.ROUTES:  # /api/v1/... before the JSON API's routes
+        app.router.add_route("*", route, forward.handle)
+    if settings.intercept_port is not None:
+        from wiretrace_proxy.intercept.service import add_intercept
+
+        add_intercept(app)  # /intercept/... and its state (the child starts in server.run)
     app.router.add_get("/healthz", health.handle)
     api.add_routes(app.router)
     add_ui_routes(app.router)
@@ -70,19 +96,23 @@ def create_app(settings: Settings) -> web.Application:
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
 
-    def open_database() -> Engine:
+    def open_database() -> tuple[Engine, str | None]:
         engine = create_engine_for(settings.database_url)
         check_database(engine)
         try:
-            upgrade_to_head(engine)
+            revision = upgrade_to_head(engine)  # replicas starting together: one migrates
         except SQLAlchemyError as exc:  # e.g. no right to create tables: one line, exit 1
             engine.dispose()
             raise StorageUnavailable(
                 f"cannot migrate database {safe_url(engine)}: {describe_error(exc)}"
             ) from exc
-        return engine
+        except SchemaTooNew:  # this code is older than the database: one line, exit 1
+            engine.dispose()
+            raise
+        return engine, revision
 
-    app[ENGINE] = await asyncio.to_thread(open_database)
+    app[ENGINE], revision = await asyncio.to_thread(open_database)
+    app[REPLICA] = Replica(settings.replica_name or default_replica_name(), revision)
     yield
     await asyncio.to_thread(app[ENGINE].dispose)
 
@@ -94,6 +124,7 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
     # carry upstream usage, and an encoding costs tens of MiB of memory.
     # Loading the price database takes a moment: off the loop, once per server.
     pricer = await asyncio.to_thread(Pricer.from_settings, settings)
+    app[PRICER] = pricer
     recorder = Recorder(settings, salt, TOKENIZERS, pricer)
     spool = await asyncio.to_thread(open_spool, settings)
     engine = app[ENGINE]
@@ -105,6 +136,7 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
         flush_interval=settings.flush_interval,
         spool=spool,
         before_write=functools.partial(reopen_if_replaced, engine),
+        on_stored=exporter.offer if (exporter := app.get(OTLP_EXPORTER)) else None,
     )
     writer.start()
     app[WRITER] = writer
@@ -115,6 +147,24 @@ async def _writer(app: web.Application) -> AsyncIterator[None]:
     stopping.writer_finished = await asyncio.to_thread(writer.stop, timeout)  # logs a miss
     if spool is not None and stopping.writer_finished:
         spool.close()  # the writer synced it; a writer still running keeps using it
+
+
+async def _retention(app: web.Application) -> AsyncIterator[None]:
+    """The background purge of calls older than ``--retention-days`` (none when unset)."""
+    days = app[SETTINGS].retention_days
+    retention = Retention(app[ENGINE], days) if days else None
+    app[RETENTION] = retention
+    if retention is None:
+        yield
+        return
+    retention.start()
+    yield
+    if not await asyncio.to_thread(retention.stop, RETENTION_STOP_S):
+        log.warning("retention: a batch was still running at the stop; it is rolled back")
+
+
+RETENTION_STOP_S = 2.0
+"""How long a stop waits for the purge's batch in hand (a batch takes well under that)."""
 
 
 def open_spool(settings: Settings) -> Spool | None:

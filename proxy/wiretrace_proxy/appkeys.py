@@ -21,6 +21,10 @@ from wiretrace_proxy.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from wiretrace_proxy.otlp_export.exporter import OtlpExporter
+    from wiretrace_proxy.record.pricing import Pricer
+    from wiretrace_proxy.replica import Replica
+    from wiretrace_proxy.retention import Retention
     from wiretrace_proxy.stopping import Stopping
     from wiretrace_proxy.writer import Writer
 
@@ -46,3 +50,11 @@ ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 WRITER: web.AppKey[Writer] = web.AppKey("writer")
 STOPPING: web.AppKey[Stopping] = web.AppKey("stopping")
 """Requests in flight and the stop's deadline (``stopping``)."""
+REPLICA: web.AppKey[Replica] = web.AppKey("replica")
+"""This server's name and the schema revision it runs on (``/healthz``)."""
+RETENTION: web.AppKey[Retention | None] = web.AppKey("retention")
+"""The background purge of old calls, None when ``--retention-days`` is unset."""
+OTLP_EXPORTER: web.AppKey[OtlpExporter] = web.AppKey("otlp_exporter")
+"""The OTLP exporter, set only when ``--otlp-export`` is (``otlp_export.service``)."""
+PRICER: web.AppKey[Pricer] = web.AppKey("pricer")
+"""The recorder's pricer, shared with OTLP ingest so an ingested LLM span is priced alike."""

@@ -73,6 +73,7 @@ class Delivery:
         *,
         batch_size: int = 500,
         before_write: Callable[[], object] | None = None,
+        on_stored: Callable[[Sequence[CallRecord]], object] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
@@ -80,6 +81,9 @@ class Delivery:
         self._batch_size = batch_size
         self._before_write = before_write
         """Run before each write (e.g. reopen a replaced SQLite file); raising = a fault."""
+        self._on_stored = on_stored
+        """Given each batch's final records once committed (the OTLP export queue); it must
+        return at once, and what it raises is logged, never a storage fault."""
         self._clock = clock
         self._written = self._lost = self._storage_errors = self._batches = 0
         self._down = False
@@ -174,11 +178,21 @@ class Delivery:
         self._written += result.written - running
         self._lost += finals - (result.written - running)  # refused by the database
         self._storage_up()
+        if self._on_stored is not None:
+            self._hand_over([r for r in records if r.status != RUNNING and r.id not in refused])
         for call_id, error in result.refused:
             self._last_error = f"storage: record {call_id} refused: {describe_error(error)}"
             if self._first_time(f"refused:{type(error).__name__}"):
                 log.error("%s (logged once, then counted)", self._last_error)
         return result
+
+    def _hand_over(self, stored: list[CallRecord]) -> None:
+        assert self._on_stored is not None
+        try:
+            self._on_stored(stored)
+        except Exception:  # fail-open boundary: a consumer's bug is not a storage fault
+            if self._first_time("on_stored"):
+                log.exception("storage: the stored-records callback failed (logged once)")
 
     def _not_stored(
         self, records: Sequence[CallRecord]

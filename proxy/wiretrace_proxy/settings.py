@@ -48,12 +48,47 @@ ENV_READ_TIMEOUT = "WIRETRACE_READ_TIMEOUT"
 """``--read-timeout``: seconds of upstream silence before a call fails."""
 ENV_DRAIN_TIMEOUT = "WIRETRACE_DRAIN_TIMEOUT"
 """``--drain-timeout``: seconds a clean stop takes at most, in-flight calls and writer alike."""
+ENV_AUTH_TOKEN = "WIRETRACE_AUTH_TOKEN"
+"""``--auth-token``: token(s) the API and UI require (comma-separated; unset: open)."""
+ENV_AUTH_TOKEN_FILE = "WIRETRACE_AUTH_TOKEN_FILE"
+"""``--auth-token-file``: a file of such tokens, one a line (a mounted secret)."""
+ENV_PUBLIC_HOST = "WIRETRACE_PUBLIC_HOST"
+"""``--public-host``: host names answered besides loopback names and IP addresses."""
+ENV_PROXY_TOKEN = "WIRETRACE_PROXY_TOKEN"
+"""``--proxy-token``: token(s) ``/v1`` requires in a ``Wiretrace-Token`` header (unset: open)."""
+ENV_INSECURE_NO_AUTH = "WIRETRACE_INSECURE_NO_AUTH"
+"""``--insecure-no-auth``: listen beyond loopback with no ``--auth-token`` all the same."""
+ENV_INTERCEPT = "WIRETRACE_INTERCEPT"
+"""``--intercept``: port of the HTTPS forward proxy (intercept mode) started beside the server."""
+ENV_LLM_HOST = "WIRETRACE_LLM_HOST"
+"""``--llm-host``: extra LLM API hosts intercept mode decrypts (comma-separated globs)."""
+ENV_ROUTE = "WIRETRACE_ROUTE"
+"""``--route``: ``HOST=URL`` pairs (comma-separated): intercepted calls to HOST go to URL."""
+ENV_ROUTE_CA = "WIRETRACE_ROUTE_CA"
+"""``--route-ca``: extra CA certificate (PEM) trusted for upstreams of intercepted calls."""
+ENV_INTERCEPT_TOKEN = "WIRETRACE_INTERCEPT_TOKEN"
+"""``--intercept-token``: password the intercept proxy requires (Proxy-Authorization)."""
+ENV_MITMDUMP = "WIRETRACE_MITMDUMP"
+"""``--mitmdump``: the mitmdump executable intercept mode runs (default: found)."""
+ENV_REPLICA_NAME = "WIRETRACE_REPLICA_NAME"
+"""``--replica-name``: this server's name at ``/healthz`` (default ``hostname:pid``)."""
+ENV_RETENTION_DAYS = "WIRETRACE_RETENTION_DAYS"
+"""``--retention-days``: delete calls that started more than this many days ago (unset: keep)."""
+ENV_OTLP_EXPORT = "WIRETRACE_OTLP_EXPORT"
+"""``--otlp-export``: OTLP/HTTP traces URL every call and span is exported to (unset: none)."""
+ENV_OTLP_EXPORT_HEADERS = "WIRETRACE_OTLP_EXPORT_HEADERS"
+"""``--otlp-export-headers``: ``key=value`` headers sent with each export (comma-separated)."""
+ENV_OTLP_EXPORT_OPENINFERENCE = "WIRETRACE_OTLP_EXPORT_OPENINFERENCE"
+"""``--otlp-export-openinference``: add OpenInference keys (Phoenix) to exported spans."""
+ENV_OTLP_EXPORT_GZIP = "WIRETRACE_OTLP_EXPORT_GZIP"
+"""``--otlp-export-gzip``: gzip each export request (on by default)."""
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 DEFAULT_UPSTREAM = "https://api.openai.com"
 DEFAULT_PROJECT = "default"
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+DEFAULT_INTERCEPT_PORT = 8788
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 MEMORY_URL = "sqlite://"
@@ -110,6 +145,42 @@ class Settings:
     """TOML file of model prices that win over genai-prices (``pricing.load_overrides``)."""
     log_level: str = "info"
     """One of ``LOG_LEVELS``."""
+    auth_tokens: tuple[str, ...] = ()
+    """Tokens any of which opens the API and UI (``access``); empty with no token file:
+    open, as on loopback by default."""
+    auth_token_file: str | None = None
+    """A file of more such tokens, one a line, read at start."""
+    public_hosts: tuple[str, ...] = ()
+    """``Host`` names answered besides loopback names and IP addresses (DNS rebinding)."""
+    proxy_tokens: tuple[str, ...] = ()
+    """Tokens any of which ``/v1`` calls must send as ``Wiretrace-Token``; empty: open."""
+    insecure_no_auth: bool = False
+    """Listen on a non-loopback address with no auth token (``serve`` refuses otherwise)."""
+    intercept_port: int | None = None
+    """Port of the intercept proxy (``HTTPS_PROXY``); None: no intercept mode."""
+    llm_hosts: tuple[str, ...] = ()
+    """Extra LLM host globs for intercept mode (``providers.parse_llm_host``)."""
+    routes: tuple[tuple[str, str], ...] = ()
+    """(host, base URL) pairs: intercepted calls to host go to the URL instead."""
+    route_ca: str | None = None
+    """A PEM CA file trusted, besides the default roots, by intercepted calls' upstreams."""
+    intercept_token: str | None = None
+    """The intercept proxy's password (``Proxy-Authorization: Basic wiretrace:TOKEN``)."""
+    mitmdump: str | None = None
+    """The mitmdump executable; None: ``intercept.install.find_mitmdump``."""
+    replica_name: str | None = None
+    """This server's name among replicas of one database; None means ``hostname:pid``."""
+    retention_days: int | None = None
+    """Calls that started more than this many days ago are deleted in the background
+    (``retention``); None keeps everything."""
+    otlp_export: str | None = None
+    """Full OTLP/HTTP traces URL (``otlp_export.endpoint.traces_url``); None: no export."""
+    otlp_export_headers: tuple[tuple[str, str], ...] = ()
+    """(name, value) headers sent with every export (an API key, a project name)."""
+    otlp_export_openinference: bool = False
+    """Exported spans also carry OpenInference keys (``llm.*``, ``input.value``)."""
+    otlp_export_gzip: bool = True
+    """Exports are sent with ``Content-Encoding: gzip``."""
 
     @property
     def database_url(self) -> str:

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -102,16 +102,20 @@ class Writer:
         flush_interval: float = 0.05,
         spool: Spool | None = None,
         before_write: Callable[[], object] | None = None,
+        on_stored: Callable[[Sequence[CallRecord]], object] | None = None,
     ) -> None:
         if max_pending < 1 or batch_size < 1 or flush_interval <= 0:
             raise ValueError("max_pending, batch_size and flush_interval must be positive")
-        self._delivery = Delivery(engine, spool, batch_size=batch_size, before_write=before_write)
+        self._delivery = Delivery(
+            engine, spool, batch_size=batch_size, before_write=before_write, on_stored=on_stored
+        )
         self._recorder = recorder
         self._max_pending = max_pending
         self._batch_size = batch_size
         self._flush_interval = flush_interval
-        # Items, and flush() markers: an Event set once everything queued before it is handled.
-        self._pending: deque[Capture | threading.Event] = deque()
+        # Items (captures, or records built elsewhere such as ingested OTLP spans), and
+        # flush() markers: an Event set once everything queued before it is handled.
+        self._pending: deque[Capture | CallRecord | threading.Event] = deque()
         # submit() counts a drop by appending here (atomic, unlike ``n += 1`` across threads);
         # the writer thread folds these marks into ``_dropped``.
         self._drop_marks: deque[None] = deque()
@@ -131,6 +135,21 @@ class Writer:
             self._drop_marks.append(None)
             return
         self._pending.append(capture)
+
+    @property
+    def closed(self) -> bool:
+        """``stop`` was called: nothing more is accepted."""
+        return self._closed
+
+    def submit_records(self, records: Sequence[CallRecord], share: float = 0.5) -> bool:
+        """Queue records built off the writer (ingested spans), all or none: False, with
+        nothing queued, if they would fill more than ``share`` of the queue, which keeps
+        the rest for proxied calls (the caller answers "retry later"). Never blocks."""
+        if self._closed or len(self._pending) + len(records) > self._max_pending * share:
+            return False
+        self._pending.extend(records)
+        self._wake.set()
+        return True
 
     def stats(self) -> WriterStats:
         """The counters now (exact once the writer is idle)."""
@@ -234,8 +253,8 @@ class Writer:
         except Exception:  # fail-open boundary: a replay bug must not stop the thread
             log.exception("writer: unexpected error while replaying the spool")
 
-    def _take(self) -> tuple[list[Capture], list[threading.Event]]:
-        items: list[Capture] = []
+    def _take(self) -> tuple[list[Capture | CallRecord], list[threading.Event]]:
+        items: list[Capture | CallRecord] = []
         markers: list[threading.Event] = []
         while self._pending and len(items) < self._batch_size:
             item = self._pending.popleft()
@@ -254,9 +273,12 @@ class Writer:
             if self._first_time("drop"):
                 log.warning("writer: queue full or stopped, dropping records (counted from now)")
 
-    def _build(self, items: list[Capture]) -> list[CallRecord]:
+    def _build(self, items: list[Capture | CallRecord]) -> list[CallRecord]:
         records: list[CallRecord] = []
         for item in items:
+            if isinstance(item, CallRecord):
+                records.append(item)
+                continue
             try:
                 records.append(self._recorder.build(item))
                 time.sleep(0)  # hand the GIL to the event loop if it is waiting (see module doc)

@@ -30,7 +30,7 @@ from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request
 from wiretrace_proxy.api.jsonio import BodyTooLarge, json_response, read_body
 from wiretrace_proxy.api.openapi import operation
-from wiretrace_proxy.appkeys import ENGINE, SETTINGS
+from wiretrace_proxy.appkeys import ENGINE, OTLP_EXPORTER, SETTINGS
 from wiretrace_proxy.callrecord import CallRecord, JSONObject
 from wiretrace_proxy.record.spans import SpanBatch, SpanError, parse_spans
 from wiretrace_proxy.storage import versions, writes
@@ -55,10 +55,14 @@ async def ingest(request: web.Request) -> web.Response:
     except BadParameter as exc:
         return bad_request(exc)
     engine = request.app[ENGINE]
+    exporter = request.app.get(OTLP_EXPORTER)
 
     def store() -> _Stored:
         with engine.begin() as conn:
-            return _store(conn, batch)
+            stored = _store(conn, batch)
+        if exporter is not None:  # committed: ended spans go to the OTLP export queue
+            exporter.offer(stored.kept)
+        return stored
 
     try:
         stored = await asyncio.to_thread(store)
@@ -89,6 +93,7 @@ def _parse(raw: bytes, project: str, now: datetime) -> SpanBatch:
 class _Stored:
     accepted: int
     refused: list[str]
+    kept: list[CallRecord]
 
 
 def _store(conn: Connection, batch: SpanBatch) -> _Stored:
@@ -104,7 +109,7 @@ def _store(conn: Connection, batch: SpanBatch) -> _Stored:
     versions.save_model_versions(
         conn, [v for v in batch.model_versions if (v.project, v.digest) in models]
     )
-    return _Stored(accepted=len(kept), refused=refused)
+    return _Stored(accepted=len(kept), refused=refused, kept=kept)
 
 
 def _conflict(batch: SpanBatch, stored: _Stored) -> web.Response:

@@ -14,22 +14,45 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from wiretrace_proxy.access.names import parse_public_host
+from wiretrace_proxy.access.tokens import parse_token as parse_access_token
+from wiretrace_proxy.intercept.routes import parse_route, parse_token
+from wiretrace_proxy.otlp_export.endpoint import parse_header, traces_url
+from wiretrace_proxy.providers import parse_llm_host
 from wiretrace_proxy.settings import (
+    DEFAULT_INTERCEPT_PORT,
+    ENV_AUTH_TOKEN,
+    ENV_AUTH_TOKEN_FILE,
     ENV_BATCH_SIZE,
     ENV_CONNECT_TIMEOUT,
     ENV_DB,
     ENV_DRAIN_TIMEOUT,
     ENV_FLUSH_INTERVAL,
     ENV_HOST,
+    ENV_INSECURE_NO_AUTH,
+    ENV_INTERCEPT,
+    ENV_INTERCEPT_TOKEN,
     ENV_KEEP_EMBEDDINGS,
     ENV_KEY_SALT,
+    ENV_LLM_HOST,
     ENV_LOG_LEVEL,
     ENV_MAX_BODY_BYTES,
     ENV_MAX_PENDING,
+    ENV_MITMDUMP,
+    ENV_OTLP_EXPORT,
+    ENV_OTLP_EXPORT_GZIP,
+    ENV_OTLP_EXPORT_HEADERS,
+    ENV_OTLP_EXPORT_OPENINFERENCE,
     ENV_PORT,
     ENV_PRICES,
     ENV_PROJECT,
+    ENV_PROXY_TOKEN,
+    ENV_PUBLIC_HOST,
     ENV_READ_TIMEOUT,
+    ENV_REPLICA_NAME,
+    ENV_RETENTION_DAYS,
+    ENV_ROUTE,
+    ENV_ROUTE_CA,
     ENV_SPOOL_DIR,
     ENV_SPOOL_MAX_BYTES,
     ENV_UPSTREAM,
@@ -113,6 +136,13 @@ class Option:
     with a one-line reason."""
     help: str
     metavar: str | None = None
+    repeat: bool = False
+    """The flag may be given more than once (its variable: comma-separated values); the
+    field is the tuple of the parsed values."""
+    const: object = None
+    """The value of the flag given without an argument (None: it needs one)."""
+    secret: bool = False
+    """``--help`` shows no value for it: a token set in the environment stays unprinted."""
 
     @property
     def default(self) -> object:
@@ -252,6 +282,165 @@ OPTIONS: tuple[Option, ...] = (
         "the writer's reserve (a quarter, at most 2 s), then are cancelled; pending records "
         "get the rest",
         "SECONDS",
+    ),
+    Option(
+        "auth_tokens",
+        "--auth-token",
+        ENV_AUTH_TOKEN,
+        parse_access_token,
+        "require this token for the API and the web UI (Authorization: Bearer, or sign in "
+        "at /signin); repeatable, to rotate; unset: open (prefer the variable or "
+        "--auth-token-file: flags show in ps)",
+        "TOKEN",
+        repeat=True,
+        secret=True,
+    ),
+    Option(
+        "auth_token_file",
+        "--auth-token-file",
+        ENV_AUTH_TOKEN_FILE,
+        parse_text,
+        "read more --auth-token tokens from this file, one a line (a mounted secret)",
+        "FILE",
+    ),
+    Option(
+        "public_hosts",
+        "--public-host",
+        ENV_PUBLIC_HOST,
+        parse_public_host,
+        "also answer requests addressed to this host name (loopback names and IP addresses "
+        "always are; .example.com allows its subdomains); repeatable",
+        "NAME",
+        repeat=True,
+    ),
+    Option(
+        "proxy_tokens",
+        "--proxy-token",
+        ENV_PROXY_TOKEN,
+        parse_access_token,
+        "require this token in a Wiretrace-Token header on /v1 calls (never forwarded or "
+        "stored); repeatable; unset: /v1 is open",
+        "TOKEN",
+        repeat=True,
+        secret=True,
+    ),
+    Option(
+        "insecure_no_auth",
+        "--insecure-no-auth",
+        ENV_INSECURE_NO_AUTH,
+        parse_bool,
+        "listen on a non-loopback --host with no --auth-token (refused otherwise)",
+    ),
+    Option(
+        "replica_name",
+        "--replica-name",
+        ENV_REPLICA_NAME,
+        parse_text,
+        "this server's name at /healthz, among replicas sharing one database (default: "
+        "hostname:pid)",
+        "NAME",
+    ),
+    Option(
+        "retention_days",
+        "--retention-days",
+        ENV_RETENTION_DAYS,
+        parse_positive,
+        "delete calls (with their child spans, feedback and stats) that started more than "
+        "N days ago, in small batches at start and hourly (default: keep everything)",
+        "N",
+    ),
+    Option(
+        "intercept_port",
+        "--intercept",
+        ENV_INTERCEPT,
+        parse_port,
+        "also run intercept mode: an HTTPS proxy on this port (alone: "
+        f"{DEFAULT_INTERCEPT_PORT}) that records the calls of apps run with "
+        "`wiretrace intercept env` (HTTPS_PROXY), decrypting only LLM API hosts",
+        "PORT",
+        const=DEFAULT_INTERCEPT_PORT,
+    ),
+    Option(
+        "llm_hosts",
+        "--llm-host",
+        ENV_LLM_HOST,
+        parse_llm_host,
+        "another host intercept mode decrypts and records (llm.corp.example or "
+        "*.corp.example); repeatable",
+        "PATTERN",
+        repeat=True,
+    ),
+    Option(
+        "routes",
+        "--route",
+        ENV_ROUTE,
+        parse_route,
+        "send intercepted calls to HOST to URL instead (a gateway, a test server); repeatable",
+        "HOST=URL",
+        repeat=True,
+    ),
+    Option(
+        "route_ca",
+        "--route-ca",
+        ENV_ROUTE_CA,
+        parse_text,
+        "PEM CA certificate trusted, besides the default roots, for intercepted calls' "
+        "upstreams",
+        "FILE",
+    ),
+    Option(
+        "intercept_token",
+        "--intercept-token",
+        ENV_INTERCEPT_TOKEN,
+        parse_token,
+        "require this password from intercept clients (Proxy-Authorization, user "
+        "wiretrace); `wiretrace intercept env` puts it in HTTPS_PROXY",
+        "TOKEN",
+    ),
+    Option(
+        "mitmdump",
+        "--mitmdump",
+        ENV_MITMDUMP,
+        parse_text,
+        "the mitmdump executable intercept mode runs (default: .venv-intercept of a "
+        "checkout, the data directory's intercept venv, then PATH)",
+        "PATH",
+    ),
+    Option(
+        "otlp_export",
+        "--otlp-export",
+        ENV_OTLP_EXPORT,
+        traces_url,
+        "export every call and span as OTLP/HTTP protobuf to this URL (an OpenTelemetry "
+        "collector, Jaeger, Tempo, Phoenix, Langfuse); /v1/traces is appended unless the "
+        "path already ends with it; unset: no export",
+        "URL",
+    ),
+    Option(
+        "otlp_export_headers",
+        "--otlp-export-headers",
+        ENV_OTLP_EXPORT_HEADERS,
+        parse_header,
+        "header sent with every export, percent-encoded like OTEL_EXPORTER_OTLP_HEADERS "
+        "(an API key, a project); repeatable",
+        "KEY=VALUE",
+        repeat=True,
+        secret=True,
+    ),
+    Option(
+        "otlp_export_openinference",
+        "--otlp-export-openinference",
+        ENV_OTLP_EXPORT_OPENINFERENCE,
+        parse_bool,
+        "exported spans also carry OpenInference keys (llm.*, input.value), which Phoenix "
+        "reads first",
+    ),
+    Option(
+        "otlp_export_gzip",
+        "--otlp-export-gzip",
+        ENV_OTLP_EXPORT_GZIP,
+        parse_bool,
+        "gzip each export request",
     ),
 )
 """Every setting, in ``--help`` order."""

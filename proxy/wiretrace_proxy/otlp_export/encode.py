@@ -1,0 +1,241 @@
+"""Records as OTLP protobuf: one span per record, one ``ResourceSpans`` per project.
+
+Built straight from ``opentelemetry.proto`` messages: a stored record already has its ids
+and times, so there is nothing for an OpenTelemetry SDK to do. Each span has:
+
+- the record's trace id, span id and parent id, its start and end (an end-less record ends
+  at its start plus its latency, else at its start);
+- kind CLIENT for a proxied call (the proxy is a client of the upstream), INTERNAL for an
+  SDK span; status OK, or ERROR with the error's message for an error or a cancelled call,
+  and an ``exception`` event carrying an SDK span's traceback;
+- ``wiretrace.*`` attributes (everything the record says that no convention has a name
+  for), ``gen_ai.*`` for a proxied call, and OpenInference keys when asked.
+
+Resource: ``service.name`` is the record's project. A string attribute longer than
+``MAX_STRING_CHARS`` is cut there (``wiretrace.truncated_attributes`` names it): a backend
+refuses an oversized request as a whole, and a batch must not be lost for one huge body.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import (
+    AnyValue,
+    ArrayValue,
+    InstrumentationScope,
+    KeyValue,
+)
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+
+from wiretrace_proxy import __version__
+from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
+from wiretrace_proxy.otlp_export.genai import genai_attributes, span_name, to_json
+from wiretrace_proxy.otlp_export.openinference import openinference_attributes
+
+__all__ = ["MAX_STRING_CHARS", "EncodeOptions", "encode_request", "encode_span", "exportable"]
+
+MAX_STRING_CHARS = 1_000_000
+SCOPE = InstrumentationScope(name="wiretrace", version=__version__)
+_HEX16 = re.compile(r"^[0-9a-f]{16}$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_INT64 = 2**63
+
+
+@dataclass(frozen=True, slots=True)
+class EncodeOptions:
+    provider: str = "_OTHER"
+    """``gen_ai.provider.name`` of proxied calls (the upstream's provider)."""
+    server_address: str | None = None
+    server_port: int | None = None
+    openinference: bool = False
+    """Add OpenInference keys (``--otlp-export-openinference``)."""
+
+
+def exportable(record: CallRecord) -> bool:
+    """Whether ``record`` has ids OTLP can carry (W3C hex) and a final status."""
+    return (
+        record.status != "running"
+        and bool(_HEX16.match(record.id))
+        and bool(_HEX32.match(record.trace_id))
+        and (record.parent_id is None or bool(_HEX16.match(record.parent_id)))
+    )
+
+
+def encode_request(spans: Iterable[tuple[str, Span]]) -> ExportTraceServiceRequest:
+    """``(project, span)`` pairs as one request, a ``ResourceSpans`` per project."""
+    by_project: dict[str, list[Span]] = {}
+    for project, span in spans:
+        by_project.setdefault(project, []).append(span)
+    request = ExportTraceServiceRequest()
+    for project, listed in by_project.items():
+        resource = Resource(attributes=_key_values(_resource_attributes(project)))
+        scope_spans = ScopeSpans(scope=SCOPE, spans=listed)
+        request.resource_spans.append(ResourceSpans(resource=resource, scope_spans=[scope_spans]))
+    return request
+
+
+def _resource_attributes(project: str) -> JSONObject:
+    return {
+        "service.name": project,
+        "telemetry.sdk.name": "wiretrace",
+        "telemetry.sdk.language": "python",
+        "telemetry.sdk.version": __version__,
+    }
+
+
+def encode_span(record: CallRecord, options: EncodeOptions) -> Span:
+    """``record`` (``exportable``) as an OTLP span."""
+    attributes = wiretrace_attributes(record)
+    if record.kind == "llm":
+        attributes.update(genai_attributes(record, options.provider))
+        attributes["server.address"] = options.server_address
+        attributes["server.port"] = options.server_port
+    if options.openinference:
+        attributes.update(openinference_attributes(record, options.provider))
+    span = Span(
+        trace_id=bytes.fromhex(record.trace_id),
+        span_id=bytes.fromhex(record.id),
+        parent_span_id=bytes.fromhex(record.parent_id) if record.parent_id else b"",
+        name=span_name(record) if record.kind == "llm" else record.display_name or record.op_name,
+        kind=Span.SPAN_KIND_CLIENT if record.kind == "llm" else Span.SPAN_KIND_INTERNAL,
+        start_time_unix_nano=_nanos(record.started_at),
+        end_time_unix_nano=_nanos(_ended(record)),
+        status=_status(record),
+    )
+    if record.kind == "op" and record.status == "error" and record.error:
+        span.events.append(_exception_event(record))
+    span.attributes.extend(_key_values(attributes))
+    return span
+
+
+def wiretrace_attributes(record: CallRecord) -> JSONObject:
+    """What the record says beyond the conventions, under ``wiretrace.``; None left out."""
+    request = record.attributes.get("request")
+    request = request if isinstance(request, dict) else {}
+    found: JSONObject = {
+        "wiretrace.project": record.project,
+        "wiretrace.kind": record.kind,
+        "wiretrace.op_name": record.op_name,
+        "wiretrace.display_name": record.display_name,
+        "wiretrace.status": record.status,
+        "wiretrace.latency_ms": record.latency_ms,
+        "wiretrace.ttft_ms": record.ttft_ms,
+        "wiretrace.overhead_ms": record.overhead_ms,
+        "wiretrace.cost_usd": record.cost_usd,
+        "wiretrace.usage_source": record.usage_source,
+        "wiretrace.key_fingerprint": record.key_fingerprint,
+        "wiretrace.op_version": record.op_version,
+        "wiretrace.model_version": record.model_version,
+        "wiretrace.prompt_digest": record.prompt_digest,
+        "session.id": record.session_id,
+        "user.id": record.user_id,
+        "http.response.status_code": record.http_status,
+        "http.request.method": request.get("method"),
+        "url.path": request.get("path"),
+    }
+    if record.usage is not None:
+        found.update({f"wiretrace.usage.{k}": v for k, v in record.usage.to_dict().items()})
+    if record.error:
+        found["error.type"] = _error_type(record)
+        found["wiretrace.error"] = to_json(record.error)
+    properties = record.attributes.get("properties")
+    if isinstance(properties, dict):
+        found.update({f"wiretrace.properties.{k}": v for k, v in properties.items()})
+    if record.kind == "op":
+        found["wiretrace.inputs"] = to_json(record.inputs) if record.inputs is not None else None
+        found["wiretrace.output"] = to_json(record.output) if record.output is not None else None
+        skip = {"session_id", "user_id", "properties"}
+        found.update(
+            {f"wiretrace.attributes.{k}": v for k, v in record.attributes.items() if k not in skip}
+        )
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def _error_type(record: CallRecord) -> str:
+    error = record.error or {}
+    for key in ("type", "code"):
+        if isinstance(error.get(key), str) and error[key]:
+            return str(error[key])
+    if record.http_status is not None and record.http_status >= 400:
+        return str(record.http_status)
+    return record.status
+
+
+def _ended(record: CallRecord) -> datetime:
+    if record.ended_at is not None:
+        return record.ended_at
+    return record.started_at + timedelta(milliseconds=record.latency_ms or 0)
+
+
+def _nanos(moment: datetime) -> int:
+    delta = moment - datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def _status(record: CallRecord) -> Status:
+    if record.status == "ok":
+        return Status(code=Status.STATUS_CODE_OK)
+    error = record.error or {}
+    message = error.get("message")
+    text = message if isinstance(message, str) and message else record.status
+    return Status(code=Status.STATUS_CODE_ERROR, message=text[:MAX_STRING_CHARS])
+
+
+def _exception_event(record: CallRecord) -> Span.Event:
+    error = record.error or {}
+    attributes: dict[str, JSON] = {
+        "exception.type": error.get("type"),
+        "exception.message": error.get("message"),
+        "exception.stacktrace": error.get("traceback"),
+    }
+    present: JSONObject = {k: v for k, v in attributes.items() if v is not None}
+    ended = _nanos(_ended(record))
+    return Span.Event(time_unix_nano=ended, name="exception", attributes=_key_values(present))
+
+
+def _key_values(attributes: JSONObject) -> list[KeyValue]:
+    values: list[KeyValue] = []
+    truncated: list[str] = []
+    for key, value in attributes.items():
+        converted = any_value(value)
+        if converted.HasField("string_value") and len(converted.string_value) > MAX_STRING_CHARS:
+            converted.string_value = converted.string_value[:MAX_STRING_CHARS]
+            truncated.append(key)
+        values.append(KeyValue(key=key, value=converted))
+    if truncated:
+        listed = AnyValue(
+            array_value=ArrayValue(values=[AnyValue(string_value=k) for k in truncated])
+        )
+        values.append(KeyValue(key="wiretrace.truncated_attributes", value=listed))
+    return values
+
+
+def any_value(value: JSON) -> AnyValue:
+    """A JSON value as an OTLP attribute value: a primitive as itself, a list of one
+    primitive type as an array, anything else as its JSON text."""
+    if isinstance(value, bool):
+        return AnyValue(bool_value=value)
+    if isinstance(value, int):
+        return (
+            AnyValue(int_value=value)
+            if -_INT64 <= value < _INT64
+            else AnyValue(string_value=str(value))
+        )
+    if isinstance(value, float):
+        return AnyValue(double_value=value)
+    if isinstance(value, str):
+        return AnyValue(string_value=value)
+    if isinstance(value, list) and _homogeneous(value):
+        return AnyValue(array_value=ArrayValue(values=[any_value(item) for item in value]))
+    return AnyValue(string_value=to_json(value))
+
+
+def _homogeneous(values: Sequence[JSON]) -> bool:
+    kinds = {type(v) for v in values}
+    return len(kinds) <= 1 and kinds <= {str, bool, int, float}

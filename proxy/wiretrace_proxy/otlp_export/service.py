@@ -1,0 +1,80 @@
+"""The exporter as the server runs it: built from ``Settings``, started before the writer
+and stopped after it (``cleanup_ctx`` order in ``app.py``), so the writer's last records
+are still exported, within what is left of the stop's deadline (``stopping``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from wiretrace_proxy.appkeys import OTLP_EXPORTER, SETTINGS, STOPPING
+from wiretrace_proxy.otlp_export.encode import EncodeOptions
+from wiretrace_proxy.otlp_export.exporter import OtlpExporter
+from wiretrace_proxy.otlp_export.sender import Sender
+from wiretrace_proxy.providers import HostTable
+from wiretrace_proxy.settings import Settings
+
+__all__ = ["PROVIDER_NAMES", "build_exporter", "otlp_export", "provider_name"]
+
+PROVIDER_NAMES = {
+    "openai": "openai",
+    "azure": "azure.ai.openai",
+    "groq": "groq",
+    "mistral": "mistral_ai",
+    "deepseek": "deepseek",
+    "gemini": "gcp.gemini",
+    "xai": "x_ai",
+}
+"""wiretrace's provider names (``providers``) as ``gen_ai.provider.name`` spells them;
+a provider the conventions do not list keeps its own name."""
+OTHER = "_OTHER"
+"""The conventions' value for a provider they cannot name (a local or unknown server)."""
+
+
+def provider_name(upstream: str) -> str:
+    """``gen_ai.provider.name`` for calls forwarded to ``upstream``."""
+    host = urlsplit(upstream).hostname or ""
+    provider = HostTable.build().provider_for(host)
+    if provider is None:
+        return OTHER
+    return PROVIDER_NAMES.get(provider, provider)
+
+
+def build_exporter(settings: Settings) -> OtlpExporter | None:
+    """The exporter ``settings`` ask for (not started), or None when export is off."""
+    if not settings.otlp_export:
+        return None
+    upstream = urlsplit(settings.upstream)
+    options = EncodeOptions(
+        provider=provider_name(settings.upstream),
+        server_address=upstream.hostname,
+        server_port=upstream.port or (443 if upstream.scheme == "https" else 80),
+        openinference=settings.otlp_export_openinference,
+    )
+    interrupt = threading.Event()
+    sender = Sender(
+        settings.otlp_export,
+        settings.otlp_export_headers or (),
+        gzip_body=settings.otlp_export_gzip,
+        interrupt=interrupt,
+    )
+    return OtlpExporter(sender, settings.otlp_export, options, interrupt=interrupt)
+
+
+async def otlp_export(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx``: start the exporter (if asked for); on stop, flush it to the deadline."""
+    settings = app[SETTINGS]
+    exporter = build_exporter(settings)
+    if exporter is None:
+        yield
+        return
+    exporter.start()
+    app[OTLP_EXPORTER] = exporter
+    yield
+    timeout = app[STOPPING].time_left(settings.drain_timeout)
+    await asyncio.to_thread(exporter.stop, timeout)
