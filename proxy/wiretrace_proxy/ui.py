@@ -8,8 +8,8 @@ answers ``index.html``, so a shared link or a reload lands on the right page and
 in the browser takes it from there (it shows its own "not found" page); there is no list of
 the app's routes to keep in step here. Paths the server owns are never the app's: under
 ``/api`` an unknown path answers the API's JSON 404 (or 405 when the path exists for another
-method), and ``/v1``, ``/assets`` and ``/healthz`` keep their handlers' answers. So
-``add_ui_routes`` is called after every other route is added.
+method), and the proxy's paths (``/v1``, ``/openai``, ...), ``/assets`` and ``/healthz`` keep
+their handlers' answers. So ``add_ui_routes`` is called after every other route is added.
 
 Built assets (``/assets/...``, names carry a content hash) are cached for a year, and sent
 gzipped when the build left a ``.gz`` beside them and the browser accepts it (aiohttp's
@@ -26,11 +26,12 @@ from pathlib import Path
 from aiohttp import web
 
 from wiretrace_proxy.api.errors import not_found
+from wiretrace_proxy.forward import target
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = STATIC / "assets"
 
-SERVER_PREFIXES = ("/api", "/v1", "/assets", "/healthz")
+SERVER_PREFIXES = ("/api", *target.PREFIXES, "/assets", "/healthz")
 """Paths (and everything under them) that are never the single-page app's."""
 
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -3,7 +3,10 @@
 It answers like the real API does where wiretrace cares: chat streams put ``"usage":null``
 on every chunk and a usage-only final chunk when ``stream_options.include_usage`` is set,
 and nothing of the sort otherwise; ids and ``created`` derive from the request body, so the
-same request gets the same bytes. A test picks a behaviour with the ``x-fake-scenario``
+same request gets the same bytes. The endpoints answer under other providers' paths too
+(``PROVIDER_PREFIXES``: Azure OpenAI's deployments, which require ``api-version`` as Azure
+does, Groq's ``/openai/v1``, OpenRouter's ``/api/v1``, Gemini's ``/v1beta/openai``). A test
+picks a behaviour with the ``x-fake-scenario``
 request header (sent by the ``openai`` SDK via ``extra_headers``), e.g. ``drip_<seconds>``
 between events or ``linger_<seconds>`` between a stream's last event and its end of body.
 """
@@ -34,6 +37,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: bytes
+    query: str = ""
 
 
 @dataclass
@@ -46,6 +50,10 @@ class FakeUpstream:
     release: asyncio.Event = field(default_factory=asyncio.Event)
     """A ``hold`` scenario waits on this before it finishes its stream (``hold_end``: before
     it ends the body, its last event sent)."""
+    in_flight: int = 0
+    """Requests being answered right now."""
+    max_in_flight: int = 0
+    """The most requests ever answered at once (a client's concurrency, as seen here)."""
 
     def last(self, path: str | None = None) -> Seen:
         matches = [s for s in self.seen if path is None or s.path == path]
@@ -78,6 +86,17 @@ async def replay(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
+@web.middleware
+async def count_in_flight(request: web.Request, handler: Handler) -> web.StreamResponse:
+    fake = request.app[FAKE]
+    fake.in_flight += 1
+    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+    try:
+        return await handler(request)
+    finally:
+        fake.in_flight -= 1
+
+
 def _event_pieces(body: bytes) -> list[bytes]:
     """A recorded stream split after each blank line, as the upstream sent events."""
     pieces, start = [], 0
@@ -90,7 +109,7 @@ def _event_pieces(body: bytes) -> list[bytes]:
 
 
 def create_fake_upstream() -> web.Application:
-    app = web.Application(client_max_size=1024**3, middlewares=[replay])
+    app = web.Application(client_max_size=1024**3, middlewares=[count_in_flight, replay])
     app[FAKE] = FakeUpstream()
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/completions", completions)
@@ -101,7 +120,32 @@ def create_fake_upstream() -> web.Application:
     app.router.add_get("/v1/models", models)
     app.router.add_route("*", "/v1/echo", echo)
     app.router.add_route("*", "/v1/{tail:.*}", not_found)
+    for prefix in PROVIDER_PREFIXES:
+        azure = prefix.startswith("/openai/deployments/")
+        for name, handler in (
+            ("chat/completions", chat_completions),
+            ("completions", completions),
+            ("embeddings", embeddings),
+            ("responses", responses),
+        ):
+            app.router.add_post(f"{prefix}/{name}", _azure(handler) if azure else handler)
     return app
+
+
+PROVIDER_PREFIXES = ("/openai/deployments/{deployment}", "/openai/v1", "/api/v1", "/v1beta/openai")
+"""Other providers' paths to the same endpoints as ``/v1``."""
+
+
+def _azure(handler: Handler) -> Handler:
+    """An Azure OpenAI deployment route: without ``api-version`` it is Azure's 404."""
+
+    async def deployment(request: web.Request) -> web.StreamResponse:
+        if "api-version" not in request.query:
+            await _receive(request)
+            return json_response({"error": {"code": "404", "message": "Resource not found"}}, 404)
+        return await handler(request)
+
+    return deployment
 
 
 async def _receive(request: web.Request) -> tuple[FakeUpstream, bytes]:
@@ -115,7 +159,7 @@ async def _receive(request: web.Request) -> tuple[FakeUpstream, bytes]:
         if len(kept) < 1 << 20:
             kept += chunk
     headers = {k.lower(): v for k, v in request.headers.items()}
-    fake.seen.append(Seen(request.method, request.path, headers, bytes(kept)))
+    fake.seen.append(Seen(request.method, request.path, headers, bytes(kept), request.query_string))
     request[SIZE] = size
     request[SHA256] = digest.hexdigest()
     return fake, bytes(kept)
@@ -260,7 +304,7 @@ async def embeddings(request: web.Request) -> web.Response:
         {
             "object": "list",
             "data": data,
-            "model": payload["model"],
+            "model": payload.get("model", "text-embedding-3-small"),
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
     )

@@ -61,6 +61,9 @@ class Capture:
     """Cap on bytes kept per body; the excess is counted, not kept."""
     response_cap: int | None = None
     """Tighter cap for this response (e.g. binary audio), set once its type is known."""
+    upstream: str = ""
+    """The base URL the call is forwarded to (``--upstream``): the recorder names the
+    record's ``upstream_host`` and ``provider`` from it."""
 
     headers_not_utf8: tuple[str, ...] = ()
     """Names (as sent) of request headers whose values were not valid UTF-8: their text in

@@ -20,8 +20,9 @@ from pathlib import Path
 import platformdirs
 
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usage, UsageSource
-from wiretrace_proxy.endpoints import GENERIC_OP, Endpoint, op_name_for
+from wiretrace_proxy.endpoints import GENERIC_OP, Endpoint, azure_deployment, op_name_for
 from wiretrace_proxy.forward.capture import Capture
+from wiretrace_proxy.providers import HostTable
 from wiretrace_proxy.record.bodies import decode_content, parse_body, summarise_embeddings
 from wiretrace_proxy.record.outcome import CLOSED_AFTER_END, closed_after_end
 from wiretrace_proxy.record.pricing import Pricer
@@ -39,6 +40,7 @@ from wiretrace_proxy.record.redact import (
     redact_properties,
     redact_query,
 )
+from wiretrace_proxy.record.upstream import UpstreamNames
 from wiretrace_proxy.record.usage import Tokenizers, estimate_usage, normalise_usage
 from wiretrace_proxy.settings import MEMORY_URL, Settings
 from wiretrace_proxy.tracecontext import new_trace_id, parse_traceparent
@@ -117,6 +119,7 @@ class Recorder:
         key_salt: str,
         tokenizers: Tokenizers | None = None,
         pricer: Pricer | None = None,
+        hosts: HostTable | None = None,
     ):
         self.settings = settings
         self.key_salt = key_salt
@@ -124,6 +127,8 @@ class Recorder:
         self.pricer = pricer
         """Prices each record (``cost_usd``); None leaves cost unset (``wiretrace reprice``
         can fill it in later)."""
+        self.upstreams = UpstreamNames(hosts or HostTable.build())
+        """Names each record's ``provider`` and ``upstream_host`` (``record.upstream``)."""
 
     def build(self, capture: Capture) -> CallRecord:
         """The call's record: bodies parsed and redacted, stream reassembled, usage, cost."""
@@ -149,7 +154,9 @@ class Recorder:
         if response.nonfinite:
             nonfinite.append("output")
         requested = inputs.get("model") if isinstance(inputs, dict) else None
-        model = requested if isinstance(requested, str) else response.model
+        # Azure routes by deployment, and its bodies usually name no model.
+        deployment = mask_optional(azure_deployment(capture.path))
+        model = requested if isinstance(requested, str) else deployment or response.model
         started = datetime.fromtimestamp(capture.started_wall, UTC)
         latency = _ms(capture.t0, capture.t_end)  # None while running: no end yet
         key = api_key_from_headers(capture.request_headers) or api_key_from_query(capture.query)
@@ -180,7 +187,8 @@ class Recorder:
             user_id=meta.user_id,
             key_fingerprint=fingerprint_key(key, self.key_salt) if key else None,
             attributes=_attributes(capture, meta, response.stream, estimate_method, nonfinite)
-            | ({CLOSED_AFTER_END: True} if after_end else {}),
+            | ({CLOSED_AFTER_END: True} if after_end else {})
+            | self._upstream(capture),
             # Digested from the stored (redacted) body, as ``/api/prompts`` re-derives it.
             prompt_digest=prompt_digest(capture.endpoint, stored_inputs),
         )
@@ -214,8 +222,13 @@ class Recorder:
             },
             session_id=meta.session_id,
             user_id=meta.user_id,
-            attributes={"record_error": True, "outcome": capture.outcome},
+            attributes={"record_error": True, "outcome": capture.outcome}
+            | self._upstream(capture),
         )
+
+    def _upstream(self, capture: Capture) -> JSONObject:
+        """Which provider and host the call went to."""
+        return self.upstreams.attributes(capture.upstream or self.settings.upstream_base)
 
     def _identity(self, capture: Capture, meta: _Meta) -> _Identity:
         parent = parse_traceparent(capture.meta.traceparent)
