@@ -36,11 +36,20 @@ from ._state import Status, finish, init, status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from . import scorers
     from ._client import WiretraceAPIError, client
+    from ._dataset import Dataset
+    from ._eval_logger import EvaluationLogger
+    from ._evaluation import Evaluation
+    from ._scorer import Scorer
     from ._threads import ThreadPoolExecutor
 
 __all__ = [
+    "Dataset",
+    "Evaluation",
+    "EvaluationLogger",
     "Model",
+    "Scorer",
     "Span",
     "Status",
     "ThreadPoolExecutor",
@@ -50,6 +59,7 @@ __all__ = [
     "finish",
     "init",
     "op",
+    "scorers",
     "status",
 ]
 __version__ = "0.1.0"
@@ -68,4 +78,19 @@ def __getattr__(name: str) -> object:
         from . import _client
 
         return getattr(_client, name)
+    if name in _EVALUATION_NAMES:
+        import importlib
+
+        module = importlib.import_module(_EVALUATION_NAMES[name], __name__)
+        return module if name == "scorers" else getattr(module, name)
     raise AttributeError(f"module 'wiretrace' has no attribute {name!r}")
+
+
+_EVALUATION_NAMES = {
+    "Dataset": "._dataset",
+    "Evaluation": "._evaluation",
+    "EvaluationLogger": "._eval_logger",
+    "Scorer": "._scorer",
+    "scorers": ".scorers",
+}
+"""Evaluations, imported on first use (dataclasses, inspect, asyncio)."""

@@ -21,10 +21,21 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._span import Span
 
-__all__ = ["CURRENT", "current_span", "current_traceparent", "remote_parent", "set_remote_parent"]
+__all__ = [
+    "CURRENT",
+    "EVAL_ROW",
+    "current_span",
+    "current_traceparent",
+    "remote_parent",
+    "set_remote_parent",
+]
 
 CURRENT: ContextVar[Span | None] = ContextVar("wiretrace_current_span", default=None)
 """The innermost open span of this context; ``None`` outside any op."""
+
+EVAL_ROW: ContextVar[tuple[str, str] | None] = ContextVar("wiretrace_eval_row", default=None)
+"""``(run id, "row_index:trial")`` while an evaluation row's model runs: requests to the
+proxy then carry ``Wiretrace-Eval-Run`` and ``Wiretrace-Eval-Row``."""
 
 _remote: list[TraceParent | None] = [None]
 

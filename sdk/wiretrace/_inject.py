@@ -21,8 +21,9 @@ What it changes, per request:
   starts with ``/v1``), with the ``Host`` header to match.
 - A request that goes to the proxy (rewritten, or already aimed at ``{url}/v1``; loopback
   names are treated as one host) gets ``traceparent`` (when there is a current span or a
-  ``TRACEPARENT`` parent, and the app did not set one) and ``Wiretrace-Project`` (when a
-  project was given).
+  ``TRACEPARENT`` parent, and the app did not set one), ``Wiretrace-Project`` (when a
+  project was given), and ``Wiretrace-Eval-Run``/``Wiretrace-Eval-Row`` while an
+  evaluation row's model runs (``_context.EVAL_ROW``).
 - Anything else, including clients configured for another provider (Azure, a local model
   server, ...), is left untouched: the proxy has a single upstream, and sending another
   provider's key to it would be wrong.
@@ -343,6 +344,11 @@ def prepare_request(request: Any) -> _Rewrite | None:
             if rewrite is not None:
                 rewrite.added.append("Wiretrace-Project")
             headers["Wiretrace-Project"] = target.project
+        eval_row = _context.EVAL_ROW.get()
+        if eval_row is not None and "wiretrace-eval-run" not in headers:
+            if rewrite is not None:
+                rewrite.added += ("Wiretrace-Eval-Run", "Wiretrace-Eval-Row")
+            headers["Wiretrace-Eval-Run"], headers["Wiretrace-Eval-Row"] = eval_row
     except Exception:  # fail-open boundary: the request goes out as the app built it
         log.debug("wiretrace: could not prepare a request", exc_info=True)
     return rewrite

@@ -29,7 +29,11 @@ HEAVY = [
 
 def test_all_is_exactly_the_public_api() -> None:
     assert sorted(wiretrace.__all__) == [
+        "Dataset",
+        "Evaluation",
+        "EvaluationLogger",
         "Model",
+        "Scorer",
         "Span",
         "Status",
         "ThreadPoolExecutor",
@@ -39,6 +43,7 @@ def test_all_is_exactly_the_public_api() -> None:
         "finish",
         "init",
         "op",
+        "scorers",
         "status",
     ]
     for name in wiretrace.__all__:

@@ -1,0 +1,494 @@
+"""``wiretrace.Evaluation``: run a model over a dataset, score every output, summarise.
+
+    evaluation = wiretrace.Evaluation(name="capitals-eval", dataset=dataset,
+                                      scorers=[exact_match, Close(column_map={...})])
+    summary = asyncio.run(evaluation.evaluate(Answerer()))   # or evaluation.run(model)
+
+What a row goes through (one ``Evaluation.predict_and_score`` span per row and trial,
+under one ``Evaluation.evaluate`` span): the model's parameters are bound from the row's
+columns by name (``preprocess_model_input(row)`` renames first), and its HTTP requests to
+the proxy carry ``Wiretrace-Eval-Run``/``Wiretrace-Eval-Row`` next to ``traceparent``, so
+the server files its calls (tokens, cost) under the row. A 429 from the model's provider
+retries the row with back-off (``Retry-After`` honoured) up to ``max_rate_limit_retries``
+times. A model error is recorded and the row's scorers skipped; a scorer error is recorded
+and the output kept. Each row is reported to the server as it finishes (``_eval_report``),
+so ``evaluate(model, resume=run_id)`` re-runs only the rows and trials that are missing or
+failed there. The summary (``Evaluation.summarize`` span) follows ``_summaries``: failed
+rows count in every ``n``.
+
+Everything is checked before the first model call: every model and scorer parameter must
+name a dataset column (or be mapped to one), else ``TypeError`` says which and how to fix it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import math
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from . import _context, _rate_limit
+from ._dataset import Dataset, canonical_digest
+from ._eval_progress import Progress
+from ._eval_report import RunReporter
+from ._model import Model
+from ._op import op
+from ._scorer import ScorerSpec, bind_columns
+from ._serialize import serialize, truncate
+
+__all__ = [
+    "DEFAULT_PARALLELISM",
+    "ENV_PARALLELISM",
+    "INFER_METHODS",
+    "Evaluation",
+    "ModelSpec",
+    "server_url",
+]
+
+DEFAULT_PARALLELISM = 10
+"""Rows evaluated at once when neither ``parallelism`` nor ``$WIRETRACE_PARALLELISM`` is set."""
+ENV_PARALLELISM = "WIRETRACE_PARALLELISM"
+"""Fallback for ``Evaluation(parallelism=None)``."""
+INFER_METHODS = ("predict", "infer", "forward", "invoke")
+"""The ``Model`` method an evaluation calls: the first of these the model has."""
+MAX_RATE_LIMIT_RETRIES = 5
+CLOSE_TIMEOUT = 15.0
+"""Seconds the end of a run waits for its last rows to reach the server."""
+UNREACHABLE_CLOSE_TIMEOUT = 2.0
+"""The same, when the server never answered during the run."""
+
+_MODEL_FIXES = (
+    "Fix it by renaming the parameter to a column name, or by passing "
+    "preprocess_model_input=lambda row: {{{name!r}: row['<column>'], ...}} to Evaluation."
+)
+
+
+def server_url() -> str:
+    """Where runs are reported: ``init()``'s URL, else ``$WIRETRACE_URL`` or the default."""
+    from ._state import DEFAULT_URL, ENV_URL, STATE
+
+    return (STATE.url or os.environ.get(ENV_URL) or DEFAULT_URL).rstrip("/")
+
+
+def _quiet() -> bool:
+    from ._state import ENV_QUIET
+
+    return os.environ.get(ENV_QUIET, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class ModelSpec:
+    """The model of a run: name, version, the callable and its column binding."""
+
+    def __init__(self, model: object, columns: Sequence[str]) -> None:
+        from ._versioning import model_version, op_version
+
+        if isinstance(model, Model):
+            method = next((name for name in INFER_METHODS if hasattr(model, name)), None)
+            if method is None:
+                raise TypeError(
+                    f"{type(model).__name__} has none of the methods an evaluation calls: "
+                    f"{', '.join(INFER_METHODS)}"
+                )
+            self.name = type(model).__name__
+            self.fn: Callable[..., Any] = getattr(model, method)
+            self.version = str(model_version(model, Model)["digest"])
+        elif callable(model):
+            self.name = str(getattr(model, "__name__", type(model).__name__))
+            self.fn = model
+            self.version = op_version(model)["digest"]
+        else:
+            raise TypeError(
+                f"Evaluation.evaluate needs a wiretrace.Model with predict(), or a function; "
+                f"got {type(model).__name__}"
+            )
+        self.binding = bind_columns(f"model {self.name}", self.fn, columns, fixes=_MODEL_FIXES)
+        self.is_async = inspect.iscoroutinefunction(self.fn)
+
+    def arguments(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        if self.binding.takes_all:
+            return dict(row)
+        return {name: row[column] for name, column in self.binding.columns.items()}
+
+
+def _error(exc: BaseException) -> dict[str, str]:
+    try:
+        message = str(exc)
+    except Exception:
+        message = "<unprintable>"
+    return {"type": type(exc).__name__, "message": truncate(message, 2000)}
+
+
+class Evaluation:
+    """A dataset, the scorers that judge a model's outputs on it, and how to run it.
+
+    ``trials`` runs every row that many times (each scored and counted separately);
+    ``parallelism`` rows run at once (default ``$WIRETRACE_PARALLELISM``, else 10);
+    ``preprocess_model_input(row) -> dict`` builds the model's arguments from a row (the
+    scorers still see the row itself).
+    """
+
+    def __init__(
+        self,
+        *,
+        dataset: Dataset | Sequence[Mapping[str, Any]],
+        scorers: Sequence[object] | None = None,
+        name: str | None = None,
+        trials: int = 1,
+        parallelism: int | None = None,
+        preprocess_model_input: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+        max_rate_limit_retries: int = MAX_RATE_LIMIT_RETRIES,
+    ) -> None:
+        if not isinstance(dataset, Dataset):
+            dataset = Dataset(name=f"{name or 'evaluation'}-dataset", rows=dataset)
+        if trials < 1:
+            raise ValueError("trials must be at least 1")
+        self.dataset = dataset
+        self.scorers = list(scorers or [])
+        self.name = name or f"{dataset.name}-evaluation"
+        self.trials = trials
+        self.parallelism = parallelism
+        self.preprocess_model_input = preprocess_model_input
+        self.max_rate_limit_retries = max_rate_limit_retries
+        self.run_id: str | None = None
+        """The id of the latest run started by ``evaluate`` (set before the first row)."""
+
+    def __repr__(self) -> str:
+        return f"Evaluation(name={self.name!r}, dataset={self.dataset.name!r})"
+
+    def scorer_specs(self) -> list[ScorerSpec]:
+        """The scorers checked against the dataset's columns (``TypeError`` on a mismatch)."""
+        specs = [ScorerSpec(scorer, self.dataset.columns) for scorer in self.scorers]
+        names = [spec.name for spec in specs]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"two scorers are named {', '.join(duplicates)}; rename one")
+        return specs
+
+    def model_spec(self, model: object) -> ModelSpec:
+        """The model checked against the columns it receives (``TypeError`` on a mismatch)."""
+        columns = self.dataset.columns
+        if self.preprocess_model_input is not None:
+            columns = list(self.preprocess_model_input(dict(self.dataset.rows[0])))
+        return ModelSpec(model, columns)
+
+    def version(self, scorers: Sequence[ScorerSpec] | None = None) -> str:
+        """Content digest of the dataset version, the scorers' versions, trials and the
+        preprocessing code: the same evaluation gets the same version."""
+        from ._versioning import op_version
+
+        specs = self.scorer_specs() if scorers is None else scorers
+        preprocess = self.preprocess_model_input
+        return canonical_digest(
+            {
+                "name": self.name,
+                "dataset": self.dataset.version,
+                "scorers": [[spec.name, spec.version] for spec in specs],
+                "trials": self.trials,
+                "preprocess": op_version(preprocess)["digest"] if preprocess else None,
+            }
+        )
+
+    def resolved_parallelism(self) -> int:
+        if self.parallelism is not None:
+            value = self.parallelism
+        else:
+            try:
+                value = int(os.environ.get(ENV_PARALLELISM, "") or DEFAULT_PARALLELISM)
+            except ValueError:
+                value = DEFAULT_PARALLELISM
+        return max(value, 1)
+
+    async def evaluate(self, model: object, *, resume: str | None = None) -> dict[str, Any]:
+        """Run ``model`` on every row and trial (only those missing or failed in run
+        ``resume``, when given) and return the summary."""
+        model_spec = self.model_spec(model)
+        scorers = self.scorer_specs()
+        run = _Run(self, model_spec, scorers, resume)
+        self.run_id = run.run_id
+        return await run.execute(model)
+
+    def run(self, model: object, *, resume: str | None = None) -> dict[str, Any]:
+        """``evaluate`` for code that is not async (not from inside a running event loop)."""
+        return asyncio.run(self.evaluate(model, resume=resume))
+
+
+class _Run:
+    """One run of an evaluation: the work left, the results, the reporter, the progress."""
+
+    def __init__(
+        self,
+        evaluation: Evaluation,
+        model: ModelSpec,
+        scorers: list[ScorerSpec],
+        resume: str | None,
+    ) -> None:
+        self.evaluation = evaluation
+        self.model = model
+        self.scorers = scorers
+        self.url = server_url()
+        self.run_id = resume or uuid.uuid4().hex
+        self.parallelism = evaluation.resolved_parallelism()
+        self.n_rows = len(evaluation.dataset.rows) * evaluation.trials
+        self.results: dict[tuple[int, int], dict[str, Any]] = {}
+        self.rate_limit_retries = 0
+        if resume is not None:
+            self.results = _stored_ok_rows(self.url, resume)
+        self.executor: ThreadPoolExecutor | None = None
+        self.reporter: RunReporter | None = None
+
+    async def execute(self, model: object) -> dict[str, Any]:
+        evaluation = self.evaluation
+        from ._state import STATE
+
+        progress = Progress(
+            evaluation.name, self.n_rows, quiet=_quiet(), already_done=len(self.results)
+        )
+        self.progress = progress
+        self.reporter = RunReporter(self.url, self.run_id)
+        self._report_start(STATE.project)
+        verb = "resuming" if self.results else "running"
+        progress.say(
+            f"{verb} evaluation {evaluation.name} ({self.n_rows} rows, "
+            f"{self.n_rows - len(self.results)} to run), run {self.run_id}: "
+            f"{self.url}/evaluations/{self.run_id}"
+        )
+        self.executor = ThreadPoolExecutor(self.parallelism, thread_name_prefix="wiretrace-eval")
+        status = "failed"
+        try:
+            summary = await _evaluate_op(evaluation, model, self)
+            status = "finished"
+            return summary
+        finally:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            progress.close()
+            await asyncio.to_thread(self._finish, status)
+
+    def _report_start(self, project: str | None) -> None:
+        assert self.reporter is not None
+        evaluation = self.evaluation
+        dataset = evaluation.dataset
+        scope = {"project": project} if project else {}
+        self.reporter.post(
+            "/api/datasets", {"name": dataset.name, **scope, "rows": serialize(dataset.rows)}
+        )
+        self.reporter.post(
+            "/api/evaluations/runs",
+            {
+                "id": self.run_id,
+                **scope,
+                "evaluation": {
+                    "name": evaluation.name,
+                    "version": evaluation.version(self.scorers),
+                },
+                "dataset": {"name": dataset.name, "version": dataset.version},
+                "model": {"name": self.model.name, "version": self.model.version},
+                "scorers": [{"name": s.name, "version": s.version} for s in self.scorers],
+                "trials": evaluation.trials,
+                "n_rows": self.n_rows,
+                "config": {"parallelism": self.parallelism},
+            },
+        )
+
+    def _finish(self, status: str) -> None:
+        reporter = self.reporter
+        assert reporter is not None
+        body: dict[str, Any] = {"status": status}
+        if status == "finished":
+            body["summary"] = self.summary
+        reporter.finish(body)
+        timeout = CLOSE_TIMEOUT if reporter.ever_delivered else UNREACHABLE_CLOSE_TIMEOUT
+        reporter.close(timeout)
+        if reporter.rows_dropped:
+            self.progress.say(
+                f"{reporter.rows_dropped} rows of run {self.run_id} did not reach {self.url}; "
+                f"resume with evaluate(model, resume={self.run_id!r}) to run them again"
+            )
+        server_run = reporter.finished_run
+        if status == "finished" and server_run is not None:
+            for key in ("usage", "cost_usd"):
+                if server_run.get(key) is not None:
+                    self.summary[key] = server_run[key]
+
+    # -- the rows ---------------------------------------------------------------------------
+
+    async def run_rows(self, model: object) -> None:
+        queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        for trial in range(self.evaluation.trials):
+            for index in range(len(self.evaluation.dataset.rows)):
+                if (index, trial) not in self.results:
+                    queue.put_nowait((index, trial))
+
+        async def worker() -> None:
+            while True:
+                try:
+                    index, trial = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                example = self.evaluation.dataset.rows[index]
+                await _predict_and_score_op(model, example, index, trial, self)
+
+        workers = min(self.parallelism, queue.qsize())
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+    async def predict_and_score(
+        self, example: dict[str, Any], index: int, trial: int
+    ) -> dict[str, Any]:
+        span = _context.current_span()
+        output, model_error, latency = await self._predict(example, index, trial)
+        scores: dict[str, Any] = {}
+        scorer_errors: dict[str, str] = {}
+        if model_error is None:
+            for scorer in self.scorers:
+                try:
+                    arguments = scorer.arguments(example, output)
+                    value = await self._call(scorer.fn, scorer.is_async, arguments)
+                    scores[scorer.name] = serialize(value)
+                except Exception as exc:
+                    error = _error(exc)
+                    scorer_errors[scorer.name] = f"{error['type']}: {error['message']}"
+        row = {
+            "row_index": index,
+            "trial": trial,
+            "inputs": serialize(example),
+            "output": serialize(output),
+            "scores": scores,
+            "scorer_errors": scorer_errors,
+            "model_error": model_error,
+            "latency_ms": latency * 1000.0,
+        }
+        if span is not None:
+            row["trace_id"], row["span_id"] = span.trace_id, span.id
+        self.results[(index, trial)] = row
+        assert self.reporter is not None
+        self.reporter.row(row)
+        if model_error is not None:
+            self.progress.first_error(
+                "model",
+                f"row {index} trial {trial}: {model_error['type']}: {model_error['message']}",
+            )
+        for name, message in scorer_errors.items():
+            self.progress.first_error(name, f"row {index} trial {trial}: {message}")
+        self.progress.row_done(bool(model_error or scorer_errors))
+        return {"output": output, "scores": scores, "model_latency": latency}
+
+    async def _predict(
+        self, example: dict[str, Any], index: int, trial: int
+    ) -> tuple[Any, dict[str, str] | None, float]:
+        preprocess = self.evaluation.preprocess_model_input
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            token = _context.EVAL_ROW.set((self.run_id, f"{index}:{trial}"))
+            try:
+                model_input = dict(preprocess(dict(example))) if preprocess else example
+                arguments = self.model.arguments(model_input)
+                output = await self._call(self.model.fn, self.model.is_async, arguments)
+                return output, None, time.perf_counter() - started
+            except Exception as exc:
+                latency = time.perf_counter() - started
+                if attempt < self.evaluation.max_rate_limit_retries and _rate_limit.is_rate_limit(
+                    exc
+                ):
+                    attempt += 1
+                    self.rate_limit_retries += 1
+                    await asyncio.sleep(_rate_limit.backoff_seconds(exc, attempt))
+                    continue
+                return None, _error(exc), latency
+            finally:
+                _context.EVAL_ROW.reset(token)
+
+    async def _call(self, fn: Callable[..., Any], is_async: bool, arguments: dict[str, Any]) -> Any:
+        if is_async:
+            return await fn(**arguments)
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(
+            self.executor, functools.partial(context.run, fn, **arguments)
+        )
+        if inspect.isawaitable(result):  # a sync function handing back a coroutine
+            return await result
+        return result
+
+    # -- the summary ------------------------------------------------------------------------
+
+    def summarize(self) -> dict[str, Any]:
+        ordered = [self.results[key] for key in sorted(self.results)]
+        summary: dict[str, Any] = {}
+        for scorer in self.scorers:
+            values: list[Any] = []
+            errors = 0
+            for row in ordered:
+                scores = row.get("scores") or {}
+                failed = row.get("model_error") or scorer.name in (row.get("scorer_errors") or {})
+                if failed or scorer.name not in scores:
+                    errors += 1
+                else:
+                    values.append(scores[scorer.name])
+            errors += self.n_rows - len(ordered)  # rows never run (cancelled) count as failed
+            summary[scorer.name] = scorer.summarize(values, errors)
+        latencies = [
+            float(row["latency_ms"]) / 1000.0
+            for row in ordered
+            if isinstance(row.get("latency_ms"), int | float) and not row.get("model_error")
+        ]
+        summary["model_latency"] = (
+            {"mean": math.fsum(latencies) / len(latencies)} if latencies else {"mean": None}
+        )
+        model_errors = sum(1 for row in ordered if row.get("model_error"))
+        scorer_errors = sum(
+            1 for row in ordered if not row.get("model_error") and row.get("scorer_errors")
+        )
+        summary["n_rows"] = self.n_rows
+        summary["n_ok"] = len(ordered) - model_errors - scorer_errors
+        summary["n_model_errors"] = model_errors
+        summary["n_scorer_errors"] = scorer_errors
+        summary["n_rate_limit_retries"] = self.rate_limit_retries
+        self.summary = summary
+        return summary
+
+
+def _stored_ok_rows(url: str, run_id: str) -> dict[tuple[int, int], dict[str, Any]]:
+    """The rows of run ``run_id`` the server holds that need no re-run (no model or scorer
+    error). Raises ``WiretraceAPIError`` when the server cannot say: a resume needs it."""
+    from ._client import Client
+
+    client = Client(url)
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    offset, page = 0, 1000
+    while True:
+        params = [("offset", str(offset)), ("limit", str(page))]
+        body = client.get(f"/api/evaluations/runs/{run_id}/rows", params)
+        rows = body.get("rows", []) if isinstance(body, dict) else []
+        for row in rows:
+            if row.get("model_error") or row.get("scorer_errors"):
+                continue
+            found[(int(row["row_index"]), int(row.get("trial") or 0))] = row
+        offset += len(rows)
+        total = body.get("total") if isinstance(body, dict) else None
+        if not rows or (isinstance(total, int) and offset >= total):
+            return found
+
+
+@op(name="Evaluation.evaluate")
+async def _evaluate_op(self: Evaluation, model: object, run: _Run) -> dict[str, Any]:
+    await run.run_rows(model)
+    return _summarize_op(run)
+
+
+@op(name="Evaluation.predict_and_score")
+async def _predict_and_score_op(
+    model: object, example: dict[str, Any], row_index: int, trial: int, run: _Run
+) -> dict[str, Any]:
+    return await run.predict_and_score(example, row_index, trial)
+
+
+@op(name="Evaluation.summarize")
+def _summarize_op(run: _Run) -> dict[str, Any]:
+    return run.summarize()
