@@ -14,6 +14,18 @@ WEB_SRC    := $(shell find web/src web/index.html web/vite.config.ts web/tsconfi
 # The Node.js clients the Python tests drive (tests/node: the openai SDK, pinned).
 TEST_NODE_STAMP := tests/node/node_modules/.installed-stamp
 
+# Intercept mode's mitmproxy, in a virtualenv of its own (its pins conflict with ours): the
+# newest Python 3.12+ found (mitmproxy 12), else $(PYTHON) (11.0.2, the last for 3.10/3.11).
+# A failed install is reported, not fatal: `wiretrace serve --intercept` then says it is
+# missing and the rest works.
+INTERCEPT_VENV  := .venv-intercept
+INTERCEPT_REQS  := proxy/wiretrace_proxy/intercept/requirements.txt
+INTERCEPT_STAMP := $(INTERCEPT_VENV)/.installed-stamp
+INTERCEPT_PYTHON ?= $(shell for p in python3.13 python3.12 \
+    $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13.*/bin/python3.13 \
+    $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12; do \
+    $$p -c 'import sys' 2>/dev/null && { echo $$p; exit; }; done; echo $(PYTHON))
+
 # Checks run before the steps they guard, so a wrong toolchain fails with the fix, not a trace.
 PY_OK   := import sys; sys.exit(sys.version_info < (3, 11))
 NODE_OK := const [a, b] = process.versions.node.split(".").map(Number); \
@@ -39,7 +51,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(INTERCEPT_STAMP)
+
+$(INTERCEPT_STAMP): $(INTERCEPT_REQS)
+	@if $(INTERCEPT_PYTHON) -m venv $(INTERCEPT_VENV) \
+	    && $(INTERCEPT_VENV)/bin/python -m pip install --quiet --upgrade pip \
+	    && $(INTERCEPT_VENV)/bin/python -m pip install --quiet -r $(INTERCEPT_REQS); then \
+	    touch $(INTERCEPT_STAMP); \
+	else echo "intercept mode not installed ($(INTERCEPT_PYTHON)): its tests are skipped"; fi
 
 $(NODE_STAMP): web/package.json web/package-lock.json
 	$(check_node)
@@ -106,4 +125,4 @@ bench-query: install
 	$(BIN)/python bench/bench_query.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info web/node_modules tests/node/node_modules proxy/wiretrace_proxy/static proxy/wiretrace_proxy/static.*
+	rm -rf $(VENV) $(INTERCEPT_VENV) build dist *.egg-info web/node_modules tests/node/node_modules proxy/wiretrace_proxy/static proxy/wiretrace_proxy/static.*

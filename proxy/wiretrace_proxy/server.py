@@ -18,6 +18,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -26,6 +27,9 @@ from wiretrace_proxy.appkeys import STOPPING, WRITER
 from wiretrace_proxy.settings import MEMORY_URL, Settings
 from wiretrace_proxy.ui import STATIC
 from wiretrace_proxy.writer import WriterStats
+
+if TYPE_CHECKING:
+    from wiretrace_proxy.intercept.child import InterceptChild
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +68,15 @@ async def run(settings: Settings, started: asyncio.Event | None = None) -> int:
         app, handler_cancellation=True, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None
     )
     await runner.setup()
+    intercept: InterceptChild | None = None
     try:
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
         _banner(settings, runner)
+        if settings.intercept_port is not None:
+            from wiretrace_proxy.intercept.service import start_child
+
+            intercept = await start_child(app, runner.addresses[0][1])
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         log.debug("server: event loop %s.%s", type(loop).__module__, type(loop).__qualname__)
@@ -84,6 +93,8 @@ async def run(settings: Settings, started: asyncio.Event | None = None) -> int:
         )
         await stopping.drain(runner, settings.drain_timeout)
     finally:
+        if intercept is not None:
+            await intercept.stop()
         await runner.cleanup()
     return exit_status(app[WRITER].stats(), finished=app[STOPPING].writer_finished is not False)
 
@@ -143,7 +154,31 @@ def banner_lines(settings: Settings, port: int, *, ui_built: bool) -> list[str]:
         f"  web UI:             {ui}",
         f"  JSON API:           {base}/api/calls",
         f"  data stored in:     {stored}",
+        *access_lines(settings, port),
     ]
+
+
+def access_lines(settings: Settings, port: int) -> list[str]:
+    """Where the server really listens, who may use it, and a warning when anyone on the
+    network may (``--insecure-no-auth``)."""
+    from wiretrace_proxy.access.binding import is_loopback
+
+    address = f"[{settings.host}]" if ":" in settings.host else settings.host
+    local = is_loopback(settings.host)
+    reach = "this machine only" if local else "other machines can connect"
+    signed = bool(settings.auth_tokens or settings.auth_token_file)
+    lines = [
+        f"  listening on:       {address}:{port} ({reach})",
+        f"  sign-in:            {'token required (--auth-token)' if signed else 'none'}",
+    ]
+    if settings.proxy_tokens:
+        lines.append("  /v1 calls:          Wiretrace-Token header required (--proxy-token)")
+    if not local and not signed:
+        lines.append(
+            "  WARNING: no --auth-token on a network address: anyone who can reach this "
+            "port can read every recorded prompt"
+        )
+    return lines
 
 
 def _safe(url: str) -> str:

@@ -43,8 +43,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     nothing a reader can use)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None:
-            return action.help
+        option = OPTION_BY_FIELD.get(action.dest)
+        if action.default is None or action.default == () or (option and option.secret):
+            return action.help  # nothing to show, or a token that must not be printed
         return super()._get_help_string(action)
 
 
@@ -62,11 +63,33 @@ def add_settings(
         raw = env.get(option.env, "")
         if raw:  # an empty variable is unset, as in `WIRETRACE_PORT= wiretrace serve`
             try:
-                default = option.parse(raw)
+                default = _parse_variable(option.parse, raw, option.repeat)
             except ValueError as exc:
-                problems.append(f"{option.env}={shlex.quote(raw)}: {exc}")
+                shown = "<hidden>" if option.secret else shlex.quote(raw)
+                problems.append(f"{option.env}={shown}: {exc}")
         text = f"{option.help} [{option.env}]"
-        if isinstance(option.default, bool):
+        if option.repeat:
+            parser.add_argument(
+                option.flag,
+                dest=field,
+                action=_Repeated,
+                type=_argument_type(option.parse, secret=option.secret),
+                default=default,
+                metavar=option.metavar,
+                help=text,
+            )
+        elif option.const is not None:
+            parser.add_argument(
+                option.flag,
+                dest=field,
+                nargs="?",
+                const=option.const,
+                type=_argument_type(option.parse, secret=option.secret),
+                default=default,
+                metavar=option.metavar,
+                help=text,
+            )
+        elif isinstance(option.default, bool):
             parser.add_argument(
                 option.flag,
                 dest=field,
@@ -78,7 +101,7 @@ def add_settings(
             parser.add_argument(
                 option.flag,
                 dest=field,
-                type=_argument_type(option.parse),
+                type=_argument_type(option.parse, secret=option.secret),
                 default=default,
                 metavar=option.metavar,
                 help=text,
@@ -86,14 +109,41 @@ def add_settings(
     parser.set_defaults(env_problems=problems)
 
 
-def _argument_type(parse: Callable[[str], object]) -> Callable[[str], object]:
-    """``parse`` as an argparse ``type``: its reason becomes argparse's error message."""
+def _parse_variable(parse: Callable[[str], object], raw: str, repeat: bool) -> object:
+    """A variable's value: comma-separated values for a repeatable flag."""
+    if not repeat:
+        return parse(raw)
+    return tuple(parse(item.strip()) for item in raw.split(",") if item.strip())
+
+
+class _Repeated(argparse.Action):
+    """A repeatable flag: the values given replace its variable's, they do not add to
+    them (a flag wins over its variable)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        current = getattr(namespace, self.dest)
+        kept = () if current is self.default else tuple(current)
+        setattr(namespace, self.dest, (*kept, values))
+
+
+def _argument_type(
+    parse: Callable[[str], object], *, secret: bool = False
+) -> Callable[[str], object]:
+    """``parse`` as an argparse ``type``: its reason becomes argparse's error message (which
+    quotes the value, unless it is a secret)."""
 
     def convert(value: str) -> object:
         try:
             return parse(value)
         except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"{exc}: {shlex.quote(value)}") from None
+            shown = "<hidden>" if secret else shlex.quote(value)
+            raise argparse.ArgumentTypeError(f"{exc}: {shown}") from None
 
     convert.__name__ = parse.__name__
     return convert

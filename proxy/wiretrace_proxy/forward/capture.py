@@ -36,6 +36,10 @@ class RequestMeta:
     properties: dict[str, str] = field(default_factory=dict)
     traceparent: str | None = None
     tracestate: str | None = None
+    eval_run: str | None = None
+    """``Wiretrace-Eval-Run``: the evaluation run this call was made for."""
+    eval_row: str | None = None
+    """``Wiretrace-Eval-Row``: ``<row_index>`` or ``<row_index>:<trial>``, as sent."""
 
 
 @dataclass(slots=True)
@@ -99,6 +103,10 @@ class Capture:
     t_end: float | None = None
     upstream_wait: float = 0.0
     """Seconds spent awaiting the upstream (connect, headers, each body read)."""
+
+    app_host: str | None = None
+    """The host the app addressed, when it is not the upstream's: an intercepted call's
+    LLM host (``host`` or ``host:port``), whatever ``--route`` sent it to."""
 
     outcome: Outcome | None = None
     error_type: str | None = None

@@ -25,7 +25,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from wiretrace_proxy.appkeys import SETTINGS, SINK, UPSTREAM
+from wiretrace_proxy.appkeys import SETTINGS, SINK, UPSTREAM, Upstream
 from wiretrace_proxy.forward import target
 from wiretrace_proxy.forward.capture import Capture
 from wiretrace_proxy.forward.headers import (
@@ -60,14 +60,23 @@ class UpstreamFailure(Exception):
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
+    return await forward(request, request.app[UPSTREAM], request.raw_path)
+
+
+async def forward(
+    request: web.Request, upstream: Upstream, raw_target: str, app_host: str | None = None
+) -> web.StreamResponse:
+    """Forward ``request`` to ``upstream`` with ``raw_target`` (path and query as sent);
+    ``app_host`` names the host the app addressed when it is not the upstream's (intercept
+    mode)."""
     settings = request.app[SETTINGS]
     received, not_utf8 = decode_headers(request.raw_headers)
     headers, meta = split_request_headers(received)
-    refused = target.refusal(request.method, request.raw_path)
+    refused = target.refusal(request.method, raw_target)
     capture = Capture(
         call_id=new_span_id(),
         method=request.method,
-        path=request.path if refused is None else target.path_of(request.raw_path),
+        path=_capture_path(request, raw_target, refused is not None),
         query=request.query_string,
         started_wall=time.time(),
         t0=time.perf_counter(),
@@ -75,11 +84,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
         meta=meta,
         max_body_bytes=settings.max_body_bytes,
         headers_not_utf8=not_utf8,
+        app_host=app_host,
     )
     try:
         if refused is not None:
             return _refuse(capture, refused)
-        return await _proxy(request, capture, CIMultiDict(headers))
+        return await _proxy(request, capture, CIMultiDict(headers), upstream, raw_target)
     except asyncio.CancelledError:
         capture.finish("cancelled", "cancelled", "the request was cancelled")
         raise
@@ -87,6 +97,16 @@ async def handle(request: web.Request) -> web.StreamResponse:
         if capture.outcome is None:
             capture.finish("error", "internal_error", "the proxy failed to complete the call")
         request.app[SINK].submit(capture)
+
+
+def _capture_path(request: web.Request, raw_target: str, refused: bool) -> str:
+    """The path to record: as sent when refused, else decoded (``request.path`` when the
+    target is the request's own)."""
+    if refused:
+        return target.path_of(raw_target)
+    if raw_target == request.raw_path:
+        return request.path
+    return URL(raw_target, encoded=True).path
 
 
 def decode_headers(
@@ -127,14 +147,17 @@ def _refuse(capture: Capture, message: str) -> web.Response:
 
 
 async def _proxy(
-    request: web.Request, capture: Capture, headers: CIMultiDict[str]
+    request: web.Request,
+    capture: Capture,
+    headers: CIMultiDict[str],
+    upstream: Upstream,
+    raw_target: str,
 ) -> web.StreamResponse:
-    upstream = request.app[UPSTREAM]
     original = await _request_body(request, capture, headers)
     data: bytes | bytearray | aiohttp.payload.AsyncIterablePayload | None = original
     if isinstance(original, bytearray):
         data = await _with_usage_option(capture, original, headers)
-    url = target.upstream_url(upstream.base_url, request.raw_path)
+    url = target.upstream_url(upstream.base_url, raw_target)
     try:
         response = await _send(upstream.session, request.method, url, headers, data, capture)
         prefetched = b""
