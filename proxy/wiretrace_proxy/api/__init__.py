@@ -17,6 +17,9 @@ def add_routes(router: web.UrlDispatcher) -> None:
     from wiretrace_proxy.api import (
         calls,
         compare,
+        datasets,
+        eval_compare,
+        eval_runs,
         export,
         feedback,
         openapi,
@@ -29,5 +32,6 @@ def add_routes(router: web.UrlDispatcher) -> None:
     )
 
     resources = (export, calls, feedback, openapi, spans, traces, ops, prompts, pricing, stats)
-    for resource in (*resources, compare):
+    evaluations = (datasets, eval_runs, eval_compare)
+    for resource in (*resources, compare, *evaluations):
         resource.add_routes(router)

@@ -38,6 +38,8 @@ _META_FIELDS = {
     "helicone-session-name": "name",
     "helicone-session-path": "session_path",
     "wiretrace-session-path": "session_path",
+    "wiretrace-eval-run": "eval_run",
+    "wiretrace-eval-row": "eval_row",
 }
 _PROPERTY_PREFIXES = ("wiretrace-property-", "helicone-property-")
 _DROPPED_PREFIXES = ("wiretrace-", "helicone-")

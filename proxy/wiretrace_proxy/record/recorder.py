@@ -24,6 +24,7 @@ from wiretrace_proxy.endpoints import GENERIC_OP, Endpoint, azure_deployment, op
 from wiretrace_proxy.forward.capture import Capture
 from wiretrace_proxy.providers import HostTable
 from wiretrace_proxy.record.bodies import decode_content, parse_body, summarise_embeddings
+from wiretrace_proxy.record.eval_tags import eval_attributes
 from wiretrace_proxy.record.outcome import CLOSED_AFTER_END, closed_after_end
 from wiretrace_proxy.record.pricing import Pricer
 from wiretrace_proxy.record.prompts import prompt_digest
@@ -79,6 +80,8 @@ class _Meta:
     properties: dict[str, str]
     tracestate: str | None
     path: str
+    eval_run: str | None
+    eval_row: str | None
 
     @classmethod
     def of(cls, capture: Capture) -> _Meta:
@@ -92,6 +95,8 @@ class _Meta:
             properties=redact_properties(meta.properties),
             tracestate=mask_optional(meta.tracestate),
             path=mask_secrets(capture.path),
+            eval_run=mask_optional(meta.eval_run),
+            eval_row=mask_optional(meta.eval_row),
         )
 
 
@@ -223,7 +228,8 @@ class Recorder:
             session_id=meta.session_id,
             user_id=meta.user_id,
             attributes={"record_error": True, "outcome": capture.outcome}
-            | self._upstream(capture),
+            | self._upstream(capture)
+            | eval_attributes(meta.eval_run, meta.eval_row),
         )
 
     def _upstream(self, capture: Capture) -> JSONObject:
@@ -329,6 +335,7 @@ def _attributes(
         attributes["nonfinite"] = nonfinite
     if capture.headers_not_utf8:  # header values read as Latin-1, not UTF-8
         attributes["headers_not_utf8"] = list(capture.headers_not_utf8)
+    attributes.update(eval_attributes(meta.eval_run, meta.eval_row))
     return attributes
 
 
