@@ -22,8 +22,11 @@ import pytest
 from wiretrace_proxy.app import create_app
 from wiretrace_proxy.appkeys import ENGINE, WRITER
 from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.endpoints import Endpoint
+from wiretrace_proxy.record.reassemble import reassemble_stream
 from wiretrace_proxy.settings import Settings
 
+from tests.fakes import cassettes
 from tests.fakes.fake_streams import ANSWER, RESPONSE_MODEL_SUFFIX
 from tests.fakes.upstream import FAKE, create_fake_upstream
 from tests.harness import LoopThread, Servers, output, select_records, start_site
@@ -98,6 +101,33 @@ def test_azure_stream_is_reassembled_with_usage(servers: Servers, tmp_path: Path
     assert rec.usage_source == "injected"
     assert rec.ttft_ms is not None
     assert AZURE_KEY.encode() not in stored_bytes(tmp_path / "wiretrace.db")
+
+
+def test_a_recorded_azure_stream_through_the_azure_path(servers: Servers) -> None:
+    """Azure's own bytes: an opening chunk with empty id and model (its prompt filter
+    results), content filter results on every choice, no usage."""
+    fixture = "dd-trace-py/azure_chat_completion_streamed.yaml"
+    (recorded,) = cassettes.load(fixture)
+    client = azure(servers.proxy_url)
+    chunks = list(
+        client.chat.completions.create(
+            model="test-openai",
+            messages=MESSAGES,
+            stream=True,
+            extra_headers={"x-fake-replay": f"{fixture}#0"},
+        )
+    )
+    # Azure sends choices without a delta (content filter results only).
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    text = "".join(d.content or "" for d in deltas if d is not None)
+    (rec,) = servers.records()
+    expected = reassemble_stream(Endpoint.CHAT, [recorded.body])
+    assert rec.output == expected.output
+    assert output(rec)["choices"][0]["message"]["content"] == text != ""
+    assert rec.model == "test-openai"
+    assert rec.response_model == expected.model == "gpt-4o-mini-2024-07-18"
+    assert rec.op_name == "openai.chat.completions.create" and rec.status == "ok"
+    assert rec.usage is not None and rec.usage_source == "estimated"
 
 
 def test_azure_embeddings(servers: Servers) -> None:
