@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from wiretrace_proxy import __version__
-from wiretrace_proxy.commands import intercept, reprice, serve
+from wiretrace_proxy.commands import intercept, purge, reprice, serve
 from wiretrace_proxy.commands.options import HelpFormatter
 
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve.register(commands)
     reprice.register(commands)
+    purge.register(commands)
     intercept.register(commands)
     return parser
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from wiretrace_proxy import settings as settings_module
 from wiretrace_proxy.cli import build_parser
-from wiretrace_proxy.commands import reprice
+from wiretrace_proxy.commands import purge, reprice
 from wiretrace_proxy.commands.flags import (
     OPTIONS,
     parse_bool,
@@ -65,10 +65,12 @@ def test_every_settings_field_has_an_option() -> None:
 def test_every_command_flag_has_a_variable() -> None:
     table = {o.flag for o in OPTIONS}
     parsers = command_parsers()
-    assert set(parsers) == {"serve", "reprice"}
+    assert {"serve", "reprice", "purge"} <= set(parsers)
     assert flags(parsers["serve"]) == table
     assert flags(parsers["reprice"]) - set(reprice.FILTERS) <= table
     assert flags(parsers["reprice"]) & set(reprice.FILTERS) == set(reprice.FILTERS)
+    assert flags(parsers["purge"]) - set(purge.FILTERS) <= table
+    assert flags(parsers["purge"]) & set(purge.FILTERS) == set(purge.FILTERS)
 
 
 Parse = Callable[[str], object]

@@ -116,20 +116,24 @@ def purge(
     *,
     batch_size: int = BATCH_SIZE,
     between: Callable[[], bool] = lambda: True,
+    counts: PurgeCounts | None = None,
 ) -> PurgeCounts:
     """Remove the calls that started before ``before`` (of ``project`` only, if given), batch
-    by batch; what was removed. ``between`` runs after each batch (pause there) and stops
-    the purge by returning False; the rollups are made exact for what was removed so far."""
-    total = PurgeCounts()
+    by batch; what was removed, also added to ``counts`` as it goes (so a purge that failed
+    half way still says what it did). ``between`` runs after each batch (pause there) and
+    stops the purge by returning False; the rollups are made exact for what was removed."""
+    total = PurgeCounts() if counts is None else counts
     kept: set[Cell] = set()
-    while True:
-        counts, touched = purge_batch(engine, before, project, batch_size)
-        total.add(counts)
-        kept |= touched
-        if counts.calls == 0 or not between():
-            break
-    if kept:
-        resum_costs(engine, kept)
+    try:
+        while True:
+            done, touched = purge_batch(engine, before, project, batch_size)
+            total.add(done)
+            kept |= touched
+            if done.calls == 0 or not between():
+                break
+    finally:
+        if kept:
+            resum_costs(engine, kept)
     return total
 
 

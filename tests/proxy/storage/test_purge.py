@@ -70,10 +70,9 @@ def expected_doomed(records: Sequence[CallRecord], project: str | None = None) -
     return doomed
 
 
-@pytest.fixture
-def records() -> list[CallRecord]:
-    """The seed's calls, their costs made irregular floats: subtracting one from a sum then
-    seldom gives back the sum of the others."""
+def varied_costs() -> list[CallRecord]:
+    """The seed's calls and ``straddling``, their costs made irregular floats: subtracting
+    one from a sum then seldom gives back the sum of the others."""
     rng = random.Random(11)
     out = seed.build() + straddling()
     for record in out:
@@ -82,8 +81,8 @@ def records() -> list[CallRecord]:
     return out
 
 
-@pytest.fixture
-def seeded(engine: Engine, records: list[CallRecord]) -> Engine:
+def seeded_with_feedback(engine: Engine, records: list[CallRecord]) -> Engine:
+    """``records`` inserted, and feedback on every third of them."""
     seed.insert(engine, records)
     with engine.begin() as conn:
         for n, record in enumerate(records[::3]):
@@ -96,6 +95,16 @@ def seeded(engine: Engine, records: list[CallRecord]) -> Engine:
                 ),
             )  # fmt: skip
     return engine
+
+
+@pytest.fixture
+def records() -> list[CallRecord]:
+    return varied_costs()
+
+
+@pytest.fixture
+def seeded(engine: Engine, records: list[CallRecord]) -> Engine:
+    return seeded_with_feedback(engine, records)
 
 
 def stored_ids(engine: Engine) -> set[str]:
