@@ -25,7 +25,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from aiohttp import web
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import eval_schemas as shapes
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
@@ -35,11 +35,11 @@ from wiretrace_proxy.api.openapi import operation, path_param, query
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.api.schemas import ref
 from wiretrace_proxy.appkeys import ENGINE
-from wiretrace_proxy.callrecord import JSON, JSONObject
+from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
 from wiretrace_proxy.storage import datasets, listing
 from wiretrace_proxy.storage.datasets import DatasetVersion
 from wiretrace_proxy.storage.filters import FilterError, parse_filters
-from wiretrace_proxy.storage.listing import Sort
+from wiretrace_proxy.storage.listing import Cursor, Sort
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes"]
 
@@ -112,12 +112,15 @@ async def dataset_from_calls(request: web.Request) -> web.Response:
 
     def collect(conn: Connection) -> list[JSON]:
         rows: list[JSON] = []
-        for batch in listing.iter_batches(conn, f, Sort.parse(None)):
-            for call in batch[: limit - len(rows)]:
-                rows.append(_row_of(call))
-            if len(rows) >= limit:
+        sort, after = Sort.parse(None), None
+        while len(rows) < limit:
+            size = min(listing.MAX_LIMIT, limit - len(rows))
+            page = listing.fetch_page(conn, f, sort, size, after)
+            rows.extend(_row_of(record) for record in page.records)
+            if page.next_cursor is None:
                 break
-        rows.reverse()  # newest calls chosen, stored oldest first
+            after = Cursor.decode(page.next_cursor, sort)
+        rows.reverse()  # the newest calls chosen, stored oldest first
         return rows
 
     rows = await read(request.app[ENGINE], collect)
@@ -126,16 +129,15 @@ async def dataset_from_calls(request: web.Request) -> web.Response:
     return await _store(request, project, given.name, rows, source)
 
 
-def _row_of(call: RowMapping) -> JSONObject:
-    attributes = call["attributes"]
-    request_meta = attributes.get("request") if isinstance(attributes, dict) else None
+def _row_of(call: CallRecord) -> JSONObject:
+    request_meta = call.attributes.get("request")
     endpoint = request_meta.get("path") if isinstance(request_meta, dict) else None
     return {
-        "inputs": call["inputs"],
-        "reference_output": call["output"],
-        "source_call_id": call["id"],
-        "model": call["model"],
-        "op_name": call["op_name"],
+        "inputs": call.inputs,
+        "reference_output": call.output,
+        "source_call_id": call.id,
+        "model": call.model,
+        "op_name": call.op_name,
         "endpoint": endpoint,
     }
 
