@@ -75,7 +75,7 @@ def test_tagged_calls_give_each_row_its_wire_tokens_cost_and_call_ids(servers: S
 
     run = ok(base, "GET", "/api/evaluations/runs/hdr-run")
     mine = [servers.record(i) for i in row0 + row1]
-    assert run["usage"]["total_tokens"] == sum(c.usage.total_tokens for c in mine if c.usage)
+    assert run["usage"]["total_tokens"] == sum(c.usage.total_tokens or 0 for c in mine if c.usage)
     assert run["cost_usd"] == pytest.approx(math.fsum(c.cost_usd or 0 for c in mine))
 
 

@@ -45,7 +45,7 @@ def test_rows_made_from_calls_hold_the_exact_request_bodies(servers: Servers, db
         max_retries=0,
         default_headers={"Wiretrace-Session-Id": "to-dataset"},
     )
-    sent = [
+    sent: list[Any] = [
         client.chat.completions.with_raw_response.create(
             model="gpt-4o-mini",
             messages=[
