@@ -229,7 +229,7 @@ class OtlpExporter:
 
         for chunk in self._requests(records):
             body = encode_request(chunk).SerializeToString()
-            outcome = self._sender.send(body, len(chunk), deadline)
+            outcome = self._sender.send(body, len(chunk), deadline, self._retrying)
             self._account(outcome, len(chunk))
 
     def _requests(self, records: list[CallRecord]) -> list[list[tuple[str, Span]]]:
@@ -253,8 +253,12 @@ class OtlpExporter:
             time.sleep(0)  # let the event loop have the GIL between records
         return [request for request in requests if request]
 
+    def _retrying(self, error: str) -> None:
+        """A try failed and will be retried: count it and show why now, not at the end."""
+        self._retries += 1
+        self._last_error = error
+
     def _account(self, outcome: Outcome, count: int) -> None:
-        self._retries += outcome.retries
         if outcome.sent:
             self._sent += count - outcome.rejected
             self._count_dropped(outcome.rejected)

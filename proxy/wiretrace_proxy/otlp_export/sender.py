@@ -79,10 +79,17 @@ class Sender:
         self._clock = clock
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def send(self, body: bytes, count: int, deadline: Callable[[], float]) -> Outcome:
+    def send(
+        self,
+        body: bytes,
+        count: int,
+        deadline: Callable[[], float],
+        on_retry: Callable[[str], object] | None = None,
+    ) -> Outcome:
         """Export one serialised ``ExportTraceServiceRequest`` of ``count`` spans, retrying
         until ``deadline()`` (``clock`` time; it may move closer while waiting, as on a
-        stop: ``interrupt`` then makes the wait look at it again)."""
+        stop: ``interrupt`` then makes the wait look at it again). ``on_retry`` hears each
+        failed try that will be retried, as it happens (``/healthz`` shows it at once)."""
         payload = gzip.compress(body, compresslevel=6) if self._gzip else body
         headers = dict(self._headers)
         if self._gzip:
@@ -101,17 +108,19 @@ class Sender:
             if status is not None and status not in RETRYABLE:
                 return Outcome(False, retries, error)
             delay = wait if wait is not None else self._backoff(attempt)
-            if attempt == MAX_ATTEMPTS - 1 or not self._pause(delay, deadline):
+            if attempt == MAX_ATTEMPTS - 1 or self._clock() + delay >= deadline():
                 return Outcome(False, retries, error)
             retries += 1
+            if on_retry is not None:
+                on_retry(error)
+            if not self._pause(delay, deadline):
+                return Outcome(False, retries, error)
         raise AssertionError("unreachable: the last attempt returns")
 
     def _pause(self, delay: float, deadline: Callable[[], float]) -> bool:
-        """Wait ``delay`` seconds before the next try; False (at once) if that would pass
-        the deadline, now or once ``interrupt`` says the deadline moved."""
+        """Wait ``delay`` seconds before the next try; False if ``interrupt`` says the
+        deadline moved closer than the end of the wait."""
         until = self._clock() + delay
-        if until >= deadline():
-            return False
         self._interrupt.wait(delay)
         left = until - self._clock()
         if left > 0:  # interrupted: the deadline may have moved closer

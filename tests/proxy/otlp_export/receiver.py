@@ -12,7 +12,7 @@ import gzip
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -44,6 +44,7 @@ class Received:
     at: float
     """``time.monotonic()`` on arrival."""
     headers: dict[str, str]
+    """Lower-cased names."""
     request: ExportTraceServiceRequest
     answered: int
 
@@ -56,7 +57,7 @@ def value(any_value: AnyValue) -> object:
     return getattr(any_value, kind) if kind else None
 
 
-def attrs(key_values: Iterator[KeyValue] | list[KeyValue]) -> dict[str, object]:
+def attrs(key_values: Iterable[KeyValue]) -> dict[str, object]:
     return {kv.key: value(kv.value) for kv in key_values}
 
 
@@ -84,7 +85,12 @@ class OtlpReceiver:
             await asyncio.sleep(answer.delay)
         with self._changed:
             self.received.append(
-                Received(time.monotonic(), dict(request.headers), parsed, answer.status)
+                Received(
+                    time.monotonic(),
+                    {k.lower(): v for k, v in request.headers.items()},
+                    parsed,
+                    answer.status,
+                )
             )
             self._changed.notify_all()
         if answer.status == 200:

@@ -1,0 +1,212 @@
+"""The exporter in a running server: proxied calls (the real ``openai`` client through the
+proxy to the fake upstream) and SDK spans (``wiretrace.op``) reach a local OTLP receiver
+once each, with their ids, parentage, model, usage, cost and messages; the proxy's calls do
+not wait for an exporter whose backend is down; a stop flushes what is queued."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+import wiretrace
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from wiretrace import _state
+from wiretrace_proxy.appkeys import OTLP_EXPORTER
+
+from tests.fakes.fake_streams import ANSWER
+from tests.harness import Servers
+from tests.proxy.otlp_export.receiver import OtlpReceiver, attrs, otlp_receiver
+from tests.proxy.otlp_export.test_sender import closed_port_url
+
+KEY = "sk-test-otlp-export-0000000000000000"
+
+
+@pytest.fixture
+def receiver() -> Iterator[OtlpReceiver]:
+    with otlp_receiver() as rx:
+        yield rx
+
+
+@pytest.fixture
+def exporting(tmp_path: Path, receiver: OtlpReceiver) -> Iterator[Servers]:
+    servers = Servers(
+        f"sqlite:///{tmp_path / 'w.db'}", key_salt="s", project="shop", otlp_export=receiver.url
+    )
+    try:
+        yield servers
+    finally:
+        _state.reset()
+        servers.close()
+
+
+def exported(servers: Servers) -> None:
+    """Wait until every stored record went through the exporter."""
+    servers.flush()
+    assert servers.app[OTLP_EXPORTER].flush(10)
+
+
+def by_id(receiver: OtlpReceiver) -> dict[str, tuple[dict[str, object], Span]]:
+    spans = receiver.spans()
+    ids = [span.span_id.hex() for _, span in spans]
+    assert len(ids) == len(set(ids)), f"a span arrived twice: {ids}"
+    return {span.span_id.hex(): (resource, span) for resource, span in spans}
+
+
+def health(servers: Servers) -> Any:
+    with urllib.request.urlopen(f"{servers.proxy_url}/healthz") as response:
+        return json.load(response)
+
+
+def test_proxied_calls_arrive_once_with_their_genai_attributes(
+    exporting: Servers, receiver: OtlpReceiver
+) -> None:
+    client = openai.OpenAI(base_url=exporting.base_url, api_key=KEY)
+    plain = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
+    )
+    stream = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream.parse() if c.choices) == ANSWER
+    exported(exporting)
+    spans = by_id(receiver)
+    plain_id, stream_id = plain.headers["Wiretrace-Call-Id"], stream.headers["Wiretrace-Call-Id"]
+    assert set(spans) == {plain_id, stream_id}
+    for call_id in (plain_id, stream_id):
+        record = exporting.record(call_id)
+        resource, span = spans[call_id]
+        found = attrs(span.attributes)
+        assert resource["service.name"] == "shop"
+        assert span.trace_id.hex() == record.trace_id and span.parent_span_id == b""
+        assert span.name == "chat gpt-4o-mini" and span.kind == Span.SPAN_KIND_CLIENT
+        assert found["gen_ai.request.model"] == "gpt-4o-mini"
+        assert found["gen_ai.response.model"] == record.response_model
+        assert isinstance(record.output, dict)
+        assert found["gen_ai.response.id"] == record.output["id"]
+        assert found["gen_ai.response.finish_reasons"] == ["stop"]
+        assert record.usage is not None and record.usage.prompt_tokens
+        assert found["gen_ai.usage.input_tokens"] == record.usage.prompt_tokens
+        assert found["gen_ai.usage.output_tokens"] == record.usage.completion_tokens
+        assert found["gen_ai.usage.cost"] == record.cost_usd and record.cost_usd
+        assert found["wiretrace.key_fingerprint"] == record.key_fingerprint
+        output = json.loads(str(found["gen_ai.output.messages"]))
+        assert output == [
+            {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": ANSWER}],
+                "finish_reason": "stop",
+            }
+        ]
+        assert KEY not in str(span)  # the key itself never leaves
+    plain_input = json.loads(str(attrs(spans[plain_id][1].attributes)["gen_ai.input.messages"]))
+    assert plain_input[0] == {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]}
+    stream_found = attrs(spans[stream_id][1].attributes)
+    assert stream_found["gen_ai.request.stream"] is True
+    assert stream_found["gen_ai.response.time_to_first_chunk"] == pytest.approx(
+        exporting.record(stream_id).ttft_ms / 1000  # type: ignore[operator]
+    )
+    shown = health(exporting)["otlp_export"]
+    assert shown == {
+        "url": receiver.url,
+        "queued": 0,
+        "sent": 2,
+        "dropped": 0,
+        "retries": 0,
+        "last_error": None,
+    }
+
+
+def test_sdk_spans_and_the_call_under_them_arrive_once_as_one_trace(
+    exporting: Servers, receiver: OtlpReceiver
+) -> None:
+    client = openai.OpenAI(api_key=KEY)  # default base URL: init() routes it via the proxy
+    wiretrace.init(project="shop", url=exporting.proxy_url)
+
+    @wiretrace.op
+    def answer(question: str) -> str:
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+        )
+        return reply.choices[0].message.content or ""
+
+    assert answer("What is wiretrace?") == ANSWER
+    assert wiretrace.finish(10)
+    exported(exporting)
+    spans = by_id(receiver)
+    assert len(spans) == 2
+    (op,) = [s for _, s in spans.values() if s.kind == Span.SPAN_KIND_INTERNAL]
+    (llm,) = [s for _, s in spans.values() if s.kind == Span.SPAN_KIND_CLIENT]
+    assert llm.trace_id == op.trace_id
+    assert llm.parent_span_id == op.span_id and op.parent_span_id == b""
+    assert op.name.endswith("answer")
+    found = attrs(op.attributes)
+    assert found["wiretrace.kind"] == "op"
+    assert json.loads(str(found["wiretrace.inputs"])) == {"question": "What is wiretrace?"}
+    assert json.loads(str(found["wiretrace.output"])) == ANSWER
+    assert op.start_time_unix_nano <= llm.start_time_unix_nano
+    assert llm.end_time_unix_nano <= op.end_time_unix_nano
+    assert attrs(llm.attributes)["gen_ai.usage.cost"]
+
+
+def call_latencies(servers: Servers, count: int) -> list[float]:
+    client = openai.OpenAI(base_url=servers.base_url, api_key=KEY, max_retries=0)
+    latencies: list[float] = []
+    for n in range(count):
+        started = time.perf_counter()
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": f"{n}"}]
+        )
+        latencies.append(time.perf_counter() - started)
+        servers.flush()  # the record is stored, so it is in the exporter's hands
+    return latencies
+
+
+def test_calls_do_not_wait_for_a_backend_that_is_down(tmp_path: Path) -> None:
+    plain = Servers(f"sqlite:///{tmp_path / 'a.db'}", key_salt="s")
+    try:
+        baseline = call_latencies(plain, 8)
+    finally:
+        plain.close()
+    down = Servers(
+        f"sqlite:///{tmp_path / 'b.db'}",
+        key_salt="s",
+        otlp_export=closed_port_url(),
+        drain_timeout=1.0,  # the stop retries the down backend for this long, then drops
+    )
+    try:
+        latencies = call_latencies(down, 8)
+        exporter = down.app[OTLP_EXPORTER]
+        deadline = time.monotonic() + 10
+        while exporter.stats().last_error is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # another thread's retries: nothing here to wait on
+        stats = exporter.stats()
+        assert stats.last_error is not None and "cannot reach" in stats.last_error
+        assert stats.sent == 0
+    finally:
+        down.close()
+    # Generous bounds: this is not a benchmark, it catches a call that waits on the export.
+    assert statistics.median(latencies) < statistics.median(baseline) + 0.05
+    assert max(latencies) < 1.0
+
+
+def test_a_stop_flushes_the_spans_still_queued(tmp_path: Path, receiver: OtlpReceiver) -> None:
+    servers = Servers(f"sqlite:///{tmp_path / 'w.db'}", key_salt="s", otlp_export=receiver.url)
+    try:
+        client = openai.OpenAI(base_url=servers.base_url, api_key=KEY)
+        ids = [
+            client.chat.completions.with_raw_response.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": f"{n}"}]
+            ).headers["Wiretrace-Call-Id"]
+            for n in range(3)
+        ]
+    finally:
+        servers.close()  # the exporter sends every second: these are still queued
+    assert sorted(by_id(receiver)) == sorted(ids)
