@@ -83,6 +83,7 @@ async def forward(
         request_headers=headers,
         meta=meta,
         max_body_bytes=settings.max_body_bytes,
+        upstream=upstream.base_url,
         headers_not_utf8=not_utf8,
         app_host=app_host,
     )

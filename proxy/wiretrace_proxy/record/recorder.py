@@ -132,7 +132,7 @@ class Recorder:
         self.pricer = pricer
         """Prices each record (``cost_usd``); None leaves cost unset (``wiretrace reprice``
         can fill it in later)."""
-        self.upstreams = UpstreamNames(hosts or HostTable.build())
+        self.upstreams = UpstreamNames(hosts or HostTable.build(settings.llm_hosts))
         """Names each record's ``provider`` and ``upstream_host`` (``record.upstream``)."""
 
     def build(self, capture: Capture) -> CallRecord:
@@ -234,7 +234,8 @@ class Recorder:
 
     def _upstream(self, capture: Capture) -> JSONObject:
         """Which provider and host the call went to."""
-        return self.upstreams.attributes(capture.upstream or self.settings.upstream_base)
+        upstream = capture.upstream or self.settings.upstream_base
+        return self.upstreams.attributes(upstream, capture.app_host)
 
     def _identity(self, capture: Capture, meta: _Meta) -> _Identity:
         parent = parse_traceparent(capture.meta.traceparent)
