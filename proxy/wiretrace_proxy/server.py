@@ -153,8 +153,8 @@ def banner_lines(settings: Settings, port: int, *, ui_built: bool) -> list[str]:
         f"  point your app at:  OPENAI_BASE_URL={base}/v1",
         f"  web UI:             {ui}",
         f"  JSON API:           {base}/api/calls",
-        f"  data stored in:     {stored}",
         *access_lines(settings, port),
+        f"  data stored in:     {stored}",
     ]
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from ._state import DEFAULT_URL, ENV_URL
+from ._state import DEFAULT_URL, ENV_URL, auth_headers
 
 __all__ = ["Calls", "Client", "WiretraceAPIError", "client", "to_pandas"]
 
@@ -64,16 +64,21 @@ class WiretraceAPIError(Exception):
         return f"{self.status or 'no response'}: {self.message}{where}"
 
 
-def client(url: str | None = None, *, timeout: float = 30.0) -> Client:
+def client(url: str | None = None, *, timeout: float = 30.0, token: str | None = None) -> Client:
     """A client for the server at ``url`` (default ``$WIRETRACE_URL``, else
-    ``http://127.0.0.1:8787``, as ``init``). Creating one sends nothing."""
-    return Client(url, timeout=timeout)
+    ``http://127.0.0.1:8787``, as ``init``), sending ``token`` (default
+    ``$WIRETRACE_TOKEN``) to a server started with ``--auth-token``. Creating one sends
+    nothing."""
+    return Client(url, timeout=timeout, token=token)
 
 
 class Client:
-    def __init__(self, url: str | None = None, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str | None = None, *, timeout: float = 30.0, token: str | None = None
+    ) -> None:
         self.url = (url or os.environ.get(ENV_URL) or DEFAULT_URL).rstrip("/")
         self.timeout = timeout
+        self._headers = auth_headers(token)
         self._opener = urllib.request.build_opener()
 
     def calls(
@@ -146,6 +151,8 @@ class Client:
 
     def _send(self, request: urllib.request.Request) -> object:
         request.add_header("Accept", "application/json")
+        for name, value in self._headers.items():
+            request.add_header(name, value)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 return json.loads(response.read())

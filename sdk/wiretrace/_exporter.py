@@ -49,6 +49,8 @@ import threading
 import time
 from collections import deque
 
+from ._state import auth_headers
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from urllib.request import OpenerDirector
@@ -259,7 +261,7 @@ class Exporter:
             self.url + "/api/spans",
             data=body,
             method="POST",
-            headers={"Content-Type": "application/json", "Wiretrace-Sdk": "1"},
+            headers={"Content-Type": "application/json", "Wiretrace-Sdk": "1", **auth_headers()},
         )
         try:
             with self._opener.open(request, timeout=timeout) as response:
@@ -284,5 +286,12 @@ class Exporter:
             self._failing = True
             self._problem("wiretrace: server at %s answered %d; retrying", self.url, status)
             return "retry"
-        self._problem("wiretrace: server at %s rejected a batch with %d", self.url, status)
+        if status == 401:
+            self._problem(
+                "wiretrace: server at %s wants a token (started with --auth-token): set "
+                "WIRETRACE_TOKEN; spans are dropped until then",
+                self.url,
+            )
+        else:
+            self._problem("wiretrace: server at %s rejected a batch with %d", self.url, status)
         return "reject"

@@ -25,10 +25,12 @@ __all__ = [
     "DEFAULT_URL",
     "ENV_PROJECT",
     "ENV_QUIET",
+    "ENV_TOKEN",
     "ENV_TRACEPARENT",
     "ENV_URL",
     "STATE",
     "Status",
+    "auth_headers",
     "finish",
     "init",
     "status",
@@ -45,6 +47,9 @@ ENV_PROJECT = "WIRETRACE_PROJECT"
 ENV_QUIET = "WIRETRACE_QUIET"
 """``init(quiet=None)``: a true value (``1``, ``true``, ``yes``, ``on``) keeps the notices
 about an unreachable proxy off stderr (they go to the ``wiretrace`` logger instead)."""
+ENV_TOKEN = "WIRETRACE_TOKEN"
+"""The server's access token (``wiretrace serve --auth-token``): the span exporter and the
+query client send it as ``Authorization: Bearer``. Unset: nothing is sent."""
 ENV_TRACEPARENT = "TRACEPARENT"
 """A W3C ``traceparent`` handed down by a parent process: root spans become its children."""
 EXIT_TIMEOUT = 5.0
@@ -82,6 +87,12 @@ def _at_exit() -> None:
     exporter = STATE.exporter
     if exporter is not None:
         exporter.shutdown(EXIT_TIMEOUT)
+
+
+def auth_headers(token: str | None = None) -> dict[str, str]:
+    """``Authorization: Bearer`` for ``token`` (default ``$WIRETRACE_TOKEN``); {} if none."""
+    value = (token or os.environ.get(ENV_TOKEN) or "").strip()
+    return {"Authorization": f"Bearer {value}"} if value else {}
 
 
 def _resolve_url(url: str | None) -> str | None:

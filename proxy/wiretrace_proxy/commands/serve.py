@@ -19,9 +19,11 @@ from wiretrace_proxy.commands.options import (
     add_settings,
     check_settings,
     configure_logging,
+    fail,
     settings_from_args,
 )
-from wiretrace_proxy.errors import WiretraceError
+from wiretrace_proxy.errors import ConfigError, WiretraceError
+from wiretrace_proxy.settings import Settings
 
 __all__ = ["FIELDS", "register", "run"]
 
@@ -52,6 +54,7 @@ def register(subparsers: Subparsers) -> None:
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     check_settings(parser, args)
     settings = settings_from_args(args, FIELDS)
+    check_access(parser, settings)
     configure_logging(settings.log_level, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     from wiretrace_proxy.server import serve  # imported late: `wiretrace --help` stays fast
 
@@ -67,3 +70,17 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def check_access(parser: argparse.ArgumentParser, settings: Settings) -> None:
+    """Refuse, before anything starts: a token file that cannot be read, or an address
+    beyond loopback with no token (unless ``--insecure-no-auth``)."""
+    from wiretrace_proxy.access.binding import unprotected_bind
+    from wiretrace_proxy.access.state import load_access
+
+    try:
+        load_access(settings)
+    except ConfigError as exc:
+        fail(parser, f"--auth-token-file/WIRETRACE_AUTH_TOKEN_FILE: {exc}")
+    if (reason := unprotected_bind(settings)) is not None:
+        fail(parser, reason)
