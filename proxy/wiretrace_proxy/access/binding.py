@@ -7,22 +7,16 @@ meant (a network that is private by other means).
 
 from __future__ import annotations
 
-import ipaddress
-
+from wiretrace_proxy.access.names import is_loopback_name
 from wiretrace_proxy.settings import Settings
 
 __all__ = ["is_loopback", "unprotected_bind"]
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``--host`` reaches only this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False  # a name that may resolve anywhere, or every interface ("")
+    """Whether ``--host`` reaches only this machine (``localhost``, 127.0.0.0/8, ``::1``);
+    any other name may resolve anywhere, and ``""`` is every interface."""
+    return is_loopback_name(host.strip().strip("[]").lower().rstrip("."))
 
 
 def unprotected_bind(settings: Settings) -> str | None:

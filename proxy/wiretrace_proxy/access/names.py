@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-__all__ = ["host_allowed", "host_name", "parse_public_host"]
+__all__ = ["host_allowed", "host_name", "is_loopback_name", "parse_public_host"]
 
 
 def parse_public_host(value: str) -> str:
@@ -43,6 +43,16 @@ def _is_ip(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def is_loopback_name(name: str) -> bool:
+    """``localhost``, ``*.localhost`` or a loopback address (``127.0.0.0/8``, ``::1``)."""
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def host_allowed(host: str | None, public_hosts: Iterable[str] = ()) -> bool:

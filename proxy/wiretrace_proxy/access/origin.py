@@ -5,9 +5,12 @@ a form POST, or ``fetch(url, {method: "POST", mode: "no-cors", body})`` with a
 ``text/plain`` body, which a JSON parser would happily read as feedback or spans. So:
 
 - a POST, PUT, PATCH or DELETE that names an ``Origin`` (browsers send it with every such
-  request) is refused unless that origin is this server's own, on every path, ``/v1``
-  included (apps and SDKs send no ``Origin``); ``Sec-Fetch-Site: cross-site`` is refused
-  the same way;
+  request) is refused unless that origin is this server's own; ``Sec-Fetch-Site:
+  cross-site`` is refused the same way. On the proxy's paths (``/v1``) a page served from
+  this machine (``http://localhost:5173``, any loopback origin) may call too, as a web app
+  in development does through the upstream's CORS answers; a page of another site may not
+  (it would record into the user's traces and spend a keyless local upstream). Apps and
+  SDKs send no ``Origin``; intercept mode's hand-overs are not browser requests at all;
 - under ``/api/`` such a request with a body must say ``Content-Type: application/json``
   (or ``...+json``), which no page can send to another origin without a CORS preflight,
   and the server answers no preflight (no CORS anywhere). That covers a browser too old to
@@ -24,7 +27,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from wiretrace_proxy.access.replies import is_proxy_request, refuse, under
+from wiretrace_proxy.access.names import host_name, is_loopback_name
+from wiretrace_proxy.access.replies import (
+    is_proxy_request,
+    is_reverse_proxy_request,
+    refuse,
+    under,
+)
 
 __all__ = ["check_origin", "same_origin"]
 
@@ -59,14 +68,32 @@ def _is_json(content_type: str) -> bool:
     )
 
 
+def _allowed(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if is_reverse_proxy_request(request):
+        if origin is None or same_origin(origin, request.headers.get("Host")):
+            return True
+        return _is_loopback_origin(origin)
+    if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+        return False
+    return origin is None or same_origin(origin, request.headers.get("Host"))
+
+
+def _is_loopback_origin(origin: str) -> bool:
+    try:
+        url = URL(origin.strip())
+    except ValueError:
+        return False
+    return url.scheme in ("http", "https") and is_loopback_name(host_name(url.raw_host or ""))
+
+
 @web.middleware
 async def check_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method not in STATE_CHANGING:
         return await handler(request)
-    origin = request.headers.get("Origin")
-    host = request.headers.get("Host")
-    cross_site = request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site"
-    if cross_site or (origin is not None and not same_origin(origin, host)):
+    if is_proxy_request(request) and not is_reverse_proxy_request(request):
+        return await handler(request)  # intercept mode: its child, guarded by a secret
+    if not _allowed(request):
         return refuse(
             request,
             403,

@@ -6,7 +6,8 @@ trusts the network) can ask for a token of its own, in the ``Wiretrace-Token`` h
 (``default_headers={"Wiretrace-Token": ...}`` in the ``openai`` SDK). Like every
 ``Wiretrace-*`` header it is read here and never forwarded (``forward/headers.py``), and
 never recorded: the capture keeps only the headers it forwards. A refused call is answered
-401 in OpenAI's error shape and not recorded.
+401 in OpenAI's error shape and not recorded. Intercept mode's calls are not asked for it:
+``--intercept-token`` guards that proxy.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from wiretrace_proxy.access.replies import is_proxy_request, refuse
+from wiretrace_proxy.access.replies import is_reverse_proxy_request, refuse
 from wiretrace_proxy.access.state import ACCESS
 
 __all__ = ["HEADER", "require_proxy_token"]
@@ -25,7 +26,7 @@ HEADER = "Wiretrace-Token"
 @web.middleware
 async def require_proxy_token(request: web.Request, handler: Handler) -> web.StreamResponse:
     tokens = request.app[ACCESS].proxy_tokens
-    if not tokens or not is_proxy_request(request):
+    if not tokens or not is_reverse_proxy_request(request):  # intercept mode has its own
         return await handler(request)
     given = request.headers.get(HEADER)
     if given is not None and tokens.match(given.strip()) is not None:

@@ -13,18 +13,27 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from wiretrace_proxy.forward import handler as forward
+from wiretrace_proxy.forward import intercepted
 
-__all__ = ["is_api_path", "is_proxy_request", "refuse", "under"]
+__all__ = ["is_api_path", "is_proxy_request", "is_reverse_proxy_request", "refuse", "under"]
 
 
 def under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(f"{prefix}/")
 
 
-def is_proxy_request(request: web.Request) -> bool:
-    """Whether the proxy forwards this request (``/v1/...``, ``/openai/...``, ...): asked of
-    the route it matched, so the list of forwarded prefixes stays in ``forward/``."""
+def is_reverse_proxy_request(request: web.Request) -> bool:
+    """Whether an app's call is forwarded (``/v1/...``, ``/openai/...``, ...): asked of the
+    route it matched, so the list of forwarded prefixes stays in ``forward/``."""
     return request.match_info.route.handler is forward.handle
+
+
+def is_proxy_request(request: web.Request) -> bool:
+    """An app's call: forwarded, or handed over by intercept mode (``/intercept/``, which
+    its own secret guards)."""
+    return (
+        is_reverse_proxy_request(request) or request.match_info.route.handler is intercepted.handle
+    )
 
 
 def is_api_path(path: str) -> bool:

@@ -141,3 +141,19 @@ def test_proxied_answers_carry_only_the_upstreams_headers(open_servers: Servers)
     assert raw.status_code == 200 and raw.headers["wiretrace-call-id"]
     assert not set(HEADERS) & {name.title() for name in raw.headers}
     assert "content-security-policy" not in raw.headers
+
+
+async def test_a_page_of_another_site_cannot_call_the_proxy(open_servers: Servers) -> None:
+    url = f"{open_servers.proxy_url}/v1/chat/completions"
+    body = json.dumps({"model": "gpt-4o-mini", "messages": []})
+    headers = {"Content-Type": "text/plain", "Authorization": f"Bearer {KEY}"}
+    status, _, answer = await send(
+        "POST", url, data=body, headers={**headers, "Origin": "https://evil.example"}
+    )
+    assert status == 403
+    assert json.loads(answer)["error"]["code"] == "cross_origin"  # OpenAI's error shape
+    assert open_servers.fake.seen == [] and open_servers.records() == []
+    # A web app in development on this machine may (the upstream's CORS answers decide).
+    local = {**headers, "Content-Type": "application/json", "Origin": "http://localhost:5173"}
+    status, _, _ = await send("POST", url, data=body, headers=local)
+    assert status == 200 and len(open_servers.fake.seen) == 1

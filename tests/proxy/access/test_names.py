@@ -6,7 +6,12 @@ The rule (Vite's dev server's): loopback names, every IP literal, and the names 
 from __future__ import annotations
 
 import pytest
-from wiretrace_proxy.access.names import host_allowed, host_name, parse_public_host
+from wiretrace_proxy.access.names import (
+    host_allowed,
+    host_name,
+    is_loopback_name,
+    parse_public_host,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +71,10 @@ def test_public_host_values_are_checked() -> None:
     for bad in ("", "https://wiretrace", "wiretrace:8787", "a/b", "."):
         with pytest.raises(ValueError, match="host name"):
             parse_public_host(bad)
+
+
+def test_loopback_names() -> None:
+    for name in ("localhost", "app.localhost", "127.0.0.1", "127.8.9.10", "::1"):
+        assert is_loopback_name(name)
+    for name in ("10.0.0.1", "0.0.0.0", "::", "", "localhost.evil.example", "wiretrace"):
+        assert not is_loopback_name(name)
