@@ -336,6 +336,8 @@ def _attributes(
         attributes["nonfinite"] = nonfinite
     if capture.headers_not_utf8:  # header values read as Latin-1, not UTF-8
         attributes["headers_not_utf8"] = list(capture.headers_not_utf8)
+    if capture.app_host:  # intercept mode: the LLM host the app addressed (host[:port])
+        attributes["app_host"] = capture.app_host
     attributes.update(eval_attributes(meta.eval_run, meta.eval_row))
     return attributes
 
