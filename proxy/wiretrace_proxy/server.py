@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -85,6 +86,8 @@ async def run(settings: Settings, started: asyncio.Event | None = None) -> int:
         if started is not None:
             started.set()
         await stop.wait()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a second signal: stop waiting
+            loop.add_signal_handler(sig, _exit_now, app)
         stopping = app[STOPPING]
         log.info(
             "server: stopping within %gs: %d calls in flight, then pending records",
@@ -97,6 +100,14 @@ async def run(settings: Settings, started: asyncio.Event | None = None) -> int:
             await intercept.stop()
         await runner.cleanup()
     return exit_status(app[WRITER].stats(), finished=app[STOPPING].writer_finished is not False)
+
+
+def _exit_now(app: web.Application) -> None:
+    """A second SIGTERM/SIGINT during the stop: exit at once, saying what that leaves."""
+    count = unstored(app[WRITER].stats()) if WRITER in app else 0
+    log.error("server: second signal, exiting now with %d records not stored", count)
+    logging.shutdown()
+    os._exit(1)
 
 
 def unstored(stats: WriterStats) -> int:

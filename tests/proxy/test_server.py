@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 import sqlite3
 import subprocess
+import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -205,3 +207,26 @@ def test_node_fetch_client_with_traceparent(upstream: str, tmp_path: Path) -> No
         assert record["usage_source"] == "injected"
     finally:
         server.stop()
+
+
+async def test_a_second_sigterm_ends_a_long_drain_at_once(upstream: str, tmp_path: Path) -> None:
+    """The first SIGTERM drains (a held stream may take the whole deadline); a second one
+    is the operator saying "now": exit 1 within a moment, with one line saying so."""
+    server = ServerProcess(upstream, tmp_path / "w.db", "--drain-timeout", "60")
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hold"}], "stream": True}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            server.url + "/v1/chat/completions", json=body, headers={"x-fake-scenario": "hold"}
+        ) as resp:
+            await resp.content.readany()  # the stream is open and held by the upstream
+            server.proc.send_signal(signal.SIGTERM)
+            await asyncio.sleep(1.0)
+            assert server.proc.poll() is None, "the first SIGTERM must wait for the stream"
+            started = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(server.proc.wait, 10)
+            elapsed = time.monotonic() - started
+    out, _ = server.proc.communicate()  # closes the pipe
+    assert code == 1, out
+    assert elapsed < 5, f"took {elapsed:.1f}s after the second signal"
+    assert "second signal, exiting now" in out
