@@ -74,6 +74,16 @@ ERRORS: dict[int, str] = {
     503: "Storage unavailable; retry later.",
 }
 
+ACCESS_ERRORS: dict[int, str] = {
+    401: "Not signed in: the server was started with --auth-token; send "
+    "`Authorization: Bearer <token>` (or the session cookie of /signin).",
+    403: "Refused: a state change sent by a page of another site (its `Origin`).",
+    415: "A state change takes a JSON body: `Content-Type: application/json`.",
+}
+"""Answers of the access checks (``access/``), before any handler: 401 on every API
+operation, 403 and 415 on the ones that change state."""
+_STATE_CHANGING = ("post", "put", "patch", "delete")
+
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/openapi.json", get_document)
@@ -227,12 +237,36 @@ def build_document(app: web.Application) -> JSONObject:
             "version": _version(),
             "description": "Recorded LLM calls: query, feedback, export, traces, SDK spans.",
         },
-        "paths": cast(JSONObject, dict(sorted(paths.items()))),
+        "paths": cast(JSONObject, dict(sorted(_with_access_errors(paths).items()))),
         "components": {
             "schemas": cast(JSONObject, components),
             "parameters": cast(JSONObject, dict(FILTER_COMPONENTS)),
         },
     }
+
+
+def _with_access_errors(paths: Paths) -> Paths:
+    """``paths`` with ``ACCESS_ERRORS`` added to each ``/api`` and ``/otlp`` operation (an
+    operation's own answer for a status wins); the modules' constants are left as they are."""
+    out: Paths = {}
+    for path, operations in paths.items():
+        if not path.startswith(("/api/", "/otlp/")):
+            out[path] = operations
+            continue
+        out[path] = {}
+        for method, op in operations.items():
+            responses = dict(cast(JSONObject, op.get("responses", {})))
+            codes = (401, 403, 415) if method in _STATE_CHANGING else (401,)
+            for code in codes:
+                responses.setdefault(
+                    str(code),
+                    {
+                        "description": ACCESS_ERRORS[code],
+                        "content": {"application/json": {"schema": ref(schemas.Error)}},
+                    },
+                )
+            out[path][method] = {**op, "responses": responses}
+    return out
 
 
 def document_text(app: web.Application) -> str:

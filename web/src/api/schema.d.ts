@@ -93,6 +93,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -191,6 +200,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Storage unavailable; retry later. */
                 503: {
                     headers: {
@@ -237,6 +255,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["CallDetail"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Nothing with that name or id. */
@@ -287,6 +314,15 @@ export interface paths {
                         "application/json": components["schemas"]["FeedbackList"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Nothing with that name or id. */
                 404: {
                     headers: {
@@ -334,6 +370,24 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused: a state change sent by a page of another site (its `Origin`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Nothing with that name or id. */
                 404: {
                     headers: {
@@ -345,6 +399,15 @@ export interface paths {
                 };
                 /** @description The body is larger than this endpoint takes (counted as read, chunked or not). */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A state change takes a JSON body: `Content-Type: application/json`. */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -410,6 +473,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Nothing with that name or id. */
                 404: {
                     headers: {
@@ -423,6 +495,887 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project's datasets with their newest version */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the project (default: the server's) */
+                    project?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A project's datasets with their newest version */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DatasetList"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Store rows as a dataset version (201), or find the version holding them (200)
+         * @description The version is the first 16 hex digits of the sha256 of the rows' canonical JSON (sorted keys, no spaces); posting the same rows again answers 200 with that version.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DatasetIn"];
+                };
+            };
+            responses: {
+                /** @description Store rows as a dataset version (201), or find the version holding them (200) */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DatasetVersion"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused: a state change sent by a page of another site (its `Origin`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than this endpoint takes (counted as read, chunked or not). */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A state change takes a JSON body: `Content-Type: application/json`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/from-calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A dataset version made from recorded calls: each row the exact request body
+         * @description Body fields besides name, project and limit are /api/calls filters (kind defaults to llm). Rows are the newest `limit` calls, oldest first: {inputs, reference_output, source_call_id, model, op_name, endpoint}.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DatasetFromCallsIn"];
+                };
+            };
+            responses: {
+                /** @description A dataset version made from recorded calls: each row the exact request body */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DatasetVersion"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused: a state change sent by a page of another site (its `Origin`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than this endpoint takes (counted as read, chunked or not). */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A state change takes a JSON body: `Content-Type: application/json`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A dataset's versions, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the project (default: the server's) */
+                    project?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description the dataset's name */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A dataset's versions, newest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DatasetDetail"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Nothing with that name or id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{name}/rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page of a dataset version's rows (the newest version by default) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the project (default: the server's) */
+                    project?: string;
+                    /** @description the version (default: the newest) */
+                    version?: string;
+                    /** @description rows to skip */
+                    offset?: number;
+                    /** @description page size */
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description the dataset's name */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of a dataset version's rows (the newest version by default) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DatasetRows"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Nothing with that name or id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/evaluations/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Evaluation runs against a baseline: deltas, paired bootstrap intervals, flips
+         * @description Rows are matched by row_index, each row's trials averaged first; the interval is a percentile bootstrap of the mean paired difference (1,000 resamples, numpy default_rng seed 0). A boolean counts 1 for true and 0 otherwise, failed rows included; a row passes when at least half its trials are true.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description 2 to 4 run ids, comma-separated */
+                    runs: string;
+                    /** @description one of runs (default: the first) */
+                    baseline?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Evaluation runs against a baseline: deltas, paired bootstrap intervals, flips */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EvalComparison"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Nothing with that name or id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/evaluations/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project's evaluation runs, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the project (default: the server's) */
+                    project?: string;
+                    /** @description only runs of this evaluation name */
+                    evaluation?: string;
+                    /** @description only runs on this dataset name */
+                    dataset?: string;
+                    /** @description only runs of this model name */
+                    model?: string;
+                    /** @description only this status */
+                    status?: "running" | "finished" | "failed" | "interrupted";
+                    /** @description runs to skip */
+                    offset?: number;
+                    /** @description page size */
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A project's evaluation runs, newest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunList"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create an evaluation run (201), or resume the run of that id (200) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RunIn"];
+                };
+            };
+            responses: {
+                /** @description Create an evaluation run (201), or resume the run of that id (200) */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused: a state change sent by a page of another site (its `Origin`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The id names a run of another evaluation or dataset. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than this endpoint takes (counted as read, chunked or not). */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A state change takes a JSON body: `Content-Type: application/json`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/evaluations/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One evaluation run: counts, summary, wire usage and cost, latency
+         * @description A running run with no report for 120 s reads as interrupted.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the run's id */
+                    run_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One evaluation run: counts, summary, wire usage and cost, latency */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Nothing with that name or id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/evaluations/runs/{run_id}/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish a run; without a summary the server computes it from the rows */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the run's id */
+                    run_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["FinishIn"];
+                };
+            };
+            responses: {
+                /** @description Finish a run; without a summary the server computes it from the rows */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused: a state change sent by a page of another site (its `Origin`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Nothing with that name or id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than this endpoint takes (counted as read, chunked or not). */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A state change takes a JSON body: `Content-Type: application/json`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/evaluations/runs/{run_id}/rows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page of a run's rows with each row's calls, tokens and cost */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description rows to skip */
+                    offset?: number;
+                    /** @description page size */
+                    limit?: number;
+                    /** @description only failed (true) or ok (false) rows */
+                    failed?: boolean;
+                };
+                header?: never;
+                path: {
+                    /** @description the run's id */
+                    run_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of a run's rows with each row's calls, tokens and cost */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunRows"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Nothing with that name or id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Report rows (upsert by row_index and trial); an empty list is a heartbeat */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the run's id */
+                    run_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RowsIn"];
+                };
+            };
+            responses: {
+                /** @description Report rows (upsert by row_index and trial); an empty list is a heartbeat */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RowsStored"];
+                    };
+                };
+                /** @description A parameter or the body cannot be used; `error.param` names it. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused: a state change sent by a page of another site (its `Origin`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Nothing with that name or id. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The body is larger than this endpoint takes (counted as read, chunked or not). */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A state change takes a JSON body: `Content-Type: application/json`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -460,6 +1413,15 @@ export interface paths {
                 };
                 /** @description A parameter or the body cannot be used; `error.param` names it. */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -509,6 +1471,15 @@ export interface paths {
                         "application/json": components["schemas"]["ModelVersionList"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Nothing with that name or id. */
                 404: {
                     headers: {
@@ -552,6 +1523,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": Record<string, never>;
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
             };
@@ -602,6 +1582,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -642,6 +1631,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["OpVersionList"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Nothing with that name or id. */
@@ -701,6 +1699,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -744,6 +1751,15 @@ export interface paths {
                 };
                 /** @description A parameter or the body cannot be used; `error.param` names it. */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -796,6 +1812,15 @@ export interface paths {
                 };
                 /** @description A parameter or the body cannot be used; `error.param` names it. */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -866,6 +1891,24 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused: a state change sent by a page of another site (its `Origin`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Spans whose id names another record were refused; the rest were stored. */
                 409: {
                     headers: {
@@ -877,6 +1920,15 @@ export interface paths {
                 };
                 /** @description The body is larger than this endpoint takes (counted as read, chunked or not). */
                 413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A state change takes a JSON body: `Content-Type: application/json`. */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -992,6 +2044,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1040,6 +2101,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Nothing with that name or id. */
                 404: {
                     headers: {
@@ -1066,7 +2136,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Is recording keeping up: queue depth, losses, storage errors */
+        /**
+         * Is recording keeping up: queue depth, losses, storage errors
+         * @description With --auth-token set, a request that is not signed in gets the status alone (HealthSummary): the counters and reasons name the database and its errors.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1082,13 +2155,153 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Health"];
+                        "application/json": components["schemas"]["Health"] | components["schemas"]["HealthSummary"];
                     };
                 };
             };
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/otlp/v1/traces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OTLP/HTTP trace export (OpenTelemetry SDKs and collectors)
+         * @description Point `OTEL_EXPORTER_OTLP_ENDPOINT` at `http://<host>:<port>/otlp`. Each span becomes a record in its trace, marked `attributes["wiretrace.source"] = "otlp"`; LLM spans (GenAI, OpenInference, OpenLLMetry conventions) get model, usage, messages and cost, and fold into the proxied call of the same request. The answer is in the request's encoding. With `--otlp-port` the same receiver also listens at `/v1/traces` on that port.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description project for every span (else resource service.name) */
+                    "Wiretrace-Project"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                    "application/x-protobuf": string;
+                };
+            };
+            responses: {
+                /** @description Accepted (queued for storage); rejected spans counted */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            partialSuccess?: {
+                                rejectedSpans?: string;
+                                errorMessage?: string;
+                            };
+                        };
+                        "application/x-protobuf": string;
+                    };
+                };
+                /** @description Not an OTLP traces export (undecodable, logs or metrics) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: number;
+                            message: string;
+                        };
+                        "application/x-protobuf": string;
+                    };
+                };
+                /** @description Not signed in: the server was started with --auth-token; send `Authorization: Bearer <token>` (or the session cookie of /signin). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Refused: a state change sent by a page of another site (its `Origin`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body over 64 MiB, compressed or decompressed */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: number;
+                            message: string;
+                        };
+                        "application/x-protobuf": string;
+                    };
+                };
+                /** @description Content-Type or Content-Encoding not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: number;
+                            message: string;
+                        };
+                        "application/x-protobuf": string;
+                    };
+                };
+                /** @description Recording queue busy; retry after Retry-After */
+                429: {
+                    headers: {
+                        /** @description seconds */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: number;
+                            message: string;
+                        };
+                        "application/x-protobuf": string;
+                    };
+                };
+                /** @description Server stopping; retry after Retry-After */
+                503: {
+                    headers: {
+                        /** @description seconds */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: number;
+                            message: string;
+                        };
+                        "application/x-protobuf": string;
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -1119,7 +2332,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "llm" | "op";
+            kind: "llm" | "op" | "tool" | "agent" | "chain" | "retriever" | "embedding";
             /** Op Name */
             op_name: string;
             /** Display Name */
@@ -1214,7 +2427,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "llm" | "op";
+            kind: "llm" | "op" | "tool" | "agent" | "chain" | "retriever" | "embedding";
             /** Op Name */
             op_name: string;
             /** Display Name */
@@ -1299,7 +2512,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "llm" | "op";
+            kind: "llm" | "op" | "tool" | "agent" | "chain" | "retriever" | "embedding";
             /** Op Name */
             op_name: string;
             /** Display Name */
@@ -1446,7 +2659,7 @@ export interface components {
         };
         /**
          * Health
-         * @description ``/healthz``'s body: the writer's counters and the parser refusals.
+         * @description ``/healthz``'s body: the writer's counters, the parser refusals and the exporter's.
          */
         Health: {
             /**
@@ -1484,8 +2697,14 @@ export interface components {
             replayed: number;
             /** Spool Damaged */
             spool_damaged: number;
+            /** Replica */
+            replica: string;
+            /** Schema Revision */
+            schema_revision: string | null;
             /** Parser Refusals */
             parser_refusals: number;
+            retention: components["schemas"]["RetentionHealth"] | null;
+            otlp_export: components["schemas"]["OtlpExportHealth"] | null;
         };
         JsonValue: unknown;
         /** Model */
@@ -1665,7 +2884,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "llm" | "op";
+            kind: "llm" | "op" | "tool" | "agent" | "chain" | "retriever" | "embedding";
             /** Op Name */
             op_name: string;
             /** Display Name */
@@ -1757,6 +2976,62 @@ export interface components {
             cached_tokens: number | null;
             /** Reasoning Tokens */
             reasoning_tokens: number | null;
+        };
+        /**
+         * OtlpExportHealth
+         * @description The OTLP exporter's counters (``otlp_export.exporter.ExportStats``).
+         */
+        OtlpExportHealth: {
+            /** Url */
+            url: string;
+            /** Queued */
+            queued: number;
+            /** Sent */
+            sent: number;
+            /** Dropped */
+            dropped: number;
+            /** Retries */
+            retries: number;
+            /** Last Error */
+            last_error: string | null;
+        };
+        /** @description The status alone, for a request that is not signed in. */
+        HealthSummary: {
+            /** @enum {string} */
+            status: "ok" | "degraded";
+        };
+        /**
+         * PurgeCounts
+         * @description Rows a retention run removed, per table.
+         */
+        PurgeCounts: {
+            /** Calls */
+            calls: number;
+            /** Feedback */
+            feedback: number;
+            /** Call Rollups */
+            call_rollups: number;
+        };
+        /** RetentionHealth */
+        RetentionHealth: {
+            /** Days */
+            days: number;
+            last_run: components["schemas"]["RetentionRun"] | null;
+        };
+        /**
+         * RetentionRun
+         * @description The latest retention run (``--retention-days``).
+         */
+        RetentionRun: {
+            /** Started At */
+            started_at: string;
+            /** Before */
+            before: string;
+            /** Seconds */
+            seconds: number;
+            removed: components["schemas"]["PurgeCounts"];
+            /** Error */
+            error: string | null;
         };
         /**
          * SpansRefused
@@ -2037,6 +3312,449 @@ export interface components {
          * @enum {string}
          */
         CompareMetric: "op_name" | "display_name" | "op_version" | "status" | "http_status" | "model" | "response_model" | "prompt_digest" | "latency_ms" | "ttft_ms" | "usage.prompt_tokens" | "usage.completion_tokens" | "usage.total_tokens" | "usage.cached_tokens" | "usage.reasoning_tokens" | "usage_source" | "cost_usd" | "error";
+        /** BootstrapMethod */
+        BootstrapMethod: {
+            /** Resamples */
+            resamples: number;
+            /** Seed */
+            seed: number;
+            /** Confidence */
+            confidence: number;
+        };
+        /** ComparedMetric */
+        ComparedMetric: {
+            /** Metric */
+            metric: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "boolean" | "number";
+            /** Values */
+            values: {
+                [key: string]: number | null;
+            };
+            /** Deltas */
+            deltas: {
+                [key: string]: number | null;
+            };
+            /** Paired */
+            paired: {
+                [key: string]: components["schemas"]["PairedDifference"];
+            };
+            /** Flips */
+            flips: {
+                [key: string]: components["schemas"]["Flips"];
+            } | null;
+        };
+        /** DatasetDetail */
+        DatasetDetail: {
+            /** Name */
+            name: string;
+            /** Project */
+            project: string;
+            /** Versions */
+            versions: components["schemas"]["DatasetVersionItem"][];
+        };
+        /**
+         * DatasetFromCallsIn
+         * @description ``name``, ``project``, ``limit`` and any ``/api/calls`` filter field.
+         */
+        DatasetFromCallsIn: {
+            /** Name */
+            name: string;
+            /**
+             * Project
+             * @default null
+             */
+            project: string | null;
+            /**
+             * Limit
+             * @default 1000
+             */
+            limit: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** DatasetIn */
+        DatasetIn: {
+            /** Name */
+            name: string;
+            /**
+             * Project
+             * @default null
+             */
+            project: string | null;
+            /** Rows */
+            rows: {
+                [key: string]: components["schemas"]["JsonValue"];
+            }[];
+        };
+        /** DatasetList */
+        DatasetList: {
+            /** Datasets */
+            datasets: components["schemas"]["DatasetListItem"][];
+        };
+        /** DatasetListItem */
+        DatasetListItem: {
+            /** Name */
+            name: string;
+            /** Project */
+            project: string;
+            /** Latest Version */
+            latest_version: string;
+            /** Row Count */
+            row_count: number;
+            /** Versions */
+            versions: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** DatasetRow */
+        DatasetRow: {
+            /** Index */
+            index: number;
+            /** Values */
+            values: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+        };
+        /** DatasetRows */
+        DatasetRows: {
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+            /** Offset */
+            offset: number;
+            /** Limit */
+            limit: number;
+            /** Total */
+            total: number;
+            /** Rows */
+            rows: components["schemas"]["DatasetRow"][];
+        };
+        /** DatasetVersion */
+        DatasetVersion: {
+            /** Name */
+            name: string;
+            /** Project */
+            project: string;
+            /** Version */
+            version: string;
+            /** Digest */
+            digest: string;
+            /** Row Count */
+            row_count: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** DatasetVersionItem */
+        DatasetVersionItem: {
+            /** Version */
+            version: string;
+            /** Digest */
+            digest: string;
+            /** Row Count */
+            row_count: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            source: components["schemas"]["JsonValue"];
+        };
+        /** EvalComparison */
+        EvalComparison: {
+            /** Baseline */
+            baseline: string;
+            /** Runs */
+            runs: string[];
+            /** Metrics */
+            metrics: components["schemas"]["ComparedMetric"][];
+            /** Warnings */
+            warnings: string[];
+            bootstrap: components["schemas"]["BootstrapMethod"];
+        };
+        /** EvalLatency */
+        EvalLatency: {
+            /** Mean */
+            mean: number | null;
+            /** P50 */
+            p50: number | null;
+            /** P95 */
+            p95: number | null;
+        };
+        /** EvalUsage */
+        EvalUsage: {
+            /** Prompt Tokens */
+            prompt_tokens: number | null;
+            /** Completion Tokens */
+            completion_tokens: number | null;
+            /** Total Tokens */
+            total_tokens: number | null;
+        };
+        /** FinishIn */
+        FinishIn: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "finished" | "failed";
+            /**
+             * Summary
+             * @default null
+             */
+            summary: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
+        };
+        /** Flips */
+        Flips: {
+            /** Pass To Fail */
+            pass_to_fail: number;
+            /** Fail To Pass */
+            fail_to_pass: number;
+        };
+        /**
+         * ModelError
+         * @description What the model raised (more fields than these are kept).
+         */
+        ModelError: {
+            /**
+             * Type
+             * @default null
+             */
+            type: string | null;
+            /**
+             * Message
+             * @default null
+             */
+            message: string | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /** NameVersion */
+        NameVersion: {
+            /** Name */
+            name: string;
+            /** Version */
+            version: string;
+        };
+        /** PairedDifference */
+        PairedDifference: {
+            /** N */
+            n: number;
+            /** Mean Diff */
+            mean_diff: number | null;
+            /** Ci Low */
+            ci_low: number | null;
+            /** Ci High */
+            ci_high: number | null;
+        };
+        /** RowIn */
+        RowIn: {
+            /** Row Index */
+            row_index: number;
+            /**
+             * Trial
+             * @default 0
+             */
+            trial: number;
+            /** @default null */
+            inputs: components["schemas"]["JsonValue"];
+            /** @default null */
+            output: components["schemas"]["JsonValue"];
+            /**
+             * Scores
+             * @default {}
+             */
+            scores: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            /**
+             * Scorer Errors
+             * @default {}
+             */
+            scorer_errors: {
+                [key: string]: string;
+            };
+            /** @default null */
+            model_error: components["schemas"]["ModelError"] | null;
+            /**
+             * Trace Id
+             * @default null
+             */
+            trace_id: string | null;
+            /**
+             * Span Id
+             * @default null
+             */
+            span_id: string | null;
+            /**
+             * Latency Ms
+             * @default null
+             */
+            latency_ms: number | null;
+        };
+        /** RowsIn */
+        RowsIn: {
+            /** Rows */
+            rows: components["schemas"]["RowIn"][];
+        };
+        /** RowsStored */
+        RowsStored: {
+            /** Stored */
+            stored: number;
+        };
+        /** Run */
+        Run: {
+            /** Id */
+            id: string;
+            /** Project */
+            project: string;
+            evaluation: components["schemas"]["NameVersion"];
+            dataset: components["schemas"]["NameVersion"];
+            model: components["schemas"]["NameVersion"];
+            /** Scorers */
+            scorers: components["schemas"]["NameVersion"][];
+            /** Trials */
+            trials: number;
+            /** Config */
+            config: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "finished" | "failed" | "interrupted";
+            /** N Rows */
+            n_rows: number;
+            /** N Done */
+            n_done: number;
+            /** N Ok */
+            n_ok: number;
+            /** N Model Errors */
+            n_model_errors: number;
+            /** N Scorer Errors */
+            n_scorer_errors: number;
+            /** Summary */
+            summary: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            usage: components["schemas"]["EvalUsage"];
+            /** Cost Usd */
+            cost_usd: number | null;
+            latency_ms: components["schemas"]["EvalLatency"];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Ended At
+             * Format: date-time
+             */
+            ended_at: string | null;
+            /**
+             * Last Report At
+             * Format: date-time
+             */
+            last_report_at: string;
+        };
+        /** RunIn */
+        RunIn: {
+            /**
+             * Id
+             * @default null
+             */
+            id: string | null;
+            /**
+             * Project
+             * @default null
+             */
+            project: string | null;
+            evaluation: components["schemas"]["NameVersion"];
+            dataset: components["schemas"]["NameVersion"];
+            model: components["schemas"]["NameVersion"];
+            /**
+             * Scorers
+             * @default []
+             */
+            scorers: components["schemas"]["NameVersion"][];
+            /**
+             * Trials
+             * @default 1
+             */
+            trials: number;
+            /** N Rows */
+            n_rows: number;
+            /**
+             * Config
+             * @default null
+             */
+            config: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
+        };
+        /** RunList */
+        RunList: {
+            /** Runs */
+            runs: components["schemas"]["Run"][];
+            /** Total */
+            total: number;
+        };
+        /** RunRow */
+        RunRow: {
+            /** Row Index */
+            row_index: number;
+            /** Trial */
+            trial: number;
+            inputs: components["schemas"]["JsonValue"];
+            output: components["schemas"]["JsonValue"];
+            /** Scores */
+            scores: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            /** Scorer Errors */
+            scorer_errors: {
+                [key: string]: string;
+            };
+            /** Model Error */
+            model_error: {
+                [key: string]: components["schemas"]["JsonValue"];
+            } | null;
+            /** Trace Id */
+            trace_id: string | null;
+            /** Span Id */
+            span_id: string | null;
+            /** Latency Ms */
+            latency_ms: number | null;
+            usage: components["schemas"]["EvalUsage"];
+            /** Cost Usd */
+            cost_usd: number | null;
+            /** Call Ids */
+            call_ids: string[];
+        };
+        /** RunRows */
+        RunRows: {
+            /** Rows */
+            rows: components["schemas"]["RunRow"][];
+            /** Total */
+            total: number;
+        };
     };
     responses: never;
     parameters: {
@@ -2061,7 +3779,7 @@ export interface components {
         /** @description only calls whose prompt_digest is exactly this */
         "filter.prompt_digest": string;
         /** @description only calls whose kind is exactly this */
-        "filter.kind": "llm" | "op";
+        "filter.kind": "llm" | "op" | "tool" | "agent" | "chain" | "retriever" | "embedding";
         /** @description latency_ms at least this */
         "filter.min_latency_ms": number;
         /** @description latency_ms at most this */

@@ -8,7 +8,7 @@
 export const CALL_STATUSES = ["ok", "error", "cancelled", "running"] as const;
 
 /** components.parameters.filter.kind */
-export const KIND_FILTERS = ["llm", "op"] as const;
+export const KIND_FILTERS = ["llm", "op", "tool", "agent", "chain", "retriever", "embedding"] as const;
 
 /** components.parameters.filter.feedback */
 export const FEEDBACK_FILTERS = ["up", "down", "any", "none"] as const;
