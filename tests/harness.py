@@ -73,15 +73,20 @@ def fake_upstream_url() -> Iterator[str]:
 class Servers:
     """The fake upstream and a wiretrace app in front of it."""
 
-    def __init__(self, db_url: str, **overrides: Any) -> None:
+    def __init__(self, db_url: str, upstream_name: str | None = None, **overrides: Any) -> None:
+        """``upstream_name``: the app's upstream is the fake by this host name (the test
+        makes the name resolve to loopback) instead of by its address."""
         self.thread = LoopThread()
         self._runners: list[web.AppRunner] = []
         upstream_app = create_fake_upstream()
         self.fake: FakeUpstream = upstream_app[FAKE]
         runner, self.upstream_url = self.thread.call(start_site(upstream_app))
         self._runners.append(runner)
+        upstream = self.upstream_url
+        if upstream_name is not None:
+            upstream = f"http://{upstream_name}:{upstream.rsplit(':', 1)[1]}"
         self.settings = dataclasses.replace(
-            Settings(), upstream=self.upstream_url, db_url=db_url, **overrides
+            Settings(), upstream=upstream, db_url=db_url, **overrides
         )
         self.app = create_app(self.settings)
         self._inflight = 0

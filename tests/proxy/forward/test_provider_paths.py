@@ -19,17 +19,13 @@ from typing import Any
 
 import openai
 import pytest
-from wiretrace_proxy.app import create_app
-from wiretrace_proxy.appkeys import ENGINE, WRITER
 from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.endpoints import Endpoint
 from wiretrace_proxy.record.reassemble import reassemble_stream
-from wiretrace_proxy.settings import Settings
 
 from tests.fakes import cassettes
 from tests.fakes.fake_streams import ANSWER, RESPONSE_MODEL_SUFFIX
-from tests.fakes.upstream import FAKE, create_fake_upstream
-from tests.harness import LoopThread, Servers, output, select_records, start_site
+from tests.harness import Servers, output
 
 AZURE_KEY = "3f2a9c0d4b5e6f708192a3b4c5d6e7f8"
 API_VERSION = "2024-10-21"
@@ -249,41 +245,20 @@ def loopback_names(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     return names
 
 
-class NamedUpstream:
-    """The fake upstream reached by a provider's host name, and wiretrace in front of it."""
-
-    def __init__(self, host: str, db: Path) -> None:
-        self.thread = LoopThread()
-        upstream_app = create_fake_upstream()
-        self.fake = upstream_app[FAKE]
-        self._upstream, fake_url = self.thread.call(start_site(upstream_app))
-        port = fake_url.rsplit(":", 1)[1]
-        settings = Settings(upstream=f"http://{host}:{port}", db_url=f"sqlite:///{db}")
-        self.app = create_app(settings)
-        self._proxy, self.proxy_url = self.thread.call(start_site(self.app))
-
-    def records(self) -> list[CallRecord]:
-        assert self.app[WRITER].flush(10)
-        with self.app[ENGINE].connect() as conn:
-            return select_records(conn)
-
-    def close(self) -> None:
-        self.thread.call(self._proxy.cleanup())
-        self.thread.call(self._upstream.cleanup())
-        self.thread.close()
-
-
 @pytest.fixture
-def named(loopback_names: set[str], tmp_path: Path) -> Iterator[NamedUpstream]:
+def named(loopback_names: set[str], tmp_path: Path) -> Iterator[Servers]:
+    """Wiretrace in front of the fake upstream, reached as an Azure resource's host."""
     loopback_names.add("contoso-prod.openai.azure.com")
-    servers = NamedUpstream("contoso-prod.openai.azure.com", tmp_path / "wiretrace.db")
+    servers = Servers(
+        f"sqlite:///{tmp_path / 'wiretrace.db'}", upstream_name="contoso-prod.openai.azure.com"
+    )
     try:
         yield servers
     finally:
         servers.close()
 
 
-def test_records_name_the_provider_and_host(named: NamedUpstream) -> None:
+def test_records_name_the_provider_and_host(named: Servers) -> None:
     client = azure(named.proxy_url)
     client.chat.completions.create(model="prod-chat", messages=MESSAGES)
     (rec,) = named.records()
