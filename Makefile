@@ -35,7 +35,7 @@ check_node = @node -e '$(NODE_OK)' 2>/dev/null && command -v $(NPM) >/dev/null |
     || echo none), $(NPM) $$($(NPM) --version 2>/dev/null || echo none)): install it, rerun make"; \
     exit 1; }
 
-.PHONY: install run test fmt lint typecheck unit web web-build web-typecheck web-unit web-types bench bench-query clean
+.PHONY: install run test fmt lint typecheck unit web web-build web-typecheck web-unit web-types bench bench-query bench-eval clean
 
 # A .venv left by an older Python would fail every install: say so, and how to fix it.
 $(STAMP): pyproject.toml
@@ -123,6 +123,9 @@ bench: install
 
 bench-query: install
 	$(BIN)/python bench/bench_query.py $(ARGS)
+
+bench-eval: install
+	$(BIN)/python bench/bench_eval_compare.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(INTERCEPT_VENV) build dist *.egg-info web/node_modules tests/node/node_modules proxy/wiretrace_proxy/static proxy/wiretrace_proxy/static.*

@@ -159,9 +159,13 @@ def test_bad_compare_requests(servers: Servers, query: str, status: int, param: 
 
 
 @pytest.mark.parametrize("n", [2, 3, 17, 1000])
-def test_the_bootstrap_equals_an_independent_computation(n: int) -> None:
+@pytest.mark.parametrize("kind", ["numbers", "booleans"])
+def test_the_bootstrap_equals_an_independent_computation(n: int, kind: str) -> None:
     rng = random.Random(n)
-    diffs = [rng.choice([-1.0, 0.0, 0.0, 1.0]) * rng.random() for _ in range(n)]
+    if kind == "numbers":  # many distinct differences: indices are resampled
+        diffs = [rng.choice([-1.0, 0.0, 0.0, 1.0]) * rng.random() for _ in range(n)]
+    else:  # a boolean's differences, -1, 0 or 1: counts per value are resampled
+        diffs = [float(rng.random() < 0.7) - float(rng.random() < 0.6) for _ in range(n)]
     got = paired_difference(diffs)
     low, high = bootstrap_interval(diffs)
     assert got.n == n and got.mean == pytest.approx(math.fsum(diffs) / n)
