@@ -28,6 +28,7 @@ import functools
 import inspect
 import math
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +43,10 @@ from ._model import Model
 from ._op import op
 from ._scorer import ScorerSpec, bind_columns
 from ._serialize import serialize, truncate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._span import Span
 
 __all__ = [
     "DEFAULT_PARALLELISM",
@@ -115,6 +120,18 @@ class ModelSpec:
         if self.binding.takes_all:
             return dict(row)
         return {name: row[column] for name, column in self.binding.columns.items()}
+
+
+def _scorer_error(exc: BaseException) -> str:
+    error = _error(exc)
+    return f"{error['type']}: {error['message']}"
+
+
+def _resolved(value: Any) -> Any:
+    """A plain function's result; a coroutine it handed back is run to its end here."""
+    if inspect.iscoroutine(value):
+        return asyncio.run(value)
+    return value
 
 
 def _error(exc: BaseException) -> dict[str, str]:
@@ -242,6 +259,13 @@ class _Run:
             self.results = _stored_ok_rows(self.url, resume)
         self.executor: ThreadPoolExecutor | None = None
         self.reporter: RunReporter | None = None
+        self.stopping = False
+        """Set when the run is cancelled: worker threads take no further rows."""
+        self._lock = threading.Lock()
+        """Guards the results and counters that worker threads update."""
+
+    def __repr__(self) -> str:
+        return f"run {self.run_id}"
 
     async def execute(self, model: object) -> dict[str, Any]:
         evaluation = self.evaluation
@@ -318,41 +342,162 @@ class _Run:
 
     # -- the rows ---------------------------------------------------------------------------
 
+    def _work(self) -> list[tuple[int, int]]:
+        rows = len(self.evaluation.dataset.rows)
+        trials = range(self.evaluation.trials)
+        return [(i, t) for t in trials for i in range(rows) if (i, t) not in self.results]
+
+    def _all_sync(self) -> bool:
+        preprocess = self.evaluation.preprocess_model_input
+        return not (
+            self.model.is_async
+            or any(scorer.is_async for scorer in self.scorers)
+            or (preprocess is not None and inspect.iscoroutinefunction(preprocess))
+        )
+
     async def run_rows(self, model: object) -> None:
-        queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
-        for trial in range(self.evaluation.trials):
-            for index in range(len(self.evaluation.dataset.rows)):
-                if (index, trial) not in self.results:
-                    queue.put_nowait((index, trial))
+        """Every row and trial not done yet, ``parallelism`` at a time.
 
-        async def worker() -> None:
-            while True:
-                try:
-                    index, trial = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                example = self.evaluation.dataset.rows[index]
-                await _predict_and_score_op(model, example, index, trial, self)
+        When the model and the scorers are all plain functions, each of ``parallelism``
+        threads runs whole rows (no hop between the event loop and a thread per call);
+        otherwise ``parallelism`` tasks do, sending plain functions to the thread pool.
+        """
+        work = self._work()
+        workers = min(self.parallelism, len(work))
+        rows = self.evaluation.dataset.rows
+        pending = iter(work)
+        if self._all_sync():
+            take = threading.Lock()
 
-        workers = min(self.parallelism, queue.qsize())
-        await asyncio.gather(*(worker() for _ in range(workers)))
+            def thread_worker() -> None:
+                while not self.stopping:
+                    with take:
+                        item = next(pending, None)
+                    if item is None:
+                        return
+                    _predict_and_score_sync_op(model, rows[item[0]], item[0], item[1], self)
+
+            loop = asyncio.get_running_loop()
+            runs = [
+                loop.run_in_executor(self.executor, contextvars.copy_context().run, thread_worker)
+                for _ in range(workers)
+            ]
+            try:
+                await asyncio.gather(*runs)
+            finally:
+                self.stopping = True
+            return
+
+        async def task_worker() -> None:
+            for index, trial in pending:
+                await _predict_and_score_op(model, rows[index], index, trial, self)
+
+        await asyncio.gather(*(task_worker() for _ in range(workers)))
+
+    def _eval_row(self, index: int, trial: int) -> tuple[str, str]:
+        return (self.run_id, f"{index}:{trial}")
+
+    def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
+        """Seconds to wait before retrying a rate-limited row, or None: do not retry."""
+        if attempt >= self.evaluation.max_rate_limit_retries or not _rate_limit.is_rate_limit(exc):
+            return None
+        with self._lock:
+            self.rate_limit_retries += 1
+        return _rate_limit.backoff_seconds(exc, attempt + 1)
+
+    def _model_input(self, example: dict[str, Any]) -> dict[str, Any]:
+        preprocess = self.evaluation.preprocess_model_input
+        model_input = dict(preprocess(dict(example))) if preprocess else example
+        return self.model.arguments(model_input)
 
     async def predict_and_score(
         self, example: dict[str, Any], index: int, trial: int
     ) -> dict[str, Any]:
         span = _context.current_span()
-        output, model_error, latency = await self._predict(example, index, trial)
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            token = _context.EVAL_ROW.set(self._eval_row(index, trial))
+            try:
+                output = await self._call(
+                    self.model.fn, self.model.is_async, self._model_input(example)
+                )
+                model_error = None
+                break
+            except Exception as exc:
+                wait = self._retry_wait(exc, attempt)
+                if wait is None:
+                    output, model_error = None, _error(exc)
+                    break
+                attempt += 1
+            finally:
+                _context.EVAL_ROW.reset(token)
+            await asyncio.sleep(wait)
+        latency = time.perf_counter() - started
         scores: dict[str, Any] = {}
         scorer_errors: dict[str, str] = {}
         if model_error is None:
             for scorer in self.scorers:
                 try:
                     arguments = scorer.arguments(example, output)
-                    value = await self._call(scorer.fn, scorer.is_async, arguments)
+                    scores[scorer.name] = serialize(
+                        await self._call(scorer.fn, scorer.is_async, arguments)
+                    )
+                except Exception as exc:
+                    scorer_errors[scorer.name] = _scorer_error(exc)
+        return self._row_done(
+            span, example, index, trial, output, model_error, latency, scores, scorer_errors
+        )
+
+    def predict_and_score_sync(
+        self, example: dict[str, Any], index: int, trial: int
+    ) -> dict[str, Any]:
+        """``predict_and_score`` for a plain model and plain scorers, in a worker thread."""
+        span = _context.current_span()
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            token = _context.EVAL_ROW.set(self._eval_row(index, trial))
+            try:
+                output = _resolved(self.model.fn(**self._model_input(example)))
+                model_error = None
+                break
+            except Exception as exc:
+                wait = self._retry_wait(exc, attempt)
+                if wait is None:
+                    output, model_error = None, _error(exc)
+                    break
+                attempt += 1
+            finally:
+                _context.EVAL_ROW.reset(token)
+            time.sleep(wait)
+        latency = time.perf_counter() - started
+        scores: dict[str, Any] = {}
+        scorer_errors: dict[str, str] = {}
+        if model_error is None:
+            for scorer in self.scorers:
+                try:
+                    value = _resolved(scorer.fn(**scorer.arguments(example, output)))
                     scores[scorer.name] = serialize(value)
                 except Exception as exc:
-                    error = _error(exc)
-                    scorer_errors[scorer.name] = f"{error['type']}: {error['message']}"
+                    scorer_errors[scorer.name] = _scorer_error(exc)
+        return self._row_done(
+            span, example, index, trial, output, model_error, latency, scores, scorer_errors
+        )
+
+    def _row_done(
+        self,
+        span: Span | None,
+        example: dict[str, Any],
+        index: int,
+        trial: int,
+        output: Any,
+        model_error: dict[str, str] | None,
+        latency: float,
+        scores: dict[str, Any],
+        scorer_errors: dict[str, str],
+    ) -> dict[str, Any]:
+        """Record a finished row, hand it to the reporter, count it."""
         row = {
             "row_index": index,
             "trial": trial,
@@ -365,44 +510,18 @@ class _Run:
         }
         if span is not None:
             row["trace_id"], row["span_id"] = span.trace_id, span.id
-        self.results[(index, trial)] = row
         assert self.reporter is not None
         self.reporter.row(row)
-        if model_error is not None:
-            self.progress.first_error(
-                "model",
-                f"row {index} trial {trial}: {model_error['type']}: {model_error['message']}",
-            )
-        for name, message in scorer_errors.items():
-            self.progress.first_error(name, f"row {index} trial {trial}: {message}")
-        self.progress.row_done(bool(model_error or scorer_errors))
+        with self._lock:
+            self.results[(index, trial)] = row
+            where = f"row {index} trial {trial}"
+            if model_error is not None:
+                text = f"{where}: {model_error['type']}: {model_error['message']}"
+                self.progress.first_error("model", text)
+            for name, message in scorer_errors.items():
+                self.progress.first_error(name, f"{where}: {message}")
+            self.progress.row_done(bool(model_error or scorer_errors))
         return {"output": output, "scores": scores, "model_latency": latency}
-
-    async def _predict(
-        self, example: dict[str, Any], index: int, trial: int
-    ) -> tuple[Any, dict[str, str] | None, float]:
-        preprocess = self.evaluation.preprocess_model_input
-        attempt = 0
-        while True:
-            started = time.perf_counter()
-            token = _context.EVAL_ROW.set((self.run_id, f"{index}:{trial}"))
-            try:
-                model_input = dict(preprocess(dict(example))) if preprocess else example
-                arguments = self.model.arguments(model_input)
-                output = await self._call(self.model.fn, self.model.is_async, arguments)
-                return output, None, time.perf_counter() - started
-            except Exception as exc:
-                latency = time.perf_counter() - started
-                if attempt < self.evaluation.max_rate_limit_retries and _rate_limit.is_rate_limit(
-                    exc
-                ):
-                    attempt += 1
-                    self.rate_limit_retries += 1
-                    await asyncio.sleep(_rate_limit.backoff_seconds(exc, attempt))
-                    continue
-                return None, _error(exc), latency
-            finally:
-                _context.EVAL_ROW.reset(token)
 
     async def _call(self, fn: Callable[..., Any], is_async: bool, arguments: dict[str, Any]) -> Any:
         if is_async:
@@ -412,7 +531,7 @@ class _Run:
         result = await loop.run_in_executor(
             self.executor, functools.partial(context.run, fn, **arguments)
         )
-        if inspect.isawaitable(result):  # a sync function handing back a coroutine
+        if inspect.isawaitable(result):  # a plain function handing back a coroutine
             return await result
         return result
 
@@ -487,6 +606,13 @@ async def _predict_and_score_op(
     model: object, example: dict[str, Any], row_index: int, trial: int, run: _Run
 ) -> dict[str, Any]:
     return await run.predict_and_score(example, row_index, trial)
+
+
+@op(name="Evaluation.predict_and_score")
+def _predict_and_score_sync_op(
+    model: object, example: dict[str, Any], row_index: int, trial: int, run: _Run
+) -> dict[str, Any]:
+    return run.predict_and_score_sync(example, row_index, trial)
 
 
 @op(name="Evaluation.summarize")
