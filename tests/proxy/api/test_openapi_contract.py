@@ -72,6 +72,36 @@ def _span(span_id: str, parent: str | None, name: str, **kw: Any) -> dict[str, A
     }
 
 
+EVAL_RUNS = ("openapi-run-a", "openapi-run-b")
+
+
+def eval_run_body(run_id: str) -> dict[str, Any]:
+    return {
+        "id": run_id,
+        "evaluation": {"name": "qa", "version": "1"},
+        "dataset": {"name": "qa-set", "version": "1"},
+        "model": {"name": run_id, "version": "1"},
+        "scorers": [{"name": "exact", "version": "1"}],
+        "n_rows": 2,
+    }
+
+
+def _fill_evaluations(url: str) -> None:
+    """A dataset and two finished evaluation runs, each with a passed and a failed row."""
+    rows = [{"question": "2+2", "expected": "4"}, {"question": "3+3", "expected": "6"}]
+    assert request(f"{url}/api/datasets", {"name": "qa-set", "rows": rows}).status == 201
+    for k, run_id in enumerate(EVAL_RUNS):
+        assert request(f"{url}/api/evaluations/runs", eval_run_body(run_id)).status == 201
+        reported = [
+            {"row_index": 0, "output": "4", "scores": {"exact": k == 0}, "latency_ms": 5.0},
+            {"row_index": 1, "output": None, "model_error": {"type": "E", "message": "x"}},
+        ]
+        body = {"rows": reported}
+        assert request(f"{url}/api/evaluations/runs/{run_id}/rows", body).status == 200
+        finish = {"status": "finished"}
+        assert request(f"{url}/api/evaluations/runs/{run_id}/finish", finish).status == 200
+
+
 @dataclass
 class World:
     servers: Servers
@@ -150,6 +180,7 @@ def _fill(servers: Servers) -> World:
         200,
         201,
     )
+    _fill_evaluations(servers.proxy_url)
     servers.flush()
     doc = request(f"{servers.proxy_url}/api/openapi.json").json()
     ops = request(f"{servers.proxy_url}/api/ops").json()["ops"]
@@ -209,15 +240,20 @@ def test_every_api_route_is_documented(world: World) -> None:
 
 def test_the_document_is_valid_json_schema(world: World) -> None:
     assert sorted(world.doc["components"]["schemas"]) == [
-        "CallDetail", "CallList", "CallListItem", "CallRecord", "CompareField", "CompareMetric",
-        "Comparison", "Error", "ErrorDetail", "Feedback", "FeedbackIn", "FeedbackList",
-        "FeedbackSummary", "Health", "JsonValue", "Model", "ModelList", "ModelVersion",
-        "ModelVersionList", "Op", "OpList", "OpVersion", "OpVersionList", "PromptFamily",
+        "BootstrapMethod", "CallDetail", "CallList", "CallListItem", "CallRecord",
+        "CompareField", "CompareMetric", "ComparedMetric", "Comparison", "DatasetDetail",
+        "DatasetFromCallsIn", "DatasetIn", "DatasetList", "DatasetListItem", "DatasetRow",
+        "DatasetRows", "DatasetVersion", "DatasetVersionItem", "Error", "ErrorDetail",
+        "EvalComparison", "EvalLatency", "EvalUsage", "Feedback", "FeedbackIn", "FeedbackList",
+        "FeedbackSummary", "FinishIn", "Flips", "Health", "JsonValue", "Model", "ModelError",
+        "ModelList", "ModelVersion", "ModelVersionList", "NameVersion", "Op", "OpList",
+        "OpVersion", "OpVersionList", "OtlpExportHealth", "PairedDifference", "PromptFamily",
         "PromptList", "PromptVersion", "PromptVersionList", "PromptVersionSummary",
-        "PurgeCounts", "RetentionHealth", "RetentionRun", "SpanBatch",
-        "SpanEvent", "SpansAccepted", "SpansRefused", "Stats", "StatsGroup", "StatsLatency",
-        "StatsTotals", "StatsTtft", "Trace", "TraceNode", "TraceSummary", "UnknownModel",
-        "UnknownModelList", "Usage",
+        "PurgeCounts", "RetentionHealth", "RetentionRun", "RowIn", "RowsIn", "RowsStored",
+        "Run", "RunIn", "RunList", "RunRow", "RunRows", "SpanBatch", "SpanEvent",
+        "SpansAccepted", "SpansRefused", "Stats", "StatsGroup", "StatsLatency", "StatsTotals",
+        "StatsTtft", "Trace", "TraceNode", "TraceSummary", "UnknownModel", "UnknownModelList",
+        "Usage",
     ]  # fmt: skip
     for schema in world.doc["components"]["schemas"].values():
         jsonschema.Draft202012Validator.check_schema(schema)
@@ -248,6 +284,14 @@ def good_requests(world: World) -> list[tuple[str, str, dict[str, str]]]:
         ("/api/stats", "/api/stats", {"group_by": "property.env", "session_id": "s1"}),
         ("/api/openapi.json", "/api/openapi.json", {}),
         ("/healthz", "/healthz", {}),
+        ("/api/datasets", "/api/datasets", {}),
+        ("/api/datasets/{name}", "/api/datasets/qa-set", {}),
+        ("/api/datasets/{name}/rows", "/api/datasets/qa-set/rows", {"limit": "1"}),
+        ("/api/evaluations/runs", "/api/evaluations/runs", {}),
+        ("/api/evaluations/runs", "/api/evaluations/runs", {"status": "finished"}),
+        ("/api/evaluations/runs/{run_id}", f"/api/evaluations/runs/{EVAL_RUNS[0]}", {}),
+        ("/api/evaluations/runs/{run_id}/rows", f"/api/evaluations/runs/{EVAL_RUNS[0]}/rows", {}),
+        ("/api/evaluations/compare", "/api/evaluations/compare", {"runs": ",".join(EVAL_RUNS)}),
     ]
 
 
@@ -280,6 +324,13 @@ def test_unknown_models_are_listed(world: World) -> None:
         ("/api/traces/{trace_id}", f"/api/traces/{'0' * 31}1", {}, 404),
         ("/api/stats", "/api/stats", {}, 400),
         ("/api/prompts/versions", "/api/prompts/versions", {}, 400),
+        ("/api/datasets/{name}", "/api/datasets/nope", {}, 404),
+        ("/api/datasets/{name}/rows", "/api/datasets/qa-set/rows", {"offset": "-1"}, 400),
+        ("/api/evaluations/runs", "/api/evaluations/runs", {"status": "asleep"}, 400),
+        ("/api/evaluations/runs/{run_id}", "/api/evaluations/runs/nope", {}, 404),
+        ("/api/evaluations/runs/{run_id}/rows", "/api/evaluations/runs/nope/rows", {}, 404),
+        ("/api/evaluations/compare", "/api/evaluations/compare", {"runs": "a"}, 400),
+        ("/api/evaluations/compare", "/api/evaluations/compare", {"runs": "a,b"}, 404),
     ],
 )
 def test_errors_answer_the_documented_error_shape(
@@ -303,3 +354,30 @@ def test_posts_answer_their_documented_schemas(world: World) -> None:
     invalid = request(f"{world.url}/api/spans", {"spans": [{"id": "nope"}]})
     assert invalid.status == 400
     check(world, "/api/spans", invalid, "post")
+
+
+def test_evaluation_posts_answer_their_documented_schemas(world: World) -> None:
+    url = world.url
+    runs = "/api/evaluations/runs"
+    posts: list[tuple[str, str, Any, int]] = [
+        ("/api/datasets", "/api/datasets", {"name": "qa-set", "rows": [{"q": 1}]}, 201),
+        ("/api/datasets", "/api/datasets", {"name": "qa-set", "rows": [{"q": 1}]}, 200),
+        ("/api/datasets", "/api/datasets", {"rows": []}, 400),
+        ("/api/datasets/from-calls", "/api/datasets/from-calls", {"name": "calls"}, 201),
+        ("/api/datasets/from-calls", "/api/datasets/from-calls", {"name": "c", "sort": 1}, 400),
+        (runs, runs, eval_run_body("openapi-run-c"), 201),
+        (runs, runs, eval_run_body("openapi-run-c"), 200),
+        (runs, runs, {**eval_run_body("openapi-run-c"), "dataset": {"name": "o", "version": "2"}},
+         409),
+        (runs, runs, {"id": "x"}, 400),
+        (f"{runs}/{{run_id}}/rows", f"{runs}/openapi-run-c/rows", {"rows": [{"row_index": 0}]},
+         200),
+        (f"{runs}/{{run_id}}/rows", f"{runs}/openapi-run-c/rows", {"rows": [{}]}, 400),
+        (f"{runs}/{{run_id}}/rows", f"{runs}/nope/rows", {"rows": []}, 404),
+        (f"{runs}/{{run_id}}/finish", f"{runs}/openapi-run-c/finish", {"status": "failed"}, 200),
+        (f"{runs}/{{run_id}}/finish", f"{runs}/openapi-run-c/finish", {"status": "done"}, 400),
+    ]  # fmt: skip
+    for documented, concrete, body, status in posts:
+        answer = request(f"{url}{concrete}", body)
+        assert answer.status == status, (concrete, body, answer.body[:300])
+        check(world, documented, answer, "post")

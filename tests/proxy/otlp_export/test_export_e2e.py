@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import openai
 import pytest
 import wiretrace
@@ -113,7 +114,8 @@ def test_proxied_calls_arrive_once_with_their_genai_attributes(
     assert stream_found["gen_ai.response.time_to_first_chunk"] == pytest.approx(
         exporting.record(stream_id).ttft_ms / 1000  # type: ignore[operator]
     )
-    shown = health(exporting)["otlp_export"]
+    body = health(exporting)
+    shown = body["otlp_export"]
     assert shown == {
         "url": receiver.url,
         "queued": 0,
@@ -122,6 +124,11 @@ def test_proxied_calls_arrive_once_with_their_genai_attributes(
         "retries": 0,
         "last_error": None,
     }
+    with urllib.request.urlopen(f"{exporting.proxy_url}/api/openapi.json") as response:
+        document = json.load(response)
+    schema = document["paths"]["/healthz"]["get"]["responses"]["200"]["content"]
+    whole = {**schema["application/json"]["schema"], "components": document["components"]}
+    jsonschema.Draft202012Validator(whole).validate(body)  # as /api/openapi.json says
 
 
 def test_sdk_spans_and_the_call_under_them_arrive_once_as_one_trace(
