@@ -19,6 +19,10 @@ Status = Literal["ok", "error", "cancelled", "running"]
 STATUSES: tuple[Status, ...] = get_args(Status)
 """Every status a record can have, in one place (filters, span ingest, the API schema)."""
 UsageSource = Literal["upstream", "injected", "estimated"]
+Kind = Literal["llm", "op", "tool", "agent", "chain", "retriever", "embedding"]
+"""``llm`` for a model call (proxied, or an LLM span ingested over OTLP), ``op`` for an SDK
+op or any other span; the rest are the kinds of ingested spans that say what they are."""
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 USAGE_KEYS = (
     "prompt_tokens",
@@ -84,7 +88,7 @@ class CallRecord:
     """Salted hash + last 4 characters of the API key; never the key itself."""
     attributes: JSONObject = field(default_factory=dict)
     """``session_id``, ``user_id``, ``properties``, ``request`` (method, path, headers...), ..."""
-    kind: Literal["llm", "op"] = "llm"
+    kind: Kind = "llm"
     op_version: str | None = None
     """Digest of the SDK op's source (None for proxied calls)."""
     model_version: str | None = None

@@ -24,6 +24,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
         feedback,
         openapi,
         ops,
+        otlp,
         pricing,
         prompts,
         spans,
@@ -33,5 +34,5 @@ def add_routes(router: web.UrlDispatcher) -> None:
 
     resources = (export, calls, feedback, openapi, spans, traces, ops, prompts, pricing, stats)
     evaluations = (datasets, eval_runs, eval_compare)
-    for resource in (*resources, compare, *evaluations):
+    for resource in (*resources, compare, *evaluations, otlp):
         resource.add_routes(router)

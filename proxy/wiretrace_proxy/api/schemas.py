@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic.json_schema import models_json_schema
 
-from wiretrace_proxy.callrecord import JSONObject, Status, UsageSource
+from wiretrace_proxy.callrecord import JSONObject, Kind, Status, UsageSource
 
 REF = "#/components/schemas/{model}"
 
@@ -50,7 +50,7 @@ class CallRecord(Closed):
     project: str
     trace_id: str = Field(description="32 lowercase hex digits")
     parent_id: str | None
-    kind: Literal["llm", "op"]
+    kind: Kind
     op_name: str
     display_name: str | None
     started_at: str = Field(json_schema_extra={"format": "date-time"})

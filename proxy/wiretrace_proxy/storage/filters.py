@@ -32,11 +32,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from wiretrace_proxy.callrecord import KINDS as RECORD_KINDS
 from wiretrace_proxy.callrecord import STATUSES
 from wiretrace_proxy.storage.models import CALLS, FEEDBACK
 from wiretrace_proxy.timestamps import parse_utc
 
-KINDS = ("llm", "op")
+KINDS = RECORD_KINDS
 FEEDBACK_VALUES = ("up", "down", "any", "none")
 EXACT = (
     "project",

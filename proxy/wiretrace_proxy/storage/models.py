@@ -93,6 +93,7 @@ class Call(SQLModel, table=True):
         sa.Index("ix_calls_status_id", "status", "id"),
         sa.Index("ix_calls_session_id_id", "session_id", "id"),
         sa.Index("ix_calls_user_id_id", "user_id", "id"),
+        sa.Index("ix_calls_merge_key_started_at", "merge_key", "started_at"),
     )
 
     id: str = Field(primary_key=True)
@@ -135,6 +136,10 @@ class Call(SQLModel, table=True):
     """Digest of the SDK op's source that made this span (``op_versions.digest``)."""
     model_version: str | None = None
     """Digest of the ``wiretrace.Model`` configuration whose method made this span."""
+    merge_key: str | None = None
+    """How an ingested LLM span and the proxied call of the same request find each other:
+    the call's upstream response id (``chatcmpl-...``), ``span:`` + the span's
+    ``gen_ai.response.id`` (``rows.merge_key_of``, ``storage/llm_merge.py``)."""
     prompt_digest: str | None = None
     """Digest of a call's prompt template: system/developer messages, tools and parameters
     (not the user turn), so calls from apps without the SDK group into prompt versions."""

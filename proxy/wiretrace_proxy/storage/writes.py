@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from wiretrace_proxy.callrecord import CallRecord
-from wiretrace_proxy.storage import rollup_writes
+from wiretrace_proxy.storage import llm_merge, rollup_writes
 from wiretrace_proxy.storage.engine import insert_many
 from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.rows import record_to_row
@@ -48,14 +48,18 @@ def insert_records(conn: Connection, records: Sequence[CallRecord]) -> None:
 
     SQLite takes ``engine.insert_many``: the rows Core would store, at less CPU per row;
     then the rows are added to the stats rollups (``rollup_writes``) in the same
-    transaction, so a refused batch counts nothing.
+    transaction, so a refused batch counts nothing. Ingested OTLP spans already stored
+    (sent again) are skipped, and each new LLM record is folded with its partner, an LLM
+    span and the proxied call of the same request (``llm_merge``), in the same transaction.
     """
+    records = llm_merge.without_stored(conn, records)
     rows = [record_to_row(rec) for rec in records]
     if rows and conn.dialect.name == "sqlite":
         insert_many(conn, CALLS, rows)
         rollup_writes.add_calls(conn, rows)
     elif rows:
         conn.execute(_INSERT, rows)
+    llm_merge.fold_new(conn, records)
 
 
 STORAGE_FAULTS: tuple[type[Exception], ...] = (

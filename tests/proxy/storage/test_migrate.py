@@ -47,6 +47,7 @@ INDEXES = {
     "ix_calls_status_id",
     "ix_calls_session_id_id",
     "ix_calls_user_id_id",
+    "ix_calls_merge_key_started_at",
 }
 
 
@@ -65,7 +66,7 @@ def sqlite_only(engine: Engine) -> None:
 def test_upgrade_creates_the_schema_on_an_empty_database(engine: Engine) -> None:
     assert migrate.current_revision(engine) is None
     migrate.upgrade_to_head(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0010"
+    assert migrate.current_revision(engine) == migrate.head_revision() == "0011"
     inspector = sa.inspect(engine)
     assert {"calls", "op_versions", "model_versions"} <= set(inspector.get_table_names())
     assert {ix["name"] for ix in inspector.get_indexes("calls")} == INDEXES

@@ -44,6 +44,7 @@ EXPECTED_INDEXES = {
     ("status", "id"),
     ("session_id", "id"),
     ("user_id", "id"),
+    ("merge_key", "started_at"),  # an ingested LLM span and its proxied call (llm_merge)
 }
 JSON_COLUMNS = ("inputs", "output", "error", "attributes")
 
@@ -55,8 +56,9 @@ def test_table_is_calls_and_is_the_model_table() -> None:
 
 
 def test_columns_are_the_record_fields_with_usage_flattened() -> None:
+    """Plus ``merge_key``, derived from the record (``rows.merge_key_of``)."""
     record_fields = {f.name for f in dataclasses.fields(CallRecord)} - {"usage"}
-    assert set(CALLS.c.keys()) == record_fields | set(USAGE_KEYS)
+    assert set(CALLS.c.keys()) == record_fields | set(USAGE_KEYS) | {"merge_key"}
 
 
 def test_required_columns_are_not_nullable_and_the_rest_are() -> None:

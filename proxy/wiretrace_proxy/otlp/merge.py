@@ -1,0 +1,53 @@
+"""One LLM call, one record: which values win when an ingested LLM span and the proxied
+call of the same request are folded together (pure; ``storage/llm_merge.py`` finds the
+pairs and writes the result).
+
+The proxy saw the wire, the span saw the app. So the record keeps the proxied call's id
+(what ``Wiretrace-Call-Id`` named, what feedback points at), its exact request and
+response bodies, usage, cost, times, status and model; and takes the span's place in the
+app's trace (trace id, parent, project), its name as the display name when the call had
+none, its session and user when the call had none, and what the span said under
+``attributes["otel"]`` (with the span's id). The result is not marked as ingested: it is
+the proxied call, exported as such.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.otlp import SOURCE, SOURCE_KEY, SPAN_KEY
+
+__all__ = ["fold", "is_ingested"]
+
+
+def is_ingested(record: CallRecord) -> bool:
+    """Whether ``record`` came in over OTLP (and was not folded into a proxied call)."""
+    return record.attributes.get(SOURCE_KEY) == SOURCE
+
+
+def fold(call: CallRecord, span: CallRecord) -> CallRecord:
+    """``call`` (proxied) with ``span``'s context (see the module docstring)."""
+    attributes = dict(call.attributes)
+    otel = span.attributes.get(SPAN_KEY)
+    if isinstance(otel, dict):
+        attributes[SPAN_KEY] = {**otel, "span_id": span.id, "name": span.op_name}
+    return dataclasses.replace(
+        call,
+        trace_id=span.trace_id,
+        parent_id=span.parent_id,
+        project=span.project,
+        display_name=call.display_name or span.op_name,
+        model=call.model or span.model,
+        response_model=call.response_model or span.response_model,
+        ttft_ms=call.ttft_ms if call.ttft_ms is not None else span.ttft_ms,
+        usage=call.usage if call.usage is not None else span.usage,
+        usage_source=call.usage_source if call.usage is not None else span.usage_source,
+        cost_usd=call.cost_usd if call.cost_usd is not None else span.cost_usd,
+        inputs=call.inputs if call.inputs is not None else span.inputs,
+        output=call.output if call.output is not None else span.output,
+        session_id=call.session_id or span.session_id,
+        user_id=call.user_id or span.user_id,
+        attributes=attributes,
+        kind="llm",
+    )

@@ -1,0 +1,212 @@
+"""Fold an ingested LLM span and the proxied call of the same request into one row.
+
+Runs in the writer's transaction, right after a batch is inserted (``writes``), so the
+request path never waits for it and the order the two arrive in does not matter: each new
+record looks for its partner among the rows already stored (the batch included). A pair is:
+
+1. a proxied call whose parent is the LLM span (an instrumentation that propagates its
+   context, e.g. OpenLLMetry), or an HTTP client span under it (``opentelemetry-
+   instrumentation-httpx`` under ``opentelemetry-instrument``), in the same trace;
+2. a proxied call whose response id equals the span's ``gen_ai.response.id``, in any
+   trace (instrumentations that propagate nothing: openai-v2, OpenInference).
+
+The call's row is updated with ``otlp.merge.fold`` (the wire's values, the span's context)
+and the span's row deleted; children of the span are re-parented onto the call. The stats
+rollups follow through their update and delete triggers, so the call counts once. A span
+sent again after it was folded (an exporter's retry) is found in the call it was folded
+into and deleted again. A call's ``running`` row is never folded into: its final record
+replaces that row, and is folded then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.otlp import SPAN_KEY
+from wiretrace_proxy.otlp.merge import fold, is_ingested
+from wiretrace_proxy.storage.models import CALLS
+from wiretrace_proxy.storage.rows import (
+    SPAN_KEY_PREFIX,
+    record_to_row,
+    response_id_of,
+    row_to_record,
+)
+
+__all__ = ["fold_new", "without_stored"]
+
+_C = CALLS.c
+_LIGHT = (_C.id, _C.trace_id, _C.parent_id, _C.kind, _C.status, _C.attributes, _C.merge_key)
+WINDOW = timedelta(hours=1)
+"""How far apart in time a span and a call with the same response id may start (clocks of
+two hosts disagree): a response id repeated by a self-hosted server elsewhere in time is
+not a match, and the lookup stays one short index range."""
+_CANDIDATES = 10
+
+
+def without_stored(conn: Connection, records: Sequence[CallRecord]) -> Sequence[CallRecord]:
+    """``records`` less the ingested spans already stored (an exporter sent them again)."""
+    ids = [r.id for r in records if is_ingested(r)]
+    if not ids:
+        return records
+    stored = set(conn.execute(sa.select(_C.id).where(_C.id.in_(ids))).scalars())
+    return [r for r in records if not (r.id in stored and is_ingested(r))] if stored else records
+
+
+def fold_new(conn: Connection, records: Sequence[CallRecord]) -> int:
+    """Fold each new LLM record of ``records`` (just inserted) with its partner; how many
+    pairs were folded."""
+    spans = [r for r in records if r.kind == "llm" and is_ingested(r)]
+    calls = [r for r in records if r.kind == "llm" and r.status != "running" and not is_ingested(r)]
+    if not spans and not calls:
+        return 0
+    pairs: dict[str, str] = {}  # call id -> span id
+    if calls:
+        _pairs_for_calls(conn, calls, pairs)
+    if spans:
+        _pairs_for_spans(conn, spans, pairs)
+    taken: set[str] = set()
+    for call_id, span_id in pairs.items():
+        if span_id not in taken:
+            taken.add(span_id)
+            _fold(conn, call_id, span_id)
+    return len(taken)
+
+
+def _light(conn: Connection, where: sa.ColumnElement[bool]) -> list[RowMapping]:
+    return list(conn.execute(sa.select(*_LIGHT).where(where)).mappings())
+
+
+def _ingested(row: RowMapping) -> bool:
+    attributes = row["attributes"]
+    return isinstance(attributes, dict) and attributes.get("wiretrace.source") == "otlp"
+
+
+def _llm_span(row: RowMapping) -> bool:
+    return row["kind"] == "llm" and _ingested(row)
+
+
+def _final_call(row: RowMapping) -> bool:
+    return row["kind"] == "llm" and row["status"] != "running" and not _ingested(row)
+
+
+def _http_client_span(row: RowMapping) -> bool:
+    """An ingested CLIENT span of an HTTP library (``http.*``/``url.*``, no ``gen_ai.*``)."""
+    if not _ingested(row) or row["kind"] == "llm":
+        return False
+    otel = row["attributes"].get(SPAN_KEY)
+    if not isinstance(otel, dict) or otel.get("kind") != "CLIENT":
+        return False
+    keys = otel.get("attributes")
+    keys = keys if isinstance(keys, dict) else {}
+    http = any(k.startswith(("http.", "url.")) for k in keys)
+    return http and not any(k.startswith("gen_ai.") for k in keys)
+
+
+def _by_id(conn: Connection, ids: Iterable[str]) -> dict[str, RowMapping]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    return {row["id"]: row for row in _light(conn, _C.id.in_(wanted))}
+
+
+def _pairs_for_calls(conn: Connection, calls: list[CallRecord], pairs: dict[str, str]) -> None:
+    parents = _by_id(conn, (c.parent_id for c in calls if c.parent_id))
+    grandparents = _by_id(
+        conn, (p["parent_id"] for p in parents.values() if _http_client_span(p) and p["parent_id"])
+    )
+    for call in calls:
+        parent = parents.get(call.parent_id or "")
+        if parent is not None and parent["trace_id"] == call.trace_id:
+            if _llm_span(parent):
+                pairs[call.id] = parent["id"]
+                continue
+            above = grandparents.get(parent["parent_id"] or "")
+            if _http_client_span(parent) and above is not None and _llm_span(above):
+                pairs[call.id] = above["id"]
+    unpaired: dict[str, str] = {}  # merge key of the span sought -> call id
+    for call in calls:
+        found = response_id_of(call) if call.id not in pairs else None
+        if found is not None:
+            unpaired[SPAN_KEY_PREFIX + found] = call.id
+    if unpaired:  # only ingested spans have ``span:`` keys: one index probe each
+        for row in _light(conn, _C.merge_key.in_(list(unpaired))):
+            if _llm_span(row):
+                pairs.setdefault(unpaired[row["merge_key"]], row["id"])
+
+
+def _pairs_for_spans(conn: Connection, spans: list[CallRecord], pairs: dict[str, str]) -> None:
+    paired = set(pairs.values())
+    todo = {s.id: s for s in spans if s.id not in paired}
+    if not todo:
+        return
+    children = _light(conn, _C.parent_id.in_(list(todo)))
+    via_http = {row["id"]: row["parent_id"] for row in children if _http_client_span(row)}
+    if via_http:
+        children += [
+            {**row, "parent_id": via_http[row["parent_id"]]}  # type: ignore[misc]
+            for row in _light(conn, _C.parent_id.in_(list(via_http)))
+        ]
+    for row in children:
+        span = todo.get(row["parent_id"])
+        if span is not None and _final_call(row) and row["trace_id"] == span.trace_id:
+            pairs.setdefault(row["id"], span.id)
+    for span in todo.values():
+        if span.id not in pairs.values():
+            _by_response_id(conn, span, pairs)
+        if span.id not in pairs.values():
+            _folded_before(conn, span, pairs)
+
+
+def _by_response_id(conn: Connection, span: CallRecord, pairs: dict[str, str]) -> None:
+    """The proxied call that answered with the span's response id, nearest in time."""
+    found = response_id_of(span)
+    if found is None:
+        return
+    end = span.ended_at or span.started_at
+    near = sa.and_(
+        _C.merge_key == found,
+        _C.started_at >= span.started_at - WINDOW,
+        _C.started_at <= end + WINDOW,
+    )
+    stmt = sa.select(*_LIGHT, _C.started_at).where(near).order_by(_C.started_at)
+    rows = [r for r in conn.execute(stmt.limit(_CANDIDATES)).mappings() if _final_call(r)]
+    taken = set(pairs)
+    free = [r for r in rows if r["id"] not in taken]
+    if free:
+        best = min(free, key=lambda r: abs((r["started_at"] - span.started_at).total_seconds()))
+        pairs[best["id"]] = span.id
+
+
+def _folded_before(conn: Connection, span: CallRecord, pairs: dict[str, str]) -> None:
+    """A span sent again after it was folded: the call that holds its id."""
+    for row in _light(conn, sa.and_(_C.trace_id == span.trace_id, _C.kind == "llm")):
+        otel = row["attributes"].get(SPAN_KEY) if isinstance(row["attributes"], dict) else None
+        if not _ingested(row) and isinstance(otel, dict) and otel.get("span_id") == span.id:
+            pairs.setdefault(row["id"], span.id)
+            return
+
+
+def _full(conn: Connection, call_id: str) -> CallRecord | None:
+    row = conn.execute(sa.select(CALLS).where(_C.id == call_id)).mappings().first()
+    return row_to_record(row) if row is not None else None
+
+
+def _fold(conn: Connection, call_id: str, span_id: str) -> None:
+    call, span = _full(conn, call_id), _full(conn, span_id)
+    if call is None or span is None:
+        return
+    merged = fold(call, span) if is_ingested(span) else call
+    values = record_to_row(merged)
+    del values["id"]
+    conn.execute(sa.update(CALLS).where(_C.id == call_id).values(**values))
+    conn.execute(sa.delete(CALLS).where(_C.id == span_id))
+    conn.execute(
+        sa.update(CALLS)
+        .where(_C.parent_id == span_id, _C.trace_id == span.trace_id, _C.id != call_id)
+        .values(parent_id=call_id)
+    )
