@@ -187,20 +187,26 @@ async def get_rows(request: web.Request) -> web.Response:
     return json_response(body)
 
 
+_EXISTING = "A version with exactly these rows existed: that version, nothing stored."
 _PROJECT = query("project", {"type": "string"}, "the project (default: the server's)")
 _NAME = path_param("name", "the dataset's name")
 
 OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
     "/api/datasets": {
-        "post": operation(
-            "Store rows as a dataset version (201), or find the version holding them (200)",
-            ok=ref(shapes.DatasetVersion),
-            status=201,
-            errors=(400, 413),
-            body=ref(shapes.DatasetIn),
-            description="The version is the first 16 hex digits of the sha256 of the rows'"
-            " canonical JSON (sorted keys, no spaces); posting the same rows again answers"
-            " 200 with that version.",
+        "post": shapes.also_answers(
+            operation(
+                "Store rows as a dataset version (201), or find the version holding them (200)",
+                ok=ref(shapes.DatasetVersion),
+                status=201,
+                errors=(400, 413),
+                body=ref(shapes.DatasetIn),
+                description="The version is the first 16 hex digits of the sha256 of the rows'"
+                " canonical JSON (sorted keys, no spaces); posting the same rows again answers"
+                " 200 with that version.",
+            ),
+            200,
+            _EXISTING,
+            ref(shapes.DatasetVersion),
         ),
         "get": operation(
             "A project's datasets with their newest version",
@@ -209,15 +215,20 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
         ),
     },
     "/api/datasets/from-calls": {
-        "post": operation(
-            "A dataset version made from recorded calls: each row the exact request body",
-            ok=ref(shapes.DatasetVersion),
-            status=201,
-            errors=(400, 413),
-            body=ref(shapes.DatasetFromCallsIn),
-            description="Body fields besides name, project and limit are /api/calls filters"
-            " (kind defaults to llm). Rows are the newest `limit` calls, oldest first:"
-            " {inputs, reference_output, source_call_id, model, op_name, endpoint}.",
+        "post": shapes.also_answers(
+            operation(
+                "A dataset version made from recorded calls: each row the exact request body",
+                ok=ref(shapes.DatasetVersion),
+                status=201,
+                errors=(400, 413),
+                body=ref(shapes.DatasetFromCallsIn),
+                description="Body fields besides name, project and limit are /api/calls"
+                " filters (kind defaults to llm). Rows are the newest `limit` calls, oldest"
+                " first: {inputs, reference_output, source_call_id, model, op_name, endpoint}.",
+            ),
+            200,
+            _EXISTING,
+            ref(shapes.DatasetVersion),
         ),
     },
     "/api/datasets/{name}": {

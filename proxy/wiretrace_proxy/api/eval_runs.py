@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from wiretrace._summaries import summarize_rows
 
 from wiretrace_proxy.api import eval_schemas as shapes
+from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.api.eval_bodies import iso, offset_limit, project_of, read_model
 from wiretrace_proxy.api.jsonio import BodyTooLarge, json_response
@@ -352,17 +353,13 @@ def _flag(text: str | None) -> bool | None:
 
 
 _RUN_ID = path_param("run_id", "the run's id")
-_CONFLICT: JSONObject = {
-    "description": "The id names a run of another evaluation or dataset.",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
+_CONFLICT = "The id names a run of another evaluation or dataset."
 
 
 def _with_conflict(op: JSONObject) -> JSONObject:
-    responses = op["responses"]
-    assert isinstance(responses, dict)
-    responses["409"] = _CONFLICT
-    return op
+    """Also 200 (the run of that id resumed) and 409 (the id is another run's)."""
+    shapes.also_answers(op, 200, "The run of that id, resumed.", ref(shapes.Run))
+    return shapes.also_answers(op, 409, _CONFLICT, ref(schemas.Error))
 
 
 _TEXT: JSONObject = {"type": "string"}

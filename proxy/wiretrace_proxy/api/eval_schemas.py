@@ -15,7 +15,7 @@ from wiretrace_proxy.api.schemas import Closed, component_schemas
 from wiretrace_proxy.callrecord import JSONObject
 from wiretrace_proxy.storage.eval_runs import STATUSES
 
-__all__ = ["OPENAPI_SCHEMAS"]
+__all__ = ["OPENAPI_SCHEMAS", "also_answers"]
 
 Name = Field(min_length=1, max_length=512)
 Time = Field(json_schema_extra={"format": "date-time"})
@@ -261,3 +261,14 @@ OPENAPI_SCHEMAS: dict[str, JSONObject] = component_schemas(
 )
 """Component schemas for ``/api/openapi.json`` (the modules serving these routes export
 this as their own ``OPENAPI_SCHEMAS``)."""
+
+
+def also_answers(op: JSONObject, status: int, description: str, schema: JSONObject) -> JSONObject:
+    """``op`` (from ``openapi.operation``) with one more documented answer."""
+    responses = op["responses"]
+    assert isinstance(responses, dict)
+    responses[str(status)] = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    return op
