@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from wiretrace_proxy.cli import build_parser
+from wiretrace_proxy.commands import serve
+from wiretrace_proxy.commands.options import settings_from_args
 from wiretrace_proxy.otlp_export.endpoint import parse_header, traces_url
+from wiretrace_proxy.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -52,3 +56,43 @@ def test_headers_are_percent_decoded() -> None:
 def test_a_bad_header_is_refused(given: str) -> None:
     with pytest.raises(ValueError):
         parse_header(given)
+
+
+def parse_serve(*args: str) -> Settings:
+    return settings_from_args(build_parser().parse_args(["serve", *args]), serve.FIELDS)
+
+
+def test_the_variables_set_the_export_and_the_flags_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WIRETRACE_OTLP_EXPORT", "http://collector:4318")
+    monkeypatch.setenv(
+        "WIRETRACE_OTLP_EXPORT_HEADERS", "Authorization=Basic%20eA%3D%3D,x-team=a%2Cb"
+    )
+    monkeypatch.setenv("WIRETRACE_OTLP_EXPORT_OPENINFERENCE", "yes")
+    settings = parse_serve()
+    assert settings.otlp_export == "http://collector:4318/v1/traces"
+    assert settings.otlp_export_headers == (("Authorization", "Basic eA=="), ("x-team", "a,b"))
+    assert settings.otlp_export_openinference and settings.otlp_export_gzip
+    flagged = parse_serve(
+        "--otlp-export",
+        "https://cloud.langfuse.com/api/public/otel",
+        "--otlp-export-headers",
+        "k=1",
+        "--otlp-export-headers",
+        "k2=2",
+        "--no-otlp-export-gzip",
+    )
+    assert flagged.otlp_export == "https://cloud.langfuse.com/api/public/otel/v1/traces"
+    assert flagged.otlp_export_headers == (("k", "1"), ("k2", "2"))  # replace, not add to
+    assert not flagged.otlp_export_gzip
+
+
+def test_off_by_default_and_headers_never_shown_in_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("WIRETRACE_OTLP_EXPORT", raising=False)
+    assert parse_serve().otlp_export is None
+    monkeypatch.setenv("WIRETRACE_OTLP_EXPORT_HEADERS", "Authorization=Bearer%20s3cret")
+    with pytest.raises(SystemExit):
+        parse_serve("--help")
+    shown = capsys.readouterr().out
+    assert "--otlp-export-headers" in shown and "s3cret" not in shown
