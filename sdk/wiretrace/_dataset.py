@@ -16,6 +16,12 @@ from typing import Any
 __all__ = ["Dataset", "canonical_digest"]
 
 
+def _segment(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
 def canonical_digest(value: object) -> str:
     """sha256 (16 hex characters) of ``value``'s canonical JSON."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -46,6 +52,65 @@ class Dataset:
         self.rows: list[dict[str, Any]] = copied
         self.version = canonical_digest(copied)
         """The content digest of the rows."""
+
+    @classmethod
+    def from_server(
+        cls,
+        name: str,
+        *,
+        version: str | None = None,
+        project: str | None = None,
+        url: str | None = None,
+    ) -> Dataset:
+        """A dataset stored on the server (``version``, default the latest), all its rows.
+
+        Raises ``WiretraceAPIError`` when the server does not have it or cannot be reached.
+        """
+        from ._client import Client
+        from ._evaluation import server_url
+
+        client = Client(url or server_url())
+        scope = [("project", project)] if project else []
+        rows: list[dict[str, Any]] = []
+        params = [*scope, *([("version", version)] if version else [])]
+        while True:
+            page = [*params, ("offset", str(len(rows))), ("limit", "1000")]
+            body = client.get(f"/api/datasets/{_segment(name)}/rows", page)
+            assert isinstance(body, dict)
+            listed = body.get("rows") or []
+            rows.extend(dict(row["values"]) for row in listed)
+            version = version or body.get("version")
+            params = [*scope, ("version", str(version))]
+            if not listed or len(rows) >= int(body.get("total") or 0):
+                return cls(name=name, rows=rows)
+
+    @classmethod
+    def from_calls(
+        cls,
+        name: str,
+        *,
+        project: str | None = None,
+        limit: int | None = None,
+        url: str | None = None,
+        **filters: object,
+    ) -> Dataset:
+        """A new dataset version made by the server from recorded calls matching ``filters``
+        (any ``/api/calls`` filter: ``model=``, ``session_id=``, ...), and its rows: each
+        ``{"inputs": <the recorded request body>, "reference_output", "source_call_id",
+        "model", ...}``. A model whose ``predict(inputs)`` sends ``inputs`` again replays
+        them."""
+        from ._client import Client
+        from ._evaluation import server_url
+
+        client = Client(url or server_url())
+        body: dict[str, object] = {"name": name, **filters}
+        if project:
+            body["project"] = project
+        if limit is not None:
+            body["limit"] = limit
+        made = client.post("/api/datasets/from-calls", body)
+        assert isinstance(made, dict)
+        return cls.from_server(name, version=str(made["version"]), project=project, url=url)
 
     @property
     def columns(self) -> list[str]:

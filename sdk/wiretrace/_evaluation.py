@@ -233,7 +233,14 @@ class Evaluation:
 
     def run(self, model: object, *, resume: str | None = None) -> dict[str, Any]:
         """``evaluate`` for code that is not async (not from inside a running event loop)."""
-        return asyncio.run(self.evaluate(model, resume=resume))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.evaluate(model, resume=resume))
+        raise RuntimeError(
+            "Evaluation.run() cannot run inside an event loop (a notebook, async code): "
+            "use `await evaluation.evaluate(model)` there"
+        )
 
 
 class _Run:

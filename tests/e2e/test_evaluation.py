@@ -187,3 +187,41 @@ def test_two_runs_compare_with_flips(servers: Servers) -> None:
     assert metric["flips"][candidate.run_id] == {"pass_to_fail": 2, "fail_to_pass": 0}
     assert metric["paired"][candidate.run_id]["n"] == 8
     assert not body.get("warnings")
+
+
+def test_a_dataset_from_recorded_calls_replays_them(servers: Servers) -> None:
+    client = openai.OpenAI(
+        api_key="sk-test-eval-0000000000000000",
+        max_retries=0,
+        default_headers={"Wiretrace-Session-Id": "prod-7"},
+    )
+    wiretrace.init(project="evals", url=servers.proxy_url)
+    for question in ("one?", "two?", "three?"):
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+        )
+    servers.flush()
+    dataset = wiretrace.Dataset.from_calls("replay", project="evals", session_id="prod-7")
+    assert len(dataset) == 3
+    asked = sorted(row["inputs"]["messages"][0]["content"] for row in dataset.rows)
+    assert asked == ["one?", "three?", "two?"]
+    again = wiretrace.Dataset.from_server("replay", project="evals")
+    assert again.version == dataset.version and again.rows == dataset.rows
+
+    replayer = openai.OpenAI(api_key="sk-test-eval-0000000000000000", max_retries=0)
+
+    @wiretrace.op
+    def replay(inputs: dict[str, Any]) -> Any:
+        return replayer.chat.completions.create(**inputs).model_dump()
+
+    @wiretrace.op
+    def same_answer(output: Any, reference_output: Any) -> bool:
+        return bool(
+            output["choices"][0]["message"]["content"]
+            == reference_output["choices"][0]["message"]["content"]
+        )
+
+    summary = wiretrace.Evaluation(dataset=dataset, scorers=[same_answer]).run(replay)
+    client.close()
+    replayer.close()
+    assert summary["same_answer"]["true_count"] == 3

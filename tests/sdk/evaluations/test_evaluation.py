@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import math
 import statistics
+import time
 from typing import Any
 
 import openai
@@ -363,3 +364,28 @@ def test_proxied_requests_carry_the_row_headers_only_while_the_model_runs(
     assert rows == sorted((f"question {i}", f"{i}:{t}") for i in range(3) for t in range(2))
     assert all("traceparent" in s.headers for s in predicts)
     assert not any("wiretrace-eval-run" in s.headers for s in judges)
+
+
+def test_a_slow_run_sends_heartbeats(
+    traced: ContractServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wiretrace import _eval_report
+
+    monkeypatch.setattr(_eval_report, "HEARTBEAT", 0.2)
+    monkeypatch.setattr(_eval_report, "INTERVAL", 0.05)
+
+    def slow(question: str) -> str:
+        time.sleep(0.5)
+        return question
+
+    wiretrace.Evaluation(dataset=wiretrace.Dataset(name="q", rows=ROWS[:2])).run(slow)
+    assert 0 in traced.row_posts  # an empty batch while the rows were still running
+    assert sum(traced.row_posts) == 2
+
+
+async def test_run_inside_an_event_loop_says_to_await_evaluate(traced: ContractServer) -> None:
+    evaluation = wiretrace.Evaluation(dataset=wiretrace.Dataset(name="q", rows=ROWS[:2]))
+    with pytest.raises(RuntimeError, match="await evaluation.evaluate"):
+        evaluation.run(lambda question: question)
+    summary = await evaluation.evaluate(lambda question: question)
+    assert summary["n_ok"] == 2
