@@ -99,6 +99,25 @@ def test_azure_stream_is_reassembled_with_usage(servers: Servers, tmp_path: Path
     assert AZURE_KEY.encode() not in stored_bytes(tmp_path / "wiretrace.db")
 
 
+def test_an_older_azure_api_version_refusing_stream_options(servers: Servers) -> None:
+    """Azure before api-version 2024-09-01-preview refuses ``stream_options``: the app's own
+    request goes instead, and usage is estimated."""
+    client = azure(servers.proxy_url)
+    chunks = list(
+        client.chat.completions.create(
+            model="prod-chat",
+            messages=MESSAGES,
+            stream=True,
+            extra_headers={"x-fake-scenario": "reject_stream_options"},
+        )
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ANSWER
+    (rec,) = servers.records()
+    assert rec.status == "ok" and rec.model == "prod-chat"
+    assert rec.usage is not None and rec.usage_source == "estimated"
+    assert output(rec)["choices"][0]["message"]["content"] == ANSWER
+
+
 def test_a_recorded_azure_stream_through_the_azure_path(servers: Servers) -> None:
     """Azure's own bytes: an opening chunk with empty id and model (its prompt filter
     results), content filter results on every choice, no usage."""
