@@ -17,9 +17,11 @@ import jsonschema
 import openai
 import pytest
 import wiretrace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from wiretrace import _state
 from wiretrace_proxy.appkeys import OTLP_EXPORTER
+from wiretrace_proxy.otlp_export.encode import any_value
 
 from tests.fakes.fake_streams import ANSWER
 from tests.harness import Servers
@@ -217,3 +219,60 @@ def test_a_stop_flushes_the_spans_still_queued(tmp_path: Path, receiver: OtlpRec
     finally:
         servers.close()  # the exporter sends every second: these are still queued
     assert sorted(by_id(receiver)) == sorted(ids)
+
+
+def ingest(servers: Servers, request: ExportTraceServiceRequest) -> None:
+    """Send an app's own OTLP spans to the server's receiver."""
+    post = urllib.request.Request(
+        f"{servers.proxy_url}/otlp/v1/traces",
+        data=request.SerializeToString(),
+        headers={"Content-Type": "application/x-protobuf"},
+    )
+    with urllib.request.urlopen(post) as response:
+        assert response.status == 200
+
+
+def app_span(span_id: str, name: str, attributes: dict[str, Any], parent: str = "") -> Span:
+    now = time.time_ns()
+    span = Span(
+        trace_id=bytes.fromhex("ab" * 16),
+        span_id=bytes.fromhex(span_id),
+        parent_span_id=bytes.fromhex(parent) if parent else b"",
+        name=name,
+        kind=Span.SPAN_KIND_CLIENT,
+        start_time_unix_nano=now - 5_000_000,
+        end_time_unix_nano=now,
+    )
+    for key, val in attributes.items():
+        span.attributes.add(key=key).value.CopyFrom(any_value(val))
+    return span
+
+
+def test_spans_received_over_otlp_are_not_exported_back(
+    exporting: Servers, receiver: OtlpReceiver
+) -> None:
+    client = openai.OpenAI(base_url=exporting.base_url, api_key=KEY)
+    call = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    response_id = call.parse().id
+    exported(exporting)
+    llm = app_span(
+        "1" * 16,
+        "chat gpt-4o-mini",
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.response.id": response_id,  # the proxied call's: the two are one call
+        },
+        parent="2" * 16,
+    )
+    agent = app_span("2" * 16, "invoke_agent helper", {"gen_ai.operation.name": "invoke_agent"})
+    request = ExportTraceServiceRequest()
+    request.resource_spans.add().scope_spans.add().spans.extend([llm, agent])
+    ingest(exporting, request)
+    exported(exporting)
+    stored = exporting.record(call.headers["Wiretrace-Call-Id"])
+    assert stored.trace_id == "ab" * 16  # folded into the app's trace...
+    assert sorted(by_id(receiver)) == [stored.id]  # ...and exported once, the app's spans never
+    assert exporting.app[OTLP_EXPORTER].stats().dropped == 0
