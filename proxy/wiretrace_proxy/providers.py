@@ -16,6 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+__all__ = ["CUSTOM", "PROVIDERS", "HostTable", "Provider", "parse_llm_host"]
+
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 """One DNS label (a resource name in ``<resource>.openai.azure.com``)."""
 

@@ -109,6 +109,7 @@ def test_azure_deployment_names(path: str, deployment: str | None) -> None:
         ),
         ("POST", "/v1beta/openai/embeddings", "openai.embeddings.create", Endpoint.EMBEDDINGS),
         ("POST", "/openai/files", "openai.files.create", Endpoint.OTHER),
+        ("POST", "/openai/responses", "openai.responses.create", Endpoint.RESPONSES),
         ("POST", "/openai/deployments/prod/unknown", GENERIC_OP, Endpoint.OTHER),
     ],
 )

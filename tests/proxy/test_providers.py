@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from wiretrace_proxy import providers
 from wiretrace_proxy.providers import PROVIDERS, HostTable, Provider, parse_llm_host
 
 TABLE = HostTable.build()
@@ -68,6 +69,16 @@ def test_case_and_one_trailing_dot_are_ignored() -> None:
     assert TABLE.provider_for("api.openai.com.") == "openai"
     assert TABLE.provider_for("My-Resource.OpenAI.Azure.Com.") == "azure"
     assert TABLE.provider_for("api.openai.com..") is None
+
+
+def test_public_surface() -> None:
+    assert sorted(providers.__all__) == [
+        "CUSTOM",
+        "HostTable",
+        "PROVIDERS",
+        "Provider",
+        "parse_llm_host",
+    ]
 
 
 def test_every_pattern_is_anchored_and_compiles() -> None:
