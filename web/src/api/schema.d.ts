@@ -568,6 +568,15 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description A version with exactly these rows existed: that version, nothing stored. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DatasetVersion"];
+                    };
+                };
                 /** @description Store rows as a dataset version (201), or find the version holding them (200) */
                 201: {
                     headers: {
@@ -656,6 +665,15 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description A version with exactly these rows existed: that version, nothing stored. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DatasetVersion"];
+                    };
+                };
                 /** @description A dataset version made from recorded calls: each row the exact request body */
                 201: {
                     headers: {
@@ -1000,6 +1018,15 @@ export interface paths {
                 };
             };
             responses: {
+                /** @description The run of that id, resumed. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Run"];
+                    };
+                };
                 /** @description Create an evaluation run (201), or resume the run of that id (200) */
                 201: {
                     headers: {
