@@ -35,7 +35,7 @@ check_node = @node -e '$(NODE_OK)' 2>/dev/null && command -v $(NPM) >/dev/null |
     || echo none), $(NPM) $$($(NPM) --version 2>/dev/null || echo none)): install it, rerun make"; \
     exit 1; }
 
-.PHONY: install run test fmt lint typecheck unit web web-build web-typecheck web-unit web-types bench bench-query bench-eval clean
+.PHONY: install run test fmt lint typecheck unit web web-build web-typecheck web-unit web-types bench bench-intercept bench-query bench-eval clean
 
 # A .venv left by an older Python would fail every install: say so, and how to fix it.
 $(STAMP): pyproject.toml
@@ -120,6 +120,9 @@ test: lint typecheck web-typecheck web-unit web-build unit
 
 bench: install
 	$(BIN)/python bench/bench_proxy.py $(ARGS)
+
+bench-intercept: install
+	$(BIN)/python bench/bench_intercept.py $(ARGS)
 
 bench-query: install
 	$(BIN)/python bench/bench_query.py $(ARGS)
