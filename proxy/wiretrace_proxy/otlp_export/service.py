@@ -14,6 +14,7 @@ from aiohttp import web
 
 from wiretrace_proxy.appkeys import OTLP_EXPORTER, SETTINGS, STOPPING
 from wiretrace_proxy.otlp_export.encode import EncodeOptions
+from wiretrace_proxy.otlp_export.endpoint import traces_url
 from wiretrace_proxy.otlp_export.exporter import OtlpExporter
 from wiretrace_proxy.otlp_export.sender import Sender
 from wiretrace_proxy.providers import HostTable
@@ -56,14 +57,15 @@ def build_exporter(settings: Settings) -> OtlpExporter | None:
         server_port=upstream.port or (443 if upstream.scheme == "https" else 80),
         openinference=settings.otlp_export_openinference,
     )
+    url = traces_url(settings.otlp_export)  # the flag did this already; Settings(...) not
     interrupt = threading.Event()
     sender = Sender(
-        settings.otlp_export,
+        url,
         settings.otlp_export_headers or (),
         gzip_body=settings.otlp_export_gzip,
         interrupt=interrupt,
     )
-    return OtlpExporter(sender, settings.otlp_export, options, interrupt=interrupt)
+    return OtlpExporter(sender, url, options, interrupt=interrupt)
 
 
 async def otlp_export(app: web.Application) -> AsyncIterator[None]:

@@ -276,3 +276,37 @@ def test_spans_received_over_otlp_are_not_exported_back(
     assert stored.trace_id == "ab" * 16  # folded into the app's trace...
     assert sorted(by_id(receiver)) == [stored.id]  # ...and exported once, the app's spans never
     assert exporting.app[OTLP_EXPORTER].stats().dropped == 0
+
+
+def test_one_wiretrace_reads_back_what_another_exports(tmp_path: Path) -> None:
+    """Round trip through wiretrace's own OTLP receiver: what the conventions carry is
+    understood as the same call (ids, model, usage, output)."""
+    reader = Servers(f"sqlite:///{tmp_path / 'reader.db'}", key_salt="s")
+    try:
+        writer = Servers(
+            f"sqlite:///{tmp_path / 'writer.db'}",
+            key_salt="s",
+            project="shop",
+            otlp_export=reader.proxy_url + "/otlp",  # a base: /v1/traces is appended
+        )
+        try:
+            with openai.OpenAI(base_url=writer.base_url, api_key=KEY) as client:
+                raw = client.chat.completions.with_raw_response.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+                )
+            exported(writer)
+            sent = writer.record(raw.headers["Wiretrace-Call-Id"])
+        finally:
+            writer.close()
+        got = reader.record(sent.id)
+    finally:
+        reader.close()
+    assert (got.trace_id, got.project, got.kind) == (sent.trace_id, "shop", "llm")
+    assert (got.model, got.response_model) == (sent.model, sent.response_model)
+    assert got.usage is not None and sent.usage is not None
+    assert (got.usage.prompt_tokens, got.usage.completion_tokens) == (
+        sent.usage.prompt_tokens,
+        sent.usage.completion_tokens,
+    )
+    assert got.attributes.get("wiretrace.source") == "otlp"
+    assert ANSWER in json.dumps(got.output, ensure_ascii=False)
