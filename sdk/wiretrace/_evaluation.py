@@ -228,6 +228,8 @@ class Evaluation:
         model_spec = self.model_spec(model)
         scorers = self.scorer_specs()
         run = _Run(self, model_spec, scorers, resume)
+        if resume is not None:
+            run.results = await asyncio.to_thread(_stored_ok_rows, run.url, resume)
         self.run_id = run.run_id
         return await run.execute(model)
 
@@ -262,8 +264,6 @@ class _Run:
         self.n_rows = len(evaluation.dataset.rows) * evaluation.trials
         self.results: dict[tuple[int, int], dict[str, Any]] = {}
         self.rate_limit_retries = 0
-        if resume is not None:
-            self.results = _stored_ok_rows(self.url, resume)
         self.executor: ThreadPoolExecutor | None = None
         self.reporter: RunReporter | None = None
         self.stopping = False

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from dataclasses import field
     from typing import dataclass_transform
 else:
+    field = None
 
     def dataclass_transform(**_kwargs: object) -> object:
         return lambda cls: cls
@@ -23,7 +25,7 @@ else:
 __all__ = ["Model"]
 
 
-@dataclass_transform()
+@dataclass_transform(field_specifiers=(field,))
 class Model:
     """Base class for versioned models; subclasses are dataclasses.
 

@@ -35,7 +35,7 @@ class ValidJSON(Scorer):
 class JSONSchema(Scorer):
     """``output`` (parsed when it is a string) is valid against ``schema`` (jsonschema)."""
 
-    schema: dict[str, Any] | None = None
+    schema: dict[str, Any]
 
     @op
     def score(self, *, output: Any) -> bool:
@@ -44,5 +44,5 @@ class JSONSchema(Scorer):
             value = _parsed(output)
         except ValueError:
             return False
-        validator = jsonschema.validators.validator_for(self.schema or {})(self.schema or {})
+        validator = jsonschema.validators.validator_for(self.schema)(self.schema)
         return bool(validator.is_valid(value))

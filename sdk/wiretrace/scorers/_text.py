@@ -49,7 +49,7 @@ class Contains(Scorer):
 class Regex(Scorer):
     """``pattern`` matches somewhere in ``output`` (``re.search``)."""
 
-    pattern: str = ""
+    pattern: str
     flags: int = 0
 
     @op
