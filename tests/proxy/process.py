@@ -44,7 +44,9 @@ class ServerProcess:
     """``wiretrace serve`` in a subprocess, ready once ``/healthz`` answers; ``db`` is a
     SQLite file or a database URL (``--db`` takes either)."""
 
-    def __init__(self, upstream: str, db: Path | str, *extra: str) -> None:
+    def __init__(self, upstream: str, db: Path | str, *extra: str, wait: bool = True) -> None:
+        """Start it; ``wait=False`` returns at once (call ``wait_ready``), to start several
+        at the same moment."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -57,9 +59,10 @@ class ServerProcess:
             env=env,
             text=True,
         )
-        self._wait_ready()
+        if wait:
+            self.wait_ready()
 
-    def _wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
