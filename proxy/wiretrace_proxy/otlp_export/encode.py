@@ -35,7 +35,13 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from wiretrace_proxy import __version__
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
-from wiretrace_proxy.otlp_export.genai import genai_attributes, span_name, to_json
+from wiretrace_proxy.otlp_export.genai import (
+    OTHER_PROVIDER,
+    genai_attributes,
+    provider_name,
+    span_name,
+    to_json,
+)
 from wiretrace_proxy.otlp_export.openinference import openinference_attributes
 
 __all__ = ["MAX_STRING_CHARS", "EncodeOptions", "encode_request", "encode_span", "exportable"]
@@ -49,8 +55,9 @@ _INT64 = 2**63
 
 @dataclass(frozen=True, slots=True)
 class EncodeOptions:
-    provider: str = "_OTHER"
-    """``gen_ai.provider.name`` of proxied calls (the upstream's provider)."""
+    provider: str = OTHER_PROVIDER
+    """``gen_ai.provider.name`` of proxied calls whose record names no provider (the
+    server's upstream's)."""
     server_address: str | None = None
     server_port: int | None = None
     openinference: bool = False
@@ -92,12 +99,12 @@ def _resource_attributes(project: str) -> JSONObject:
 def encode_span(record: CallRecord, options: EncodeOptions) -> Span:
     """``record`` (``exportable``) as an OTLP span."""
     attributes = wiretrace_attributes(record)
+    provider = _provider(record, options)
     if record.kind == "llm":
-        attributes.update(genai_attributes(record, options.provider))
-        attributes["server.address"] = options.server_address
-        attributes["server.port"] = options.server_port
+        attributes.update(genai_attributes(record, provider))
+        attributes.update(_server(record, options))
     if options.openinference:
-        attributes.update(openinference_attributes(record, options.provider))
+        attributes.update(openinference_attributes(record, provider))
     span = Span(
         trace_id=bytes.fromhex(record.trace_id),
         span_id=bytes.fromhex(record.id),
@@ -112,6 +119,20 @@ def encode_span(record: CallRecord, options: EncodeOptions) -> Span:
         span.events.append(_exception_event(record))
     span.attributes.extend(_key_values(attributes))
     return span
+
+
+def _provider(record: CallRecord, options: EncodeOptions) -> str:
+    """The record's own provider (``record/upstream.py``: intercepted calls go to many),
+    else the server's upstream's."""
+    named = record.attributes.get("provider")
+    return provider_name(named) if isinstance(named, str) and named else options.provider
+
+
+def _server(record: CallRecord, options: EncodeOptions) -> JSONObject:
+    host = record.attributes.get("upstream_host")
+    if isinstance(host, str) and host and host != options.server_address:
+        return {"server.address": host}  # its port is not recorded
+    return {"server.address": options.server_address, "server.port": options.server_port}
 
 
 def wiretrace_attributes(record: CallRecord) -> JSONObject:

@@ -15,7 +15,14 @@ from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
 from wiretrace_proxy.endpoints import Endpoint, create_op_endpoint
 from wiretrace_proxy.otlp_export import messages
 
-__all__ = ["OPERATIONS", "genai_attributes", "operation_name", "span_name"]
+__all__ = [
+    "OPERATIONS",
+    "OTHER_PROVIDER",
+    "genai_attributes",
+    "operation_name",
+    "provider_name",
+    "span_name",
+]
 
 OPERATIONS = {
     Endpoint.CHAT: "chat",
@@ -39,8 +46,29 @@ _INT_PARAMETERS = {
     "n": "gen_ai.request.choice.count",
 }
 
+PROVIDER_NAMES = {
+    "openai": "openai",
+    "azure": "azure.ai.openai",
+    "groq": "groq",
+    "mistral": "mistral_ai",
+    "deepseek": "deepseek",
+    "gemini": "gcp.gemini",
+    "xai": "x_ai",
+}
+"""wiretrace's provider names (``providers``) as ``gen_ai.provider.name`` spells them; a
+provider the conventions do not list keeps its own name."""
+OTHER_PROVIDER = "_OTHER"
+"""The conventions' value for a provider they cannot name (a local or unknown server)."""
+
 to_json = jsonsafe.encoder(ensure_ascii=False)
 """Compact JSON text for attribute values (never ``NaN``)."""
+
+
+def provider_name(provider: str | None) -> str:
+    """A provider's ``gen_ai.provider.name``."""
+    if not provider:
+        return OTHER_PROVIDER
+    return PROVIDER_NAMES.get(provider, provider)
 
 
 def operation_name(record: CallRecord) -> str | None:

@@ -16,34 +16,19 @@ from wiretrace_proxy.appkeys import OTLP_EXPORTER, SETTINGS, STOPPING
 from wiretrace_proxy.otlp_export.encode import EncodeOptions
 from wiretrace_proxy.otlp_export.endpoint import traces_url
 from wiretrace_proxy.otlp_export.exporter import OtlpExporter
+from wiretrace_proxy.otlp_export.genai import provider_name
 from wiretrace_proxy.otlp_export.sender import Sender
 from wiretrace_proxy.providers import HostTable
 from wiretrace_proxy.settings import Settings
 
-__all__ = ["PROVIDER_NAMES", "build_exporter", "otlp_export", "provider_name"]
-
-PROVIDER_NAMES = {
-    "openai": "openai",
-    "azure": "azure.ai.openai",
-    "groq": "groq",
-    "mistral": "mistral_ai",
-    "deepseek": "deepseek",
-    "gemini": "gcp.gemini",
-    "xai": "x_ai",
-}
-"""wiretrace's provider names (``providers``) as ``gen_ai.provider.name`` spells them;
-a provider the conventions do not list keeps its own name."""
-OTHER = "_OTHER"
-"""The conventions' value for a provider they cannot name (a local or unknown server)."""
+__all__ = ["build_exporter", "otlp_export", "upstream_provider"]
 
 
-def provider_name(upstream: str) -> str:
-    """``gen_ai.provider.name`` for calls forwarded to ``upstream``."""
+def upstream_provider(upstream: str) -> str:
+    """``gen_ai.provider.name`` of calls forwarded to ``upstream`` (when a record does not
+    name its own provider)."""
     host = urlsplit(upstream).hostname or ""
-    provider = HostTable.build().provider_for(host)
-    if provider is None:
-        return OTHER
-    return PROVIDER_NAMES.get(provider, provider)
+    return provider_name(HostTable.build().provider_for(host))
 
 
 def build_exporter(settings: Settings) -> OtlpExporter | None:
@@ -52,7 +37,7 @@ def build_exporter(settings: Settings) -> OtlpExporter | None:
         return None
     upstream = urlsplit(settings.upstream)
     options = EncodeOptions(
-        provider=provider_name(settings.upstream),
+        provider=upstream_provider(settings.upstream),
         server_address=upstream.hostname,
         server_port=upstream.port or (443 if upstream.scheme == "https" else 80),
         openinference=settings.otlp_export_openinference,

@@ -292,3 +292,12 @@ def test_a_record_without_an_end_ends_at_its_latency() -> None:
     record = make_record(ended_at=None, latency_ms=1500.0)
     span = encode_span(record, OPTIONS)
     assert span.end_time_unix_nano - span.start_time_unix_nano == 1_500_000_000
+
+
+def test_a_record_naming_its_provider_and_host_wins_over_the_servers_upstream() -> None:
+    record = make_record(attributes={"provider": "azure", "upstream_host": "x.openai.azure.com"})
+    found = attrs(encode_span(record, OPTIONS).attributes)
+    assert found["gen_ai.provider.name"] == "azure.ai.openai"
+    assert found["server.address"] == "x.openai.azure.com" and "server.port" not in found
+    unknown = attrs(encode_span(make_record(), EncodeOptions()).attributes)
+    assert unknown["gen_ai.provider.name"] == "_OTHER"
