@@ -25,6 +25,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from wiretrace_proxy.access.state import ACCESS
 from wiretrace_proxy.api.errors import not_found
 from wiretrace_proxy.forward import target
 
@@ -35,6 +36,8 @@ SERVER_PREFIXES = ("/api", *target.PREFIXES, "/assets", "/healthz")
 """Paths (and everything under them) that are never the single-page app's."""
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+SIGN_IN_META = '<meta name="wiretrace-sign-in" content="required">'
+"""Added to ``index.html`` when the server asks for sign-in (``--auth-token``)."""
 
 
 def add_ui_routes(router: web.UrlDispatcher) -> None:
@@ -76,6 +79,8 @@ async def index(request: web.Request) -> web.StreamResponse:
             f"<pre>export OPENAI_BASE_URL={base}/v1</pre></noscript>"
         )
         text = built.read_text(encoding="utf-8").replace("</body>", f"{hint}</body>", 1)
+        if request.app[ACCESS].tokens:  # the UI then shows "Sign out"
+            text = text.replace("</head>", f"{SIGN_IN_META}</head>", 1)
         return web.Response(
             text=text, content_type="text/html", headers={"Cache-Control": "no-cache"}
         )

@@ -1,7 +1,7 @@
 /**
  * The app shell: a nav bar and the routes. The traces table, trace view and call detail are
  * in the main bundle; the analytics pages (compare, ops, models, dashboard, which use
- * recharts) are lazy chunks so the first load of `/` stays small.
+ * recharts) and the evaluation pages are lazy chunks so the first load of `/` stays small.
  */
 import { lazy, Suspense, type ReactNode } from "react";
 import { NavLink, Route, Routes } from "react-router";
@@ -14,6 +14,10 @@ const ComparePage = lazy(() => import("./pages/ComparePage"));
 const OpsPage = lazy(() => import("./pages/OpsPage"));
 const ModelsPage = lazy(() => import("./pages/ModelsPage"));
 const DashboardPage = lazy(() => import("./pages/DashboardPage"));
+const EvaluationsPage = lazy(() => import("./pages/EvaluationsPage"));
+const EvaluationRunPage = lazy(() => import("./pages/EvaluationRunPage"));
+const EvaluationComparePage = lazy(() => import("./pages/EvaluationComparePage"));
+const DatasetsPage = lazy(() => import("./pages/DatasetsPage"));
 
 function Lazy({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Loading />}>{children}</Suspense>;
@@ -25,7 +29,14 @@ const NAV: [string, string][] = [
   ["/ops", "Ops"],
   ["/models", "Models"],
   ["/compare", "Compare"],
+  ["/evaluations", "Evaluations"],
+  ["/datasets", "Datasets"],
 ];
+
+/** The server marks its page when it asks for sign-in (`wiretrace serve --auth-token`). */
+function signInRequired(): boolean {
+  return document.querySelector('meta[name="wiretrace-sign-in"]') !== null;
+}
 
 export function NavBar() {
   return (
@@ -44,6 +55,13 @@ export function NavBar() {
       <a className="nav-api" href="/api/openapi.json" target="_blank" rel="noreferrer">
         API
       </a>
+      {signInRequired() && (
+        <form className="nav-signout" method="post" action="/signout">
+          <button type="submit" data-testid="sign-out">
+            Sign out
+          </button>
+        </form>
+      )}
     </header>
   );
 }
@@ -74,6 +92,11 @@ export function App() {
           <Route path="/models" element={<Lazy><ModelsPage /></Lazy>} />
           <Route path="/models/:name" element={<Lazy><ModelsPage /></Lazy>} />
           <Route path="/dashboard" element={<Lazy><DashboardPage /></Lazy>} />
+          <Route path="/evaluations" element={<Lazy><EvaluationsPage /></Lazy>} />
+          <Route path="/evaluations/compare" element={<Lazy><EvaluationComparePage /></Lazy>} />
+          <Route path="/evaluations/:runId" element={<Lazy><EvaluationRunPage /></Lazy>} />
+          <Route path="/datasets" element={<Lazy><DatasetsPage /></Lazy>} />
+          <Route path="/datasets/:name" element={<Lazy><DatasetsPage /></Lazy>} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </main>

@@ -5,6 +5,14 @@ import type {
   CallDetail,
   CallList,
   Comparison,
+  DatasetDetail,
+  DatasetList,
+  DatasetRows,
+  DatasetVersion,
+  EvalComparison,
+  EvalRun,
+  EvalRunList,
+  EvalRunRows,
   Feedback,
   FeedbackIn,
   ModelList,
@@ -43,6 +51,12 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
     body = text ? JSON.parse(text) : null;
   } catch {
     if (resp.ok) throw new ApiError(resp.status, `${path}: the answer is not JSON`);
+  }
+  if (resp.status === 401) {
+    // The session ended (signed out elsewhere, expired, the token rotated): sign in again
+    // and come back here.
+    const here = window.location.pathname + window.location.search;
+    window.location.assign(`/signin?next=${encodeURIComponent(here)}`);
   }
   if (!resp.ok) {
     if (isErrorBody(body)) throw new ApiError(resp.status, body.error.message, body.error.param);
@@ -83,4 +97,27 @@ export const api = {
     request<Stats>(withQuery("/api/stats", params), { signal }),
   compare: (ids: string[], signal?: AbortSignal) =>
     request<Comparison>(withQuery("/api/compare", new URLSearchParams({ ids: ids.join(",") })), { signal }),
+  datasets: (signal?: AbortSignal) => request<DatasetList>("/api/datasets", { signal }),
+  dataset: (name: string, signal?: AbortSignal) =>
+    request<DatasetDetail>(`/api/datasets/${enc(name)}`, { signal }),
+  datasetRows: (name: string, params: URLSearchParams, signal?: AbortSignal) =>
+    request<DatasetRows>(withQuery(`/api/datasets/${enc(name)}/rows`, params), { signal }),
+  /** A dataset of the calls matching `filters` (any /api/calls filter), their exact request bodies. */
+  datasetFromCalls: (name: string, filters: URLSearchParams, limit: number) =>
+    request<DatasetVersion>("/api/datasets/from-calls", {
+      method: "POST",
+      body: JSON.stringify({ ...Object.fromEntries(filters), name, limit }),
+      headers: { "Content-Type": "application/json" },
+    }),
+  evalRuns: (params: URLSearchParams, signal?: AbortSignal) =>
+    request<EvalRunList>(withQuery("/api/evaluations/runs", params), { signal }),
+  evalRun: (id: string, signal?: AbortSignal) =>
+    request<EvalRun>(`/api/evaluations/runs/${enc(id)}`, { signal }),
+  evalRunRows: (id: string, params: URLSearchParams, signal?: AbortSignal) =>
+    request<EvalRunRows>(withQuery(`/api/evaluations/runs/${enc(id)}/rows`, params), { signal }),
+  evalCompare: (runs: string[], baseline: string, signal?: AbortSignal) =>
+    request<EvalComparison>(
+      withQuery("/api/evaluations/compare", new URLSearchParams({ runs: runs.join(","), baseline })),
+      { signal },
+    ),
 };
