@@ -91,3 +91,32 @@ def test_resume_re_runs_failed_rows(traced: ContractServer) -> None:
     summary = again.run(sometimes, resume=first.run_id)
     assert sorted(calls) == sorted(f"q{i}" for i in range(1, 10, 2))
     assert summary["n_ok"] == 10 and summary["seen"]["true_fraction"] == 1.0
+
+
+def test_ctrl_c_marks_the_run_failed_and_it_resumes(
+    traced: ContractServer, upstream: Upstream
+) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.sdk.evaluations.resumable", traced.url, upstream.url],
+        cwd=ROOT,
+        env={**os.environ, "WIRETRACE_QUIET": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert traced.wait_for(lambda s: any(len(rows) >= 10 for rows in s.rows.values()))
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert "KeyboardInterrupt" in err
+    (run_id,) = traced.runs
+    assert traced.wait_for(lambda s: s.runs[run_id]["status"] == "failed", timeout=10)
+    stored = len(traced.stored(run_id))
+    before = upstream.requests()
+    evaluation, model = resumable.build(upstream.url, upstream.client)
+    summary = evaluation.run(model, resume=run_id)
+    assert upstream.requests() - before == TOTAL - stored
+    assert summary["n_ok"] == TOTAL and traced.runs[run_id]["status"] == "finished"
