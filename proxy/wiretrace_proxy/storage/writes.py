@@ -113,7 +113,7 @@ def write_batch(
 def _delete_running(conn: Connection, ids: Collection[str]) -> None:
     if ids:
         running = CALLS.c.status == "running"
-        conn.execute(sa.delete(CALLS).where(CALLS.c.id.in_(list(ids)), running))
+        conn.execute(sa.delete(CALLS).where(CALLS.c.id.in_(sorted(ids)), running))
 
 
 def _write_each(
@@ -202,11 +202,15 @@ def upsert_records(conn: Connection, records: Sequence[CallRecord]) -> list[str]
     Two statements: the records whose id is new are inserted first (``DO NOTHING``) and
     added to the rollups (``rollup_writes``), exactly once; the rest are merged into their
     rows, where the rollups' update trigger subtracts the old row and adds the merged one.
+
+    Rows go in id order: two replicas upserting overlapping spans (a span's start through
+    one, its end through the other) then lock the rows they share in the same order, and
+    cannot deadlock on PostgreSQL.
     """
     if not records:
         return []
     dialect = conn.dialect.name
-    rows = [record_to_row(rec) for rec in records]
+    rows = sorted((record_to_row(rec) for rec in records), key=lambda row: str(row["id"]))
     inserted = set(conn.execute(_statement("new", dialect), rows).scalars())
     rollup_writes.add_calls(conn, [row for row in rows if row["id"] in inserted])
     rest = [row for row in rows if row["id"] not in inserted]
