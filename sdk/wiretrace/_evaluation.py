@@ -83,8 +83,11 @@ def server_url() -> str:
 
 
 def _quiet() -> bool:
-    from ._state import ENV_QUIET
+    """``init(quiet=...)`` when it was called, else ``$WIRETRACE_QUIET``."""
+    from ._state import ENV_QUIET, STATE
 
+    if STATE.quiet is not None:
+        return STATE.quiet
     return os.environ.get(ENV_QUIET, "").strip().lower() in ("1", "true", "yes", "on")
 
 

@@ -57,13 +57,15 @@ EXIT_TIMEOUT = 5.0
 
 
 class _State:
-    __slots__ = ("atexit_registered", "exporter", "pid", "project", "url")
+    __slots__ = ("atexit_registered", "exporter", "pid", "project", "quiet", "url")
 
     def __init__(self) -> None:
         self.exporter: Exporter | None = None
         """``None`` until ``init()``: ops then only call the user's function."""
         self.project: str | None = None
         self.url: str | None = None
+        self.quiet: bool | None = None
+        """``init()``'s resolved ``quiet`` (None before): also silences evaluations' lines."""
         self.pid = os.getpid()
         """This process (updated after fork): spans started elsewhere are not ended here."""
         self.atexit_registered = False
@@ -139,7 +141,8 @@ def init(project: str | None = None, url: str | None = None, *, quiet: bool | No
             if not STATE.atexit_registered:
                 atexit.register(_at_exit)
                 STATE.atexit_registered = True
-            _inject.install(resolved, STATE.project, _quiet(quiet))
+            STATE.quiet = _quiet(quiet)
+            _inject.install(resolved, STATE.project, STATE.quiet)
     except Exception:  # fail-open boundary: the app runs without tracing
         log.warning("wiretrace: init failed; running without tracing", exc_info=True)
 
@@ -214,7 +217,7 @@ def reset(timeout: float = 1.0) -> None:
     with _lock:
         _inject.uninstall()
         exporter, STATE.exporter = STATE.exporter, None
-        STATE.project = STATE.url = None
+        STATE.project = STATE.url = STATE.quiet = None
         _context.set_remote_parent(None)
     if exporter is not None:
         exporter.shutdown(timeout)
