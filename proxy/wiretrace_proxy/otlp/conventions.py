@@ -40,6 +40,7 @@ _CACHED = (
 _REASONING = (
     "llm.token_count.completion_details.reasoning",
     "gen_ai.usage.reasoning.output_tokens",
+    "gen_ai.usage.reasoning_tokens",
 )
 _RESPONSE_ID = ("gen_ai.response.id",)
 _SESSION = ("session.id", "gen_ai.conversation.id")
