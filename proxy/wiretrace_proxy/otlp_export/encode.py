@@ -23,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import (
     AnyValue,
     ArrayValue,
@@ -31,7 +30,7 @@ from opentelemetry.proto.common.v1.common_pb2 import (
     KeyValue,
 )
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from wiretrace_proxy import __version__
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
@@ -74,17 +73,39 @@ def exportable(record: CallRecord) -> bool:
     )
 
 
-def encode_request(spans: Iterable[tuple[str, Span]]) -> ExportTraceServiceRequest:
-    """``(project, span)`` pairs as one request, a ``ResourceSpans`` per project."""
-    by_project: dict[str, list[Span]] = {}
+def encode_request(spans: Iterable[tuple[str, bytes]]) -> bytes:
+    """``(project, serialised span)`` pairs as one serialised ``ExportTraceServiceRequest``,
+    a ``ResourceSpans`` per project.
+
+    Assembled from each span's bytes (protobuf's wire format is the concatenation of its
+    fields), not by adding ``Span`` messages to a request: copying 512 messages into one
+    is a single call that holds the GIL for tens of milliseconds, which the event loop
+    would wait out; the spans are serialised one at a time instead, as they are encoded.
+    """
+    by_project: dict[str, list[bytes]] = {}
     for project, span in spans:
         by_project.setdefault(project, []).append(span)
-    request = ExportTraceServiceRequest()
+    parts: list[bytes] = []
     for project, listed in by_project.items():
         resource = Resource(attributes=_key_values(_resource_attributes(project)))
-        scope_spans = ScopeSpans(scope=SCOPE, spans=listed)
-        request.resource_spans.append(ResourceSpans(resource=resource, scope_spans=[scope_spans]))
-    return request
+        scope_spans = b"".join([_SCOPE_FIELD, *(_field(2, span) for span in listed)])
+        resource_spans = _field(1, resource.SerializeToString()) + _field(2, scope_spans)
+        parts.append(_field(1, resource_spans))
+    return b"".join(parts)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field: its tag, the payload's length, the payload."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def _resource_attributes(project: str) -> JSONObject:
@@ -260,3 +281,7 @@ def any_value(value: JSON) -> AnyValue:
 def _homogeneous(values: Sequence[JSON]) -> bool:
     kinds = {type(v) for v in values}
     return len(kinds) <= 1 and kinds <= {str, bool, int, float}
+
+
+_SCOPE_FIELD = _field(1, SCOPE.SerializeToString())
+"""``ScopeSpans.scope``, the same in every request."""

@@ -26,8 +26,6 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
-
 from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.otlp_export.encode import (
     EncodeOptions,
@@ -228,23 +226,24 @@ class OtlpExporter:
             return min(started + self._export_timeout, self._stop_deadline)
 
         for chunk in self._requests(records):
-            body = encode_request(chunk).SerializeToString()
+            body = encode_request(chunk)
             outcome = self._sender.send(body, len(chunk), deadline, self._retrying)
             self._account(outcome, len(chunk))
 
-    def _requests(self, records: list[CallRecord]) -> list[list[tuple[str, Span]]]:
-        """The batch's spans, cut into requests of at most ``MAX_REQUEST_BYTES``."""
-        requests: list[list[tuple[str, Span]]] = [[]]
+    def _requests(self, records: list[CallRecord]) -> list[list[tuple[str, bytes]]]:
+        """The batch's spans, serialised one by one (``encode_request`` says why), cut into
+        requests of at most ``MAX_REQUEST_BYTES``."""
+        requests: list[list[tuple[str, bytes]]] = [[]]
         size = 0
         for record in records:
             try:
-                span = encode_span(record, self._options)
+                span = encode_span(record, self._options).SerializeToString()
             except Exception:  # fail-open boundary: one unencodable record loses itself
                 self._count_dropped(1)
                 if self._first_time("encode"):
                     log.exception("otlp: cannot encode record %s (counted dropped)", record.id)
                 continue
-            span_size = span.ByteSize()
+            span_size = len(span)
             if requests[-1] and size + span_size > MAX_REQUEST_BYTES:
                 requests.append([])
                 size = 0

@@ -61,6 +61,11 @@ OTHER_PROVIDER = "_OTHER"
 """The conventions' value for a provider they cannot name (a local or unknown server)."""
 
 to_json = jsonsafe.encoder(ensure_ascii=False)
+
+MAX_BODY_BYTES = 1_000_000
+"""A body larger than this gives no message attributes (``wiretrace.omitted_attributes``
+names them): a backend would cut or refuse them, and JSON-encoding it is one call that
+holds the GIL, which the event loop would wait out, for as long as it takes."""
 """Compact JSON text for attribute values (never ``NaN``)."""
 
 
@@ -157,18 +162,34 @@ def _response_attributes(endpoint: Endpoint, output: JSON) -> JSONObject:
     return found
 
 
+def body_too_big(record: CallRecord, side: str) -> bool:
+    """Whether the record's ``request`` or ``response`` body is over ``MAX_BODY_BYTES``."""
+    body = record.attributes.get(side)
+    size = body.get("bytes") if isinstance(body, dict) else None
+    return isinstance(size, int) and size > MAX_BODY_BYTES
+
+
 def _message_attributes(endpoint: Endpoint, record: CallRecord) -> JSONObject:
     found: JSONObject = {}
-    given = messages.input_messages(endpoint, record.inputs)
-    if given is not None:
-        found["gen_ai.input.messages"] = to_json(given)
-    instructions = messages.system_instructions(endpoint, record.inputs)
-    if instructions is not None:
-        found["gen_ai.system_instructions"] = to_json(instructions)
-    answered = messages.output_messages(endpoint, record.output)
-    if answered is not None:
-        found["gen_ai.output.messages"] = to_json(answered)
+    omitted: list[JSON] = []
     inputs = record.inputs
-    if isinstance(inputs, dict) and isinstance(inputs.get("tools"), list) and inputs["tools"]:
-        found["gen_ai.tool.definitions"] = to_json(inputs["tools"])
+    if body_too_big(record, "request"):
+        omitted.append("gen_ai.input.messages")
+    else:
+        given = messages.input_messages(endpoint, inputs)
+        if given is not None:
+            found["gen_ai.input.messages"] = to_json(given)
+        instructions = messages.system_instructions(endpoint, inputs)
+        if instructions is not None:
+            found["gen_ai.system_instructions"] = to_json(instructions)
+        if isinstance(inputs, dict) and isinstance(inputs.get("tools"), list) and inputs["tools"]:
+            found["gen_ai.tool.definitions"] = to_json(inputs["tools"])
+    if body_too_big(record, "response"):
+        omitted.append("gen_ai.output.messages")
+    else:
+        answered = messages.output_messages(endpoint, record.output)
+        if answered is not None:
+            found["gen_ai.output.messages"] = to_json(answered)
+    if omitted:
+        found["wiretrace.omitted_attributes"] = omitted
     return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
 from wiretrace_proxy.endpoints import Endpoint, create_op_endpoint
 from wiretrace_proxy.otlp_export import messages
-from wiretrace_proxy.otlp_export.genai import to_json
+from wiretrace_proxy.otlp_export.genai import body_too_big, to_json
 
 __all__ = ["openinference_attributes"]
 
@@ -43,11 +43,12 @@ def openinference_attributes(record: CallRecord, provider: str) -> JSONObject:
 
 
 def _values(record: CallRecord) -> JSONObject:
+    """The bodies as JSON (``genai.MAX_BODY_BYTES`` at most: see there)."""
     found: JSONObject = {}
-    if record.inputs is not None:
+    if record.inputs is not None and not body_too_big(record, "request"):
         found["input.value"] = to_json(record.inputs)
         found["input.mime_type"] = "application/json"
-    if record.output is not None:
+    if record.output is not None and not body_too_big(record, "response"):
         found["output.value"] = to_json(record.output)
         found["output.mime_type"] = "application/json"
     return found
@@ -73,9 +74,10 @@ def _llm(record: CallRecord, endpoint: Endpoint | None, provider: str) -> JSONOb
                 "llm.token_count.completion_details.reasoning": record.usage.reasoning_tokens,
             }
         )
-    if endpoint is not None:
+    if endpoint is not None and not body_too_big(record, "request"):
         given = messages.input_messages(endpoint, record.inputs) or []
         found.update(_flattened("llm.input_messages", given))
+    if endpoint is not None and not body_too_big(record, "response"):
         answered = messages.output_messages(endpoint, record.output) or []
         found.update(_flattened("llm.output_messages", answered))
     return found

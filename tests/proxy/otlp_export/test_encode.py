@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from wiretrace_proxy.callrecord import Usage
 from wiretrace_proxy.otlp_export.encode import (
@@ -265,15 +266,14 @@ def test_only_final_records_with_w3c_ids_are_exportable() -> None:
 
 
 def test_a_request_has_one_resource_per_project_named_service_name() -> None:
-    spans = [
-        (r.project, encode_span(r, OPTIONS))
-        for r in (
-            make_record(1, project="a"),
-            make_record(2, project="b"),
-            make_record(3, project="a"),
-        )
+    records = [
+        make_record(1, project="a"),
+        make_record(2, project="b"),
+        make_record(3, project="a"),
     ]
-    request = encode_request(spans)
+    spans = [(r.project, encode_span(r, OPTIONS).SerializeToString()) for r in records]
+    request = ExportTraceServiceRequest.FromString(encode_request(spans))  # the wire format
+    assert request.resource_spans[0].scope_spans[0].spans[0] == encode_span(records[0], OPTIONS)
     by_service = {
         attrs(rs.resource.attributes)["service.name"]: [
             s.span_id for ss in rs.scope_spans for s in ss.spans
@@ -301,3 +301,27 @@ def test_a_record_naming_its_provider_and_host_wins_over_the_servers_upstream() 
     assert found["server.address"] == "x.openai.azure.com" and "server.port" not in found
     unknown = attrs(encode_span(make_record(), EncodeOptions()).attributes)
     assert unknown["gen_ai.provider.name"] == "_OTHER"
+
+
+def test_a_span_over_127_bytes_and_a_request_over_16_kib_frame_right() -> None:
+    """Lengths of 2 and 3 varint bytes (the hand-assembled request's framing)."""
+    big = make_record(
+        inputs={"model": "m", "messages": [{"role": "user", "content": "x" * 20_000}]}
+    )
+    spans = [("p", encode_span(r, OPTIONS).SerializeToString()) for r in (make_record(), big)]
+    request = ExportTraceServiceRequest.FromString(encode_request(spans))
+    got = request.resource_spans[0].scope_spans[0].spans
+    assert [s.SerializeToString() for s in got] == [s for _, s in spans]
+    assert encode_request([]) == b""
+
+
+def test_a_body_over_the_bound_gives_no_messages_and_says_so() -> None:
+    record = make_record(
+        output=CHAT_OUTPUT,
+        attributes={"request": {"bytes": 2_000_000}, "response": {"bytes": 300}},
+    )
+    found = attrs(encode_span(record, EncodeOptions(openinference=True)).attributes)
+    assert "gen_ai.input.messages" not in found and "input.value" not in found
+    assert "llm.input_messages.0.message.role" not in found
+    assert found["wiretrace.omitted_attributes"] == ["gen_ai.input.messages"]
+    assert "gen_ai.output.messages" in found and "output.value" in found

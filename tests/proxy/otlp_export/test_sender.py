@@ -21,8 +21,8 @@ from tests.factories import make_record
 from tests.proxy.otlp_export.receiver import Answer, OtlpReceiver, otlp_receiver
 
 BODY = encode_request(
-    [("p", encode_span(make_record(n), EncodeOptions())) for n in (1, 2)]
-).SerializeToString()
+    [("p", encode_span(make_record(n), EncodeOptions()).SerializeToString()) for n in (1, 2)]
+)
 
 
 @pytest.fixture
