@@ -20,6 +20,14 @@ RUN pip install --no-cache-dir . \
     && useradd --create-home wiretrace \
     && install -d -o wiretrace -g wiretrace /home/wiretrace/data
 USER wiretrace
+# The server listens on every interface of the container, so it does not start without an
+# access token for its API and UI: pass one (long and random) as WIRETRACE_AUTH_TOKEN, or a
+# mounted secret file as WIRETRACE_AUTH_TOKEN_FILE:
+#   docker run -p 8787:8787 -e WIRETRACE_AUTH_TOKEN="$(openssl rand -hex 32)" ... wiretrace
+# Browsers sign in at /signin, scripts send "Authorization: Bearer <token>", the SDK reads
+# WIRETRACE_TOKEN. Apps in other containers that reach it by name need that name allowed:
+# WIRETRACE_PUBLIC_HOST=wiretrace. To run it open all the same (a network private by other
+# means): -e WIRETRACE_INSECURE_NO_AUTH=1.
 ENV WIRETRACE_HOST=0.0.0.0 \
     WIRETRACE_PORT=8787 \
     WIRETRACE_DB=/home/wiretrace/data/wiretrace.db
