@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
-
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -54,7 +53,7 @@ def _instrumentor(name: str) -> Any:
     if name == "openai-v2":
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
-        return OpenAIInstrumentor()
+        return OpenAIInstrumentor()  # type: ignore[no-untyped-call]
     if name == "openinference":
         from openinference.instrumentation.openai import OpenAIInstrumentor as OpenInference
 
