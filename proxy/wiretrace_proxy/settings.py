@@ -7,7 +7,7 @@ flag and its variable, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -145,14 +145,14 @@ class Settings:
     """TOML file of model prices that win over genai-prices (``pricing.load_overrides``)."""
     log_level: str = "info"
     """One of ``LOG_LEVELS``."""
-    auth_tokens: tuple[str, ...] = ()
+    auth_tokens: tuple[str, ...] = field(default=(), repr=False)  # a repr is printed, logged
     """Tokens any of which opens the API and UI (``access``); empty with no token file:
     open, as on loopback by default."""
     auth_token_file: str | None = None
     """A file of more such tokens, one a line, read at start."""
     public_hosts: tuple[str, ...] = ()
     """``Host`` names answered besides loopback names and IP addresses (DNS rebinding)."""
-    proxy_tokens: tuple[str, ...] = ()
+    proxy_tokens: tuple[str, ...] = field(default=(), repr=False)
     """Tokens any of which ``/v1`` calls must send as ``Wiretrace-Token``; empty: open."""
     insecure_no_auth: bool = False
     """Listen on a non-loopback address with no auth token (``serve`` refuses otherwise)."""
