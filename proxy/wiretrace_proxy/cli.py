@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from wiretrace_proxy import __version__
-from wiretrace_proxy.commands import intercept, purge, reprice, serve
+from wiretrace_proxy.commands import intercept, purge, replay, reprice, serve
 from wiretrace_proxy.commands.options import HelpFormatter
 
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     reprice.register(commands)
     purge.register(commands)
     intercept.register(commands)
+    replay.register(commands)
     return parser
 
 

@@ -21,15 +21,14 @@ the string ``"NaN"``: those rows hold what was recorded, not what was sent.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiohttp import web
 from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import eval_schemas as shapes
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
-from wiretrace_proxy.api.eval_bodies import offset_limit, project_of, read_model
+from wiretrace_proxy.api.eval_bodies import offset_limit, project_of, read_model, write
 from wiretrace_proxy.api.jsonio import BodyTooLarge, json_response
 from wiretrace_proxy.api.openapi import operation, path_param, query
 from wiretrace_proxy.api.reads import read
@@ -59,13 +58,10 @@ def add_routes(router: web.UrlDispatcher) -> None:
 async def _store(
     request: web.Request, project: str, name: str, rows: list[JSON], source: JSONObject
 ) -> web.Response:
-    engine = request.app[ENGINE]
+    def store(conn: Connection, now: datetime) -> tuple[DatasetVersion, bool]:
+        return datasets.add_version(conn, project, name, rows, source, now)
 
-    def store() -> tuple[DatasetVersion, bool]:
-        with engine.begin() as conn:
-            return datasets.add_version(conn, project, name, rows, source, datetime.now(UTC))
-
-    version, created = await asyncio.to_thread(store)
+    version, created = await write(request.app[ENGINE], store)
     return json_response(version.to_api(), status=201 if created else 200)
 
 

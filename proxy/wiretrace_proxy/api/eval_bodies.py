@@ -8,20 +8,41 @@ its model, is a 400 whose one-line message names the field by its path
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Connection, Engine
 
 from wiretrace_proxy.api.errors import BadParameter
 from wiretrace_proxy.api.jsonio import read_json
 from wiretrace_proxy.appkeys import SETTINGS
+from wiretrace_proxy.storage.engine import BEGIN_IMMEDIATE
 
-__all__ = ["iso", "offset_limit", "parse_body", "project_of", "read_model"]
+__all__ = ["iso", "offset_limit", "parse_body", "project_of", "read_model", "write"]
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+async def write(engine: Engine, fn: Callable[[Connection, datetime], T]) -> T:
+    """``fn(conn, now)`` in one transaction on a worker thread: stored when it returns.
+
+    On SQLite the transaction begins ``IMMEDIATE``: these writes read first (is the run
+    there? is the version?), and a deferred transaction that read before the writer
+    thread committed a batch would fail at once instead of waiting its turn."""
+
+    def work() -> T:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.execution_options(**{BEGIN_IMMEDIATE: True})
+            with conn.begin():
+                return fn(conn, datetime.now(UTC))
+
+    return await asyncio.to_thread(work)
 
 
 async def read_model(request: web.Request, model: type[M], limit: int) -> M:

@@ -13,9 +13,8 @@ proxy recorded with the run's ``Wiretrace-Eval-Run`` header (``storage/eval_call
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -27,7 +26,7 @@ from wiretrace._summaries import summarize_rows
 from wiretrace_proxy.api import eval_schemas as shapes
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
-from wiretrace_proxy.api.eval_bodies import iso, offset_limit, project_of, read_model
+from wiretrace_proxy.api.eval_bodies import iso, offset_limit, project_of, read_model, write
 from wiretrace_proxy.api.jsonio import BodyTooLarge, json_response
 from wiretrace_proxy.api.openapi import operation, path_param, query
 from wiretrace_proxy.api.reads import read
@@ -144,17 +143,6 @@ def _full_run(conn: Connection, run: Row, now: datetime) -> JSONObject:
     return run_to_api(run, run_summary(run, rows), totals, latencies, now)
 
 
-async def _write(request: web.Request, fn: Callable[[Connection, datetime], T]) -> T:
-    """``fn(conn, now)`` in one transaction on a worker thread: stored when it returns."""
-    engine = request.app[ENGINE]
-
-    def work() -> T:
-        with engine.begin() as conn:
-            return fn(conn, datetime.now(UTC))
-
-    return await asyncio.to_thread(work)
-
-
 async def create_run(request: web.Request) -> web.Response:
     try:
         given = await read_model(request, shapes.RunIn, 1024 * 1024)
@@ -179,7 +167,7 @@ async def create_run(request: web.Request) -> web.Response:
         return _full_run(conn, run, now), created
 
     try:
-        body, created = await _write(request, store)
+        body, created = await write(request.app[ENGINE], store)
     except RunConflict as exc:
         return json_response({"error": {"message": str(exc), "param": "id"}}, status=409)
     return json_response(body, status=201 if created else 200)
@@ -214,7 +202,7 @@ async def report_rows(request: web.Request) -> web.Response:
     def store(conn: Connection, now: datetime) -> bool:
         return eval_runs.report_rows(conn, run_id, reports, now)
 
-    if not await _write(request, store):
+    if not await write(request.app[ENGINE], store):
         return _unknown(run_id)
     return json_response({"stored": len(reports)})
 
@@ -247,7 +235,7 @@ async def finish_run(request: web.Request) -> web.Response:
         assert finished is not None
         return _full_run(conn, finished, now)
 
-    body = await _write(request, store)
+    body = await write(request.app[ENGINE], store)
     if body is None:
         return _unknown(run_id)
     return json_response(body)
