@@ -11,7 +11,10 @@ counted; the first failure of a kind is logged, the rest counted.
 
 Not exported: a ``running`` record (its final one is), a record ingested over OTLP
 (``attributes["wiretrace.source"] == "otlp"``: it came from the app's own instrumentation,
-which exports it itself), and a record whose ids are not W3C hex.
+which exports it itself), and a record whose ids are not W3C hex. An ingested LLM span
+folded into its proxied call (``storage/llm_merge.py``) is not exported either; the call
+is, once, as it was when stored: folding happens in the transaction that stores the later
+of the two, and a fold updates the call's row without storing a new record.
 
 ``stop(timeout)`` exports what is queued until the timeout, then counts the rest dropped
 and says how many.

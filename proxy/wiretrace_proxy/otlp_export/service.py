@@ -6,6 +6,7 @@ are still exported, within what is left of the stop's deadline (``stopping``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -22,6 +23,8 @@ from wiretrace_proxy.providers import HostTable
 from wiretrace_proxy.settings import Settings
 
 __all__ = ["build_exporter", "otlp_export", "upstream_provider"]
+
+log = logging.getLogger(__name__)
 
 
 def upstream_provider(upstream: str) -> str:
@@ -61,6 +64,7 @@ async def otlp_export(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     exporter.start()
+    log.info("otlp: exporting every call and span to %s", exporter.stats().url)
     app[OTLP_EXPORTER] = exporter
     yield
     timeout = app[STOPPING].time_left(settings.drain_timeout)
