@@ -37,6 +37,17 @@ export type CompareField = Schemas["CompareField"];
 export type CompareSection = CompareField["section"];
 export type CompareMetric = Schemas["CompareMetric"];
 export type ApiErrorBody = Schemas["Error"];
+export type DatasetList = Schemas["DatasetList"];
+export type DatasetListItem = Schemas["DatasetListItem"];
+export type DatasetDetail = Schemas["DatasetDetail"];
+export type DatasetRows = Schemas["DatasetRows"];
+export type DatasetVersion = Schemas["DatasetVersion"];
+export type EvalRun = Schemas["Run"];
+export type EvalRunList = Schemas["RunList"];
+export type EvalRunRow = Schemas["RunRow"];
+export type EvalRunRows = Schemas["RunRows"];
+export type EvalComparison = Schemas["EvalComparison"];
+export type ComparedMetric = Schemas["ComparedMetric"];
 export type Status = CallRecord["status"];
 
 /** Query parameters of GET /api/calls, as the server documents them. */

@@ -10,6 +10,7 @@ import { Link, useNavigate, useSearchParams } from "react-router";
 import { api } from "../api/client";
 import { EmptyState } from "../components/EmptyState";
 import { ActiveFilters, FilterBar } from "../components/FilterBar";
+import { MakeDataset } from "../components/evaluations/MakeDataset";
 import { StatusBadge, ErrorBox } from "../components/Status";
 import { DEFAULT_SORT, filterParams, isFilterParam, sortParam, toggleSort } from "../lib/filters";
 import { fmtCost, fmtInt, fmtMs, fmtTime, fmtWhen } from "../lib/format";
@@ -261,6 +262,7 @@ export function TracesPage() {
         >
           {liveOn ? "● live" : "○ paused"}
         </button>
+        <MakeDataset filters={query} />
         <button
           type="button"
           className="btn btn-primary"
