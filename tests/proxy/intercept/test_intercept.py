@@ -210,7 +210,7 @@ def test_the_proxy_dies_with_a_killed_server(data_home: Path, tmp_path: Path) ->
     children = psutil.Process(server.proc.pid).children(recursive=True)
     assert any("mitmdump" in " ".join(child.cmdline()) for child in children)
     server.proc.send_signal(signal.SIGKILL)
-    server.proc.wait(10)
+    server.stop()  # reaps it and closes its output pipe
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
 
