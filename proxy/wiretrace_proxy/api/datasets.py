@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.api import eval_schemas as shapes
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
-from wiretrace_proxy.api.eval_bodies import offset_limit, project_of, read_model, write
+from wiretrace_proxy.api.eval_bodies import WriteFailed, offset_limit, project_of, read_model, write
 from wiretrace_proxy.api.jsonio import BodyTooLarge, json_response
 from wiretrace_proxy.api.openapi import operation, path_param, query
 from wiretrace_proxy.api.reads import read
@@ -61,7 +61,10 @@ async def _store(
     def store(conn: Connection, now: datetime) -> tuple[DatasetVersion, bool]:
         return datasets.add_version(conn, project, name, rows, source, now)
 
-    version, created = await write(request.app[ENGINE], store)
+    try:
+        version, created = await write(request.app[ENGINE], store)
+    except WriteFailed as exc:
+        return exc.response()
     return json_response(version.to_api(), status=201 if created else 200)
 
 
@@ -194,7 +197,7 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
                 "Store rows as a dataset version (201), or find the version holding them (200)",
                 ok=ref(shapes.DatasetVersion),
                 status=201,
-                errors=(400, 413),
+                errors=(400, 413, 503),
                 body=ref(shapes.DatasetIn),
                 description="The version is the first 16 hex digits of the sha256 of the rows'"
                 " canonical JSON (sorted keys, no spaces); posting the same rows again answers"
@@ -216,7 +219,7 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
                 "A dataset version made from recorded calls: each row the exact request body",
                 ok=ref(shapes.DatasetVersion),
                 status=201,
-                errors=(400, 413),
+                errors=(400, 413, 503),
                 body=ref(shapes.DatasetFromCallsIn),
                 description="Body fields besides name, project and limit are /api/calls"
                 " filters (kind defaults to llm). Rows are the newest `limit` calls, oldest"

@@ -9,38 +9,63 @@ its model, is a 400 whose one-line message names the field by its path
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from wiretrace_proxy.api.errors import BadParameter
-from wiretrace_proxy.api.jsonio import read_json
+from wiretrace_proxy.api.jsonio import json_response, read_json
 from wiretrace_proxy.appkeys import SETTINGS
 from wiretrace_proxy.storage.engine import BEGIN_IMMEDIATE
 
-__all__ = ["iso", "offset_limit", "parse_body", "project_of", "read_model", "write"]
+__all__ = ["iso", "offset_limit", "parse_body", "project_of", "read_model", "write", "WriteFailed"]
+
+log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
+class WriteFailed(Exception):
+    """The database refused a write; the answer is 503 (retry later), nothing half-stored."""
+
+    def response(self) -> web.Response:
+        body = {"error": {"message": "storage unavailable, retry later", "param": None}}
+        return json_response(body, status=503)
+
+
 async def write(engine: Engine, fn: Callable[[Connection, datetime], T]) -> T:
-    """``fn(conn, now)`` in one transaction on a worker thread: stored when it returns.
+    """``fn(conn, now)`` in one transaction on a worker thread: stored when it returns;
+    ``WriteFailed`` when the database refuses it.
 
     On SQLite the transaction begins ``IMMEDIATE``: these writes read first (is the run
     there? is the version?), and a deferred transaction that read before the writer
-    thread committed a batch would fail at once instead of waiting its turn."""
+    thread committed a batch would fail at once instead of waiting its turn. A unique key
+    taken by a concurrent request for the same thing (the same rows, the same run id) is
+    run once more: it then finds what the other stored."""
 
-    def work() -> T:
+    def once() -> T:
         with engine.connect() as conn:
             if engine.dialect.name == "sqlite":
                 conn.execution_options(**{BEGIN_IMMEDIATE: True})
             with conn.begin():
                 return fn(conn, datetime.now(UTC))
+
+    def work() -> T:
+        try:
+            try:
+                return once()
+            except sa_exc.IntegrityError:
+                return once()
+        except (sa_exc.SQLAlchemyError, OSError) as exc:
+            log.warning("storage: evaluation write not stored: %s", exc)
+            raise WriteFailed() from exc
 
     return await asyncio.to_thread(work)
 

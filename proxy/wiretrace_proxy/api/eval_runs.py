@@ -26,7 +26,14 @@ from wiretrace._summaries import summarize_rows
 from wiretrace_proxy.api import eval_schemas as shapes
 from wiretrace_proxy.api import schemas
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
-from wiretrace_proxy.api.eval_bodies import iso, offset_limit, project_of, read_model, write
+from wiretrace_proxy.api.eval_bodies import (
+    WriteFailed,
+    iso,
+    offset_limit,
+    project_of,
+    read_model,
+    write,
+)
 from wiretrace_proxy.api.jsonio import BodyTooLarge, json_response
 from wiretrace_proxy.api.openapi import operation, path_param, query
 from wiretrace_proxy.api.reads import read
@@ -170,6 +177,8 @@ async def create_run(request: web.Request) -> web.Response:
         body, created = await write(request.app[ENGINE], store)
     except RunConflict as exc:
         return json_response({"error": {"message": str(exc), "param": "id"}}, status=409)
+    except WriteFailed as exc:
+        return exc.response()
     return json_response(body, status=201 if created else 200)
 
 
@@ -202,7 +211,11 @@ async def report_rows(request: web.Request) -> web.Response:
     def store(conn: Connection, now: datetime) -> bool:
         return eval_runs.report_rows(conn, run_id, reports, now)
 
-    if not await write(request.app[ENGINE], store):
+    try:
+        known = await write(request.app[ENGINE], store)
+    except WriteFailed as exc:
+        return exc.response()
+    if not known:
         return _unknown(run_id)
     return json_response({"stored": len(reports)})
 
@@ -235,7 +248,10 @@ async def finish_run(request: web.Request) -> web.Response:
         assert finished is not None
         return _full_run(conn, finished, now)
 
-    body = await write(request.app[ENGINE], store)
+    try:
+        body = await write(request.app[ENGINE], store)
+    except WriteFailed as exc:
+        return exc.response()
     if body is None:
         return _unknown(run_id)
     return json_response(body)
@@ -359,7 +375,7 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
                 "Create an evaluation run (201), or resume the run of that id (200)",
                 ok=ref(shapes.Run),
                 status=201,
-                errors=(400, 413),
+                errors=(400, 413, 503),
                 body=ref(shapes.RunIn),
             )
         ),
@@ -390,7 +406,7 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
         "post": operation(
             "Report rows (upsert by row_index and trial); an empty list is a heartbeat",
             ok=ref(shapes.RowsStored),
-            errors=(400, 404, 413),
+            errors=(400, 404, 413, 503),
             parameters=[_RUN_ID],
             body=ref(shapes.RowsIn),
         ),
@@ -410,7 +426,7 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
         "post": operation(
             "Finish a run; without a summary the server computes it from the rows",
             ok=ref(shapes.Run),
-            errors=(400, 404, 413),
+            errors=(400, 404, 413, 503),
             parameters=[_RUN_ID],
             body=ref(shapes.FinishIn),
         ),

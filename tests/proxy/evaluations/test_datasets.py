@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -94,3 +95,14 @@ def test_unknown_datasets_and_versions_are_404(servers: Servers) -> None:
     assert status == 404 and "0000000000000000" in answer["error"]["message"]
     status, answer = call(base, "GET", "/api/datasets/qa/rows?limit=0")
     assert status == 400 and answer["error"]["param"] == "limit"
+
+
+def test_the_same_rows_posted_at_once_store_one_version(servers: Servers) -> None:
+    body = {"name": "raced", "rows": ROWS}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: call(servers.proxy_url, "POST", "/api/datasets", body),
+                                range(8)))  # fmt: skip
+    assert sorted(status for status, _ in answers) == [200] * 7 + [201]
+    assert len({answer["version"] for _, answer in answers}) == 1
+    detail = ok(servers.proxy_url, "GET", "/api/datasets/raced")
+    assert len(detail["versions"]) == 1

@@ -12,6 +12,7 @@ import json
 import math
 import statistics
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -212,3 +213,17 @@ def test_unknown_runs_are_404(servers: Servers) -> None:
     for method, path, body in requests:
         status, answer = call(base, method, path, body)
         assert status == 404 and "nope" in answer["error"]["message"], (method, path)
+
+
+def test_a_run_created_twice_at_once_is_one_run(servers: Servers) -> None:
+    def create(_: int) -> tuple[int, Any]:
+        return call(servers.proxy_url, "POST", "/api/evaluations/runs", {
+            "id": "raced-run", "evaluation": {"name": "qa", "version": "e1"},
+            "dataset": {"name": "qa-set", "version": "d1"},
+            "model": {"name": "m", "version": "v1"}, "n_rows": 4,
+        })  # fmt: skip
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = sorted(status for status, _ in pool.map(create, range(6)))
+    assert statuses == [200] * 5 + [201]
+    assert ok(servers.proxy_url, "GET", "/api/evaluations/runs")["total"] == 1
