@@ -1,0 +1,126 @@
+"""An ingested LLM span and the proxied call of the same request become one record, in
+whichever order they arrive, and ``/api/stats`` counts the call once.
+
+The pairs: the span's ``gen_ai.response.id`` is the id of the response the proxy relayed
+(instrumentations that propagate no context), or the proxied call's parent is an HTTP
+client span under the LLM span (``opentelemetry-instrument`` with httpx instrumented).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+import openai
+
+from tests.harness import Servers
+from tests.proxy.otlp.bodies import export, new_span_id, new_trace_id, post, span
+
+MESSAGES: Any = [{"role": "user", "content": "fold me"}]
+
+
+def url(servers: Servers) -> str:
+    return servers.proxy_url + "/otlp/v1/traces"
+
+
+def stats(servers: Servers) -> Any:
+    servers.flush()
+    with urllib.request.urlopen(f"{servers.proxy_url}/api/stats?group_by=model") as resp:
+        return json.loads(resp.read())
+
+
+def llm_span(trace: str, span_id: str, parent: str, response_id: str | None) -> Any:
+    attributes: dict[str, Any] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.usage.input_tokens": 999,  # the wire's count must win
+        "gen_ai.usage.output_tokens": 1,
+        "gen_ai.conversation.id": "conv-7",
+    }
+    if response_id is not None:
+        attributes["gen_ai.response.id"] = response_id
+    return span(trace, span_id, "chat gpt-4o-mini", parent_id=parent, kind=3, attributes=attributes)
+
+
+def proxied(servers: Servers, **headers: str) -> tuple[str, str, int]:
+    """A call through the proxy: its record id, response id and prompt tokens."""
+    with openai.OpenAI(base_url=servers.base_url, api_key="sk-test-0") as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=MESSAGES, extra_headers=headers
+        )
+    answer = raw.parse()
+    assert answer.usage is not None
+    return raw.headers["wiretrace-call-id"], answer.id, answer.usage.prompt_tokens
+
+
+def direct_response_id(servers: Servers) -> str:
+    """The id the upstream gives this request (it derives ids from the body)."""
+    with openai.OpenAI(base_url=servers.upstream_url + "/v1", api_key="sk-test-0") as client:
+        return client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).id
+
+
+def assert_one_call(servers: Servers, trace: str, app_span: str, call_id: str, tokens: int) -> None:
+    records = servers.records(trace_id=trace)
+    llm = [r for r in records if r.kind == "llm"]
+    assert [r.id for r in llm] == [call_id]
+    call = llm[0]
+    assert call.parent_id == app_span and call.project == "shop"
+    assert call.usage is not None and call.usage.prompt_tokens == tokens  # the wire's
+    assert call.session_id == "conv-7"  # the span's context
+    assert call.display_name == "chat gpt-4o-mini"
+    assert len(servers.records(id=call_id)) == 1
+    totals = stats(servers)["totals"]
+    assert totals["calls"] == len(records) == len(servers.records())
+    assert totals["prompt_tokens"] == tokens
+
+
+def test_span_first_then_the_proxied_call(servers: Servers) -> None:
+    trace, app_span, llm = new_trace_id(), new_span_id(), new_span_id()
+    response_id = direct_response_id(servers)
+    status, _, _ = post(
+        url(servers),
+        export(span(trace, app_span, "handle"), llm_span(trace, llm, app_span, response_id)),
+    )
+    assert status == 200
+    servers.flush()  # the span is stored, alone, first
+    assert [r.kind for r in servers.records(trace_id=trace)].count("llm") == 1
+    call_id, answered, tokens = proxied(servers)
+    assert answered == response_id
+    assert_one_call(servers, trace, app_span, call_id, tokens)
+
+
+def test_the_proxied_call_first_then_the_span_late(servers: Servers) -> None:
+    trace, app_span, llm = new_trace_id(), new_span_id(), new_span_id()
+    call_id, response_id, tokens = proxied(servers)
+    servers.flush()
+    sent = export(span(trace, app_span, "handle"), llm_span(trace, llm, app_span, response_id))
+    assert post(url(servers), sent)[0] == 200
+    assert_one_call(servers, trace, app_span, call_id, tokens)
+    assert post(url(servers), sent)[0] == 200  # the exporter sends it again
+    assert_one_call(servers, trace, app_span, call_id, tokens)
+
+
+def test_an_http_client_span_between_the_llm_span_and_the_call(servers: Servers) -> None:
+    trace, app_span, llm, http = new_trace_id(), new_span_id(), new_span_id(), new_span_id()
+    http_span = span(
+        trace,
+        http,
+        "POST",
+        parent_id=llm,
+        kind=3,
+        attributes={"http.request.method": "POST", "url.full": servers.base_url},
+    )
+    sent = export(span(trace, app_span, "handle"), llm_span(trace, llm, app_span, None), http_span)
+    assert post(url(servers), sent)[0] == 200
+    servers.flush()
+    call_id, _, tokens = proxied(servers, traceparent=f"00-{trace}-{http}-01")
+    assert_one_call(servers, trace, app_span, call_id, tokens)
+    [http_record] = servers.records(id=http)
+    assert http_record.parent_id == call_id  # re-parented onto the call
+
+
+def test_a_proxied_call_without_a_span_stays_as_it_is(servers: Servers) -> None:
+    call_id, _, _ = proxied(servers)
+    [record] = servers.records(id=call_id)
+    assert "otel" not in record.attributes and record.display_name is None
