@@ -48,8 +48,9 @@ __all__ = [
     "resum_costs",
 ]
 
-BATCH_SIZE = 1000
-"""Old calls per transaction, at most (their children come with them)."""
+BATCH_SIZE = 500
+"""Old calls per transaction, at most (their children come with them): on SQLite each
+holds the write lock the writer waits for."""
 
 POSTGRES_LOCK_KEY = int.from_bytes(b"wtpurge!", "big")
 """The advisory lock purging replicas take turns on."""
