@@ -162,13 +162,14 @@ def _answers(host: str, port: int) -> bool:
 def _start_server(
     parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings
 ) -> subprocess.Popen[bytes]:
-    """``wiretrace serve --intercept`` with this command's flags, once its proxy answers;
-    its output goes to a file shown only if it fails to start."""
+    """``wiretrace serve --intercept`` with this command's settings, once its proxy
+    answers; its output goes to a file shown only if it fails to start."""
     assert settings.intercept_port is not None
-    argv = [sys.executable, "-m", "wiretrace_proxy.cli", "serve", *_flags(parser, args)]
+    argv = [sys.executable, "-m", "wiretrace_proxy.cli", "serve"]
     argv += ["--intercept", str(settings.intercept_port)]
+    environ = {**os.environ, **_variables(parser, args)}
     log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - read back on failure
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environ)
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while not _answers(settings.host, settings.intercept_port):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -183,20 +184,21 @@ def _start_server(
     return process
 
 
-def _flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
-    """The serve flags whose value differs from what the server would read by itself
-    (its variables are inherited)."""
-    flags: list[str] = []
+def _variables(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """The ``WIRETRACE_*`` variables of the serve settings given as flags here, so the
+    server reads the same values (as variables: secrets such as ``--intercept-token`` stay
+    out of its command line, which other users can read)."""
+    variables: dict[str, str] = {}
     for field in serve.FIELDS:
         value, default = getattr(args, field), parser.get_default(field)
         if field == "intercept_port" or value == default:
             continue
         option = OPTION_BY_FIELD[field]
         if isinstance(value, bool):
-            flags.append(option.flag if value else "--no-" + option.flag[2:])
+            variables[option.env] = "1" if value else "0"
         elif option.repeat:
-            for item in value:
-                flags += [option.flag, "=".join(item) if isinstance(item, tuple) else str(item)]
+            items = ("=".join(item) if isinstance(item, tuple) else str(item) for item in value)
+            variables[option.env] = ",".join(items)
         else:
-            flags += [option.flag, str(value)]
-    return flags
+            variables[option.env] = str(value)
+    return variables

@@ -222,6 +222,11 @@ def test_intercept_run_wraps_an_app_and_returns_its_status(data_home: Path, tmp_
         "r = openai.OpenAI(max_retries=0).chat.completions.create(\n"
         "    model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'hi'}])\n"
         "print(r.choices[0].message.content)\n"
+        "import http.client, os, urllib.parse\n"
+        "proxy = urllib.parse.urlsplit(os.environ['HTTPS_PROXY'])\n"
+        "bare = http.client.HTTPConnection(proxy.hostname, proxy.port, timeout=10)\n"
+        "bare.request('CONNECT', 'api.openai.com:443')\n"
+        "print('without the token:', bare.getresponse().status)\n"
         "sys.exit(3)\n"
     )
     port, server_port = free_port(), free_port()
@@ -242,6 +247,8 @@ def test_intercept_run_wraps_an_app_and_returns_its_status(data_home: Path, tmp_
                 f"api.openai.com={site.url}",
                 "--route-ca",
                 str(site.ca_file),
+                "--intercept-token",  # reaches the server it starts as a variable
+                TOKEN,
                 "--",
                 sys.executable,
                 str(app),
@@ -253,6 +260,7 @@ def test_intercept_run_wraps_an_app_and_returns_its_status(data_home: Path, tmp_
         )
     assert done.returncode == 3, done.stderr
     assert "fake upstream" in done.stdout
+    assert "without the token: 407" in done.stdout  # the server it started has the token
     with pytest.raises(OSError):
         wait_listening(port, timeout=0.5)  # the server it started is gone
 
