@@ -232,7 +232,8 @@ class Evaluation:
         scorers = self.scorer_specs()
         run = _Run(self, model_spec, scorers, resume)
         if resume is not None:
-            run.results = await asyncio.to_thread(_stored_ok_rows, run.url, resume)
+            expected = {"dataset": self.dataset.version, "evaluation": self.version(scorers)}
+            run.results = await asyncio.to_thread(_stored_ok_rows, run.url, resume, expected)
         self.run_id = run.run_id
         return await run.execute(model)
 
@@ -240,12 +241,15 @@ class Evaluation:
         """``evaluate`` for code that is not async (not from inside a running event loop)."""
         try:
             asyncio.get_running_loop()
+            in_loop = True
         except RuntimeError:
-            return asyncio.run(self.evaluate(model, resume=resume))
-        raise RuntimeError(
-            "Evaluation.run() cannot run inside an event loop (a notebook, async code): "
-            "use `await evaluation.evaluate(model)` there"
-        )
+            in_loop = False
+        if in_loop:
+            raise RuntimeError(
+                "Evaluation.run() cannot run inside an event loop (a notebook, async code): "
+                "use `await evaluation.evaluate(model)` there"
+            )
+        return asyncio.run(self.evaluate(model, resume=resume))
 
 
 class _Run:
@@ -583,12 +587,25 @@ class _Run:
         return summary
 
 
-def _stored_ok_rows(url: str, run_id: str) -> dict[tuple[int, int], dict[str, Any]]:
+def _stored_ok_rows(
+    url: str, run_id: str, expected: Mapping[str, str]
+) -> dict[tuple[int, int], dict[str, Any]]:
     """The rows of run ``run_id`` the server holds that need no re-run (no model or scorer
-    error). Raises ``WiretraceAPIError`` when the server cannot say: a resume needs it."""
+    error). Raises ``WiretraceAPIError`` when the server cannot say (a resume needs it),
+    and ``ValueError`` when the run was made with another dataset or evaluation version
+    (``expected``: their versions now): its rows would not mean the same."""
     from ._client import Client
 
     client = Client(url)
+    run = client.get(f"/api/evaluations/runs/{run_id}")
+    if isinstance(run, dict):
+        for what, version in expected.items():
+            stored = (run.get(what) or {}).get("version")
+            if stored is not None and stored != version:
+                raise ValueError(
+                    f"run {run_id} was made with {what} version {stored}, this evaluation has "
+                    f"{version} (a changed dataset, scorer or setting): start a new run"
+                )
     found: dict[tuple[int, int], dict[str, Any]] = {}
     offset, page = 0, 1000
     while True:

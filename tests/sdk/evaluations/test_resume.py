@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import wiretrace
 
 from . import resumable
@@ -120,3 +121,13 @@ def test_ctrl_c_marks_the_run_failed_and_it_resumes(
     summary = evaluation.run(model, resume=run_id)
     assert upstream.requests() - before == TOTAL - stored
     assert summary["n_ok"] == TOTAL and traced.runs[run_id]["status"] == "finished"
+
+
+def test_resuming_with_another_dataset_version_is_refused(traced: ContractServer) -> None:
+    first = wiretrace.Evaluation(dataset=wiretrace.Dataset(name="r", rows=resumable.ROWS[:4]))
+    first.run(lambda question: question)
+    changed = wiretrace.Evaluation(dataset=wiretrace.Dataset(name="r", rows=resumable.ROWS[:5]))
+    calls: list[str] = []
+    with pytest.raises(ValueError, match=f"run {first.run_id} was made with dataset version"):
+        changed.run(lambda question: calls.append(question), resume=first.run_id)
+    assert calls == []
