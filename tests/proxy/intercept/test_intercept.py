@@ -22,6 +22,7 @@ import psutil
 import pytest
 
 from tests.fakes.upstream import create_fake_upstream
+from tests.harness import LoopThread, start_site
 from tests.proxy.intercept.conftest import (
     TOKEN,
     Intercept,
@@ -171,6 +172,24 @@ def test_non_llm_host_is_tunnelled_with_its_own_certificate(
         body, issuer = _tunnel(intercept.port, "localhost", site.port, site.ca_file, TOKEN)
     assert body == "hello"
     assert "trustme" in issuer["organizationName"]  # not mitmproxy's certificate
+    time.sleep(0.3)  # a record would have landed within the writer's 50 ms
+    assert _count(intercept.server.url) == before
+
+
+def test_plain_http_is_forwarded_but_not_recorded(intercept: Intercept) -> None:
+    before = _count(intercept.server.url)
+    thread = LoopThread()
+    runner, url = thread.call(start_site(hello_app()))
+    try:
+        credentials = b64encode(f"wiretrace:{TOKEN}".encode()).decode()
+        conn = http.client.HTTPConnection("127.0.0.1", intercept.port, timeout=10)
+        conn.request("GET", url + "/", headers={"Proxy-Authorization": f"Basic {credentials}"})
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"hello")
+        conn.close()
+    finally:
+        thread.call(runner.cleanup())
+        thread.close()
     time.sleep(0.3)  # a record would have landed within the writer's 50 ms
     assert _count(intercept.server.url) == before
 
