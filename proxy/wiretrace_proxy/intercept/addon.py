@@ -62,7 +62,7 @@ class Forwarder:
         authority = request.host if request.port == 443 else f"{request.host}:{request.port}"
         request.path = f"{ROUTE}{authority}{request.path}"
         request.scheme = "http"
-        request.host = host
+        request.host = host.strip("[]")  # an IPv6 address, as mitmproxy spells hosts
         request.port = int(port)
         request.headers[SECRET_HEADER] = self.secret
 
