@@ -37,6 +37,10 @@ class Scorer(Model):
     column_map: dict[str, str] | None = dataclasses.field(default=None, kw_only=True)
     """Scorer parameter -> dataset column, for parameters named differently from columns."""
 
+    def ready(self) -> None:
+        """Raise when this scorer cannot run (a missing optional library, say); called once
+        before the evaluation's first model call, so it fails then and not on every row."""
+
     def summarize(self, rows: list[Any]) -> dict[str, Any] | None:
         """The summary of this scorer's results (the rows it scored); ``None`` (the default)
         uses the standard rules. ``n`` and ``n_errors`` are added when missing."""
@@ -126,6 +130,7 @@ class ScorerSpec:
             self.fn: Callable[..., Any] = score
             self.version = str(model_version(scorer, Model)["digest"])
             column_map = scorer.column_map
+            scorer.ready()
         elif callable(scorer):
             self.name = str(getattr(scorer, "__name__", type(scorer).__name__))
             self.fn = scorer

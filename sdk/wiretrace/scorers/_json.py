@@ -37,6 +37,9 @@ class JSONSchema(Scorer):
 
     schema: dict[str, Any]
 
+    def ready(self) -> None:
+        require("jsonschema", "JSONSchema")
+
     @op
     def score(self, *, output: Any) -> bool:
         jsonschema = require("jsonschema", "JSONSchema")

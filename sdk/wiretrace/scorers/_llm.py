@@ -29,6 +29,11 @@ JUDGE_PROMPT = (
 name (``{question}``) are filled in."""
 
 
+def _ready(scorer: Any) -> None:
+    if scorer.client is None:
+        require("openai", type(scorer).__name__)
+
+
 def _client(scorer: Any) -> Any:
     if scorer.client is None:
         openai = require("openai", type(scorer).__name__)
@@ -50,6 +55,9 @@ class EmbeddingSimilarity(Scorer):
     threshold: float = 0.8
     client: Any = dataclasses.field(default=None, repr=False, compare=False)
 
+    def ready(self) -> None:
+        _ready(self)
+
     @op
     def score(self, *, output: Any, target: Any) -> dict[str, Any]:
         texts = [str(output), str(target)]
@@ -70,6 +78,9 @@ class LLMJudge(Scorer):
     model: str = "gpt-4o-mini"
     prompt: str = JUDGE_PROMPT
     client: Any = dataclasses.field(default=None, repr=False, compare=False)
+
+    def ready(self) -> None:
+        _ready(self)
 
     @op
     def score(self, *, output: Any, **row: Any) -> dict[str, Any]:

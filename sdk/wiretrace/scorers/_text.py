@@ -63,6 +63,9 @@ class StringSimilarity(Scorer):
 
     method: str = "ratio"
 
+    def ready(self) -> None:
+        require("rapidfuzz.fuzz", "StringSimilarity", "rapidfuzz")
+
     @op
     def score(self, *, output: Any, target: Any) -> float:
         fuzz = require("rapidfuzz.fuzz", "StringSimilarity", "rapidfuzz")

@@ -171,3 +171,19 @@ def test_llm_judge_passes_fails_and_counts_an_unusable_answer(
         stored[2]["output"] == "Kyoto"
         and "did not answer" in stored[2]["scorer_errors"]["LLMJudge"]
     )
+
+
+def test_a_scorer_whose_library_is_missing_fails_before_any_model_call(
+    traced: ContractServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rapidfuzz", None)  # import rapidfuzz now fails
+    monkeypatch.setitem(sys.modules, "rapidfuzz.fuzz", None)
+    called: list[str] = []
+    evaluation = wiretrace.Evaluation(
+        dataset=wiretrace.Dataset(name="s", rows=ROWS), scorers=[scorers.StringSimilarity()]
+    )
+    with pytest.raises(ImportError, match=r"StringSimilarity needs rapidfuzz: pip install"):
+        evaluation.run(lambda question: called.append(question))
+    assert called == []
