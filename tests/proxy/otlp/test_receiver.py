@@ -60,8 +60,8 @@ def test_spans_are_stored_with_their_ids_times_and_what_they_said(servers: Serve
     assert isinstance(otel, dict)
     assert otel["kind"] == "CLIENT"
     assert otel["attributes"] == {"http.request.method": "POST", "tags": ["a", "b"], "n": 1.5}
-    assert otel["events"][0]["name"] == "retry"  # type: ignore[index,call-overload]
-    assert otel["resource"]["deployment.environment"] == "test"  # type: ignore[index,call-overload]
+    assert otel["events"][0]["name"] == "retry"
+    assert otel["resource"]["deployment.environment"] == "test"
     assert charge.attributes["wiretrace.source"] == "otlp"
 
 
@@ -74,7 +74,7 @@ def test_json_with_hex_ids_any_case_and_string_int64s(servers: Servers) -> None:
     assert json.loads(body) == {}
     [record] = servers.records(trace_id=trace)
     assert record.id == root and record.op_name == "json-span"
-    assert record.attributes["otel"]["attributes"] == {"n": 2**40}  # type: ignore[index,call-overload]
+    assert record.attributes["otel"]["attributes"] == {"n": 2**40}
 
 
 def test_gzip_bodies_are_inflated(servers: Servers) -> None:
@@ -164,3 +164,24 @@ def test_a_busy_queue_answers_429_with_retry_after_and_stores_nothing(
     assert small_queue.records(trace_id=trace) == []
     status, _, _ = post(url(small_queue), export(span(trace, new_span_id(), "one")))
     assert status == 200  # a smaller export fits
+
+
+def test_the_route_is_in_the_openapi_document_and_answers_its_schema(servers: Servers) -> None:
+    import urllib.request
+
+    import jsonschema
+
+    with urllib.request.urlopen(servers.proxy_url + "/api/openapi.json") as resp:
+        document = json.loads(resp.read())
+    operation = document["paths"]["/otlp/v1/traces"]["post"]
+    assert {"200", "400", "413", "415", "429", "503"} <= set(operation["responses"])
+    assert set(operation["requestBody"]["content"]) == {"application/json", PROTOBUF}
+    trace = new_trace_id()
+    bad = span(trace, new_span_id(), "bad")
+    bad.start_time_unix_nano = 0
+    _, _, body = post(url(servers), bodies.as_json(export(bad)), "application/json")
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    jsonschema.validate(json.loads(body), ok)
+    _, _, body = post(url(servers), b"{", "application/json")
+    failed = operation["responses"]["400"]["content"]["application/json"]["schema"]
+    jsonschema.validate(json.loads(body), failed)
