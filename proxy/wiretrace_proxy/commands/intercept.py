@@ -1,9 +1,10 @@
-"""``wiretrace intercept env|run|ca``: put an app behind the intercept proxy.
+"""``wiretrace intercept install|env|run|ca``: put an app behind the intercept proxy.
 
-``env`` prints the ``export`` lines (``eval "$(wiretrace intercept env)"``); ``run -- CMD``
-runs CMD with them, starting ``wiretrace serve --intercept`` first when no proxy answers
-on the port (and stopping it after), and exits with CMD's status; ``ca`` prints the CA's
-path and SHA-256 fingerprint. The CA is created on first use.
+``install`` puts mitmproxy into a virtualenv of its own; ``env`` prints the ``export``
+lines (``eval "$(wiretrace intercept env)"``); ``run -- CMD`` runs CMD with them, starting
+``wiretrace serve --intercept`` first when no proxy answers on the port (and stopping it
+after), and exits with CMD's status; ``ca`` prints the CA's path and SHA-256 fingerprint.
+The CA is created on first use.
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ from wiretrace_proxy.commands.options import (
 from wiretrace_proxy.errors import ConfigError
 from wiretrace_proxy.intercept.ca import CaFiles, ensure_ca, fingerprint
 from wiretrace_proxy.intercept.environment import export_lines, proxy_url, variables
-from wiretrace_proxy.intercept.install import find_mitmdump, intercept_dir, interpreter_of
+from wiretrace_proxy.intercept.install import (
+    best_python,
+    find_mitmdump,
+    install_venv,
+    intercept_dir,
+    interpreter_of,
+)
 from wiretrace_proxy.settings import DEFAULT_INTERCEPT_PORT, Settings
 
 __all__ = ["register"]
@@ -63,6 +70,20 @@ def register(subparsers: Subparsers) -> None:
     )
     add_settings(ca, ENV_FIELDS)
     ca.set_defaults(run=run_ca, command_parser=ca)
+    install = commands.add_parser(
+        "install",
+        help="install mitmproxy for intercept mode, in a virtualenv of its own",
+        description="Create intercept mode's virtualenv in wiretrace's data directory and "
+        "install mitmproxy there (never into wiretrace's own environment: its pins "
+        "conflict with wiretrace's dependencies).",
+        formatter_class=HelpFormatter,
+    )
+    install.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the interpreter (default: python3.13, python3.12, else this one)",
+    )
+    install.set_defaults(run=run_install, command_parser=install)
     run = commands.add_parser(
         "run",
         help="run CMD behind the proxy (starting a server if none answers)",
@@ -118,6 +139,19 @@ def run_ca(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     files = _ca_files(parser, _settings(parser, args, ENV_FIELDS))
     print(files.cert)
     print(f"SHA-256 {fingerprint(files.cert)}")
+    return 0
+
+
+def run_install(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    venv = intercept_dir() / "venv"
+    python = args.python or best_python()
+    print(f"installing mitmproxy with {python} into {venv}", file=sys.stderr)
+    try:
+        mitmdump = install_venv(python, venv)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
+    print(mitmdump)
     return 0
 
 

@@ -4,13 +4,16 @@ mitmproxy's releases pin what wiretrace's environment needs newer (``h11<=0.14``
 last one for Python 3.11, where openai's HTTP stack needs ``h11>=0.16``; a
 ``typing-extensions`` cap on 3.12 that pydantic exceeds), so it cannot share a virtualenv
 with wiretrace. It runs as ``mitmdump`` from a separate one instead: ``make`` builds
-``.venv-intercept`` in a checkout (``requirements.txt`` beside this file picks the release
-for that Python); ``--mitmdump`` names any other.
+``.venv-intercept`` in a checkout, ``wiretrace intercept install`` one in the data
+directory (``requirements.txt`` beside this file picks the release for that Python);
+``--mitmdump`` names any other.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -47,10 +50,32 @@ def find_mitmdump(configured: str | None) -> Path:
         if path.is_file():
             return path
     raise ConfigError(
-        "intercept mode is not installed: run `make install` in a checkout, or "
-        f"`python3 -m venv DIR && DIR/bin/pip install -r {REQUIREMENTS}` and pass "
-        "--mitmdump DIR/bin/mitmdump"
+        "intercept mode is not installed: run `wiretrace intercept install` (or "
+        "`make install` in a checkout)"
     )
+
+
+PREFERRED = ("python3.13", "python3.12")
+"""Interpreters tried first: mitmproxy 12 needs Python 3.12+."""
+
+
+def best_python() -> str:
+    """A Python 3.12+ on PATH that runs, else this one (mitmproxy 11.0.2 for 3.11)."""
+    for name in PREFERRED:
+        found = shutil.which(name)
+        if found and subprocess.run([found, "-c", ""], capture_output=True).returncode == 0:
+            return found
+    return sys.executable
+
+
+def install_venv(python: str, venv: Path) -> Path:
+    """A virtualenv at ``venv`` with ``requirements.txt`` installed; its mitmdump.
+    ``subprocess.CalledProcessError`` if a step fails (its output went to the terminal)."""
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "-r", str(REQUIREMENTS)], check=True)
+    return venv / "bin" / "mitmdump"
 
 
 def interpreter_of(mitmdump: Path) -> str:
