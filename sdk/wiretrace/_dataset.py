@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["Dataset", "canonical_digest"]
+__all__ = ["Dataset", "canonical_digest", "canonical_json"]
 
 
 def _segment(value: str) -> str:
@@ -22,10 +22,14 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def canonical_json(value: object) -> str:
+    """Keys sorted, no spaces, UTF-8 as is; what JSON cannot hold becomes its ``str``."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def canonical_digest(value: object) -> str:
     """sha256 (16 hex characters) of ``value``'s canonical JSON."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return hashlib.sha256(canonical_json(value).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 class Dataset:
@@ -50,8 +54,15 @@ class Dataset:
             copied.append({str(key): value for key, value in row.items()})
         self.name = name
         self.rows: list[dict[str, Any]] = copied
-        self.version = canonical_digest(copied)
+        text = canonical_json(copied)
+        self.version = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         """The content digest of the rows."""
+        self._json = text
+
+    def json_rows(self) -> list[dict[str, Any]]:
+        """The rows as JSON values, complete (what is sent to the server and digested)."""
+        rows: list[dict[str, Any]] = json.loads(self._json)
+        return rows
 
     @classmethod
     def from_server(

@@ -314,7 +314,7 @@ class _Run:
         dataset = evaluation.dataset
         scope = {"project": project} if project else {}
         self.reporter.post(
-            "/api/datasets", {"name": dataset.name, **scope, "rows": serialize(dataset.rows)}
+            "/api/datasets", {"name": dataset.name, **scope, "rows": dataset.json_rows()}
         )
         self.reporter.post(
             "/api/evaluations/runs",

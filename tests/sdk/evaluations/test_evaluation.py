@@ -389,3 +389,14 @@ async def test_run_inside_an_event_loop_says_to_await_evaluate(traced: ContractS
         evaluation.run(lambda question: question)
     summary = await evaluation.evaluate(lambda question: question)
     assert summary["n_ok"] == 2
+
+
+def test_a_large_dataset_reaches_the_server_whole(traced: ContractServer) -> None:
+    rows = [{"question": f"q{i}", "text": "x" * 20_000} for i in range(1_500)]
+    dataset = wiretrace.Dataset(name="big", rows=rows)
+    wiretrace.Evaluation(dataset=dataset).run(lambda question: question)
+    (posted,) = traced.datasets
+    assert posted["rows"] == rows  # no item or string limit on what is stored
+    from wiretrace._dataset import canonical_digest
+
+    assert canonical_digest(posted["rows"]) == dataset.version
