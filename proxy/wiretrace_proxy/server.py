@@ -70,10 +70,16 @@ async def run(settings: Settings, started: asyncio.Event | None = None) -> int:
     )
     await runner.setup()
     intercept: InterceptChild | None = None
+    otlp_runner: web.AppRunner | None = None
     try:
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
         _banner(settings, runner)
+        if settings.otlp_port is not None:
+            from wiretrace_proxy.api.otlp import start_port
+
+            otlp_runner = await start_port(app, settings.host, settings.otlp_port)
+            log.info("server: OTLP/HTTP traces also at /v1/traces on port %d", settings.otlp_port)
         if settings.intercept_port is not None:
             from wiretrace_proxy.intercept.service import start_child
 
@@ -96,6 +102,8 @@ async def run(settings: Settings, started: asyncio.Event | None = None) -> int:
         )
         await stopping.drain(runner, settings.drain_timeout)
     finally:
+        if otlp_runner is not None:  # stop taking exports before the writer drains
+            await otlp_runner.cleanup()
         if intercept is None:
             await runner.cleanup()
         else:  # its calls were drained above; mitmproxy takes ~1.5 s to stop

@@ -58,6 +58,8 @@ ENV_PROXY_TOKEN = "WIRETRACE_PROXY_TOKEN"
 """``--proxy-token``: token(s) ``/v1`` requires in a ``Wiretrace-Token`` header (unset: open)."""
 ENV_INSECURE_NO_AUTH = "WIRETRACE_INSECURE_NO_AUTH"
 """``--insecure-no-auth``: listen beyond loopback with no ``--auth-token`` all the same."""
+ENV_OTLP_PORT = "WIRETRACE_OTLP_PORT"
+"""``--otlp-port``: a second port taking OTLP/HTTP traces at ``/v1/traces`` (4318 is the usual)."""
 ENV_INTERCEPT = "WIRETRACE_INTERCEPT"
 """``--intercept``: port of the HTTPS forward proxy (intercept mode) started beside the server."""
 ENV_LLM_HOST = "WIRETRACE_LLM_HOST"
@@ -181,6 +183,9 @@ class Settings:
     """Exported spans also carry OpenInference keys (``llm.*``, ``input.value``)."""
     otlp_export_gzip: bool = True
     """Exports are sent with ``Content-Encoding: gzip``."""
+    otlp_port: int | None = None
+    """A second port where OTLP/HTTP traces are taken at ``/v1/traces`` (on the server's
+    own port they are at ``/otlp/v1/traces``); None: only there."""
 
     @property
     def database_url(self) -> str:

@@ -46,7 +46,7 @@ from wiretrace_proxy.otlp.decode import (
 from wiretrace_proxy.otlp.mapping import Mapper
 from wiretrace_proxy.otlp.spans import Rejected, read_spans
 
-__all__ = ["OPENAPI_PATHS", "PATH", "add_routes", "receive"]
+__all__ = ["OPENAPI_PATHS", "PATH", "PORT_PATH", "add_routes", "port_app", "receive", "start_port"]
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,39 @@ _INVALID_ARGUMENT, _RESOURCE_EXHAUSTED, _UNAVAILABLE = 3, 8, 14
 _SHOWN = 20
 
 
+PORT_PATH = "/v1/traces"
+"""On ``--otlp-port``, the path every OTLP exporter uses by default."""
+MAIN_APP: web.AppKey[web.Application] = web.AppKey("otlp_main_app")
+"""On the ``--otlp-port`` app: the server's app, whose writer and settings it uses."""
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post(PATH, receive)
+
+
+def port_app(main: web.Application) -> web.Application:
+    """The app served on ``--otlp-port``: the receiver at ``/v1/traces`` and nothing else,
+    recording through ``main``'s writer."""
+    app = web.Application(client_max_size=MAX_BODY + 1)
+    app[MAIN_APP] = main
+    app.router.add_post(PORT_PATH, _receive_on_port)
+    return app
+
+
+async def start_port(main: web.Application, host: str, port: int) -> web.AppRunner:
+    """Listen on ``--otlp-port``; the caller cleans the runner up before the main one."""
+    runner = web.AppRunner(port_app(main), handler_cancellation=True, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+async def _receive_on_port(request: web.Request) -> web.Response:
+    return await _receive(request, request.app[MAIN_APP])
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +101,10 @@ class _Decoded:
 
 async def receive(request: web.Request) -> web.Response:
     """One OTLP/HTTP traces export (see the module docstring)."""
+    return await _receive(request, request.app)
+
+
+async def _receive(request: web.Request, app: web.Application) -> web.Response:
     media = media_type(request.headers.get("Content-Type", ""))
     if media is None:
         message = f"Content-Type must be {PROTOBUF_TYPE} or {JSON_TYPE}"
@@ -78,7 +113,6 @@ async def receive(request: web.Request) -> web.Response:
         raw = await read_body(request, MAX_BODY)
     except RawTooLarge:
         return _error(media, 413, _RESOURCE_EXHAUSTED, f"body larger than {MAX_BODY} bytes")
-    app = request.app
     mapper = Mapper(app[SETTINGS].project, app.get(PRICER))
     encoding = request.headers.get("Content-Encoding", "")
     project = request.headers.get("Wiretrace-Project") or None

@@ -43,6 +43,7 @@ from wiretrace_proxy.settings import (
     ENV_OTLP_EXPORT_GZIP,
     ENV_OTLP_EXPORT_HEADERS,
     ENV_OTLP_EXPORT_OPENINFERENCE,
+    ENV_OTLP_PORT,
     ENV_PORT,
     ENV_PRICES,
     ENV_PROJECT,
@@ -441,6 +442,15 @@ OPTIONS: tuple[Option, ...] = (
         ENV_OTLP_EXPORT_GZIP,
         parse_bool,
         "gzip each export request",
+    ),
+    Option(
+        "otlp_port",
+        "--otlp-port",
+        ENV_OTLP_PORT,
+        parse_port,
+        "also take OTLP/HTTP traces at /v1/traces on this port (4318 is the standard one); "
+        "they are always taken at /otlp/v1/traces on --port",
+        "PORT",
     ),
 )
 """Every setting, in ``--help`` order."""

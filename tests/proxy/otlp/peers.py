@@ -69,7 +69,8 @@ def instrumented(name: str, endpoint: str, service: str = "shop") -> Iterator[Pe
     saved = {key: os.environ.get(key) for key in _ENV[name]}
     os.environ.update(_ENV[name])
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    exporter = OTLPSpanExporter(endpoint=endpoint)
+    # "env": the exporter reads OTEL_EXPORTER_OTLP_ENDPOINT and appends /v1/traces itself.
+    exporter = OTLPSpanExporter() if endpoint == "env" else OTLPSpanExporter(endpoint=endpoint)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     with warnings.catch_warnings():  # OpenLLMetry's pydantic models use v1's class config
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -122,14 +123,17 @@ if __name__ == "__main__":
     main(sys.argv[1:])
 
 
-def run_peer(name: str, endpoint: str, base_url: str, service: str, text: str) -> dict[str, Any]:
-    """Run ``main`` in a fresh interpreter; what the app saw."""
+def run_peer(
+    name: str, endpoint: str, base_url: str, service: str, text: str, **env: str
+) -> dict[str, Any]:
+    """Run ``main`` in a fresh interpreter (``env`` added to its environment); what the app
+    saw."""
     done = subprocess.run(
         [sys.executable, "-m", "tests.proxy.otlp.peers", name, endpoint, base_url, service, text],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **env},
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
