@@ -31,7 +31,8 @@ def served(tmp_path: Path) -> Iterator[tuple[ServerProcess, int]]:
 
 def trace_of(url: str, trace_id: str) -> str:
     with urllib.request.urlopen(f"{url}/api/traces/{trace_id}", timeout=10) as resp:
-        return resp.read().decode()
+        text: str = resp.read().decode()
+        return text
 
 
 def test_the_standard_endpoint_variable_and_the_otlp_port(
