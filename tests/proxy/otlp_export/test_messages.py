@@ -133,7 +133,7 @@ def test_legacy_completions_prompts_and_texts() -> None:
 
 
 def test_bodies_without_messages_give_none() -> None:
-    raw = {"raw": "not json", "content_type": "text/plain"}
+    raw: Any = {"raw": "not json", "content_type": "text/plain"}
     assert input_messages(Endpoint.CHAT, raw) is None
     assert input_messages(Endpoint.EMBEDDINGS, {"input": "x"}) is None
     assert output_messages(Endpoint.CHAT, "text") is None
