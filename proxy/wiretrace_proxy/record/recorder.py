@@ -11,6 +11,7 @@ the capture's metadata only through ``_Meta.of``, so neither can store it unmask
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -460,8 +461,25 @@ def load_key_salt(settings: Settings) -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        salt = secrets.token_hex(16)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(salt)
-        path.chmod(0o600)
-        return salt
+        return _create_salt(path)
+
+
+def _create_salt(path: Path) -> str:
+    """A new salt written to ``path``, or the salt another process wrote there first.
+
+    Why a link: two servers on one SQLite file started together would each write a salt,
+    and the one whose file was replaced would fingerprint with a salt kept nowhere. The
+    salt is written whole to a file of this process's own, then linked into place, which
+    fails if ``path`` exists: then that one is read and used."""
+    salt = secrets.token_hex(16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    own = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    own.write_text(salt)
+    own.chmod(0o600)
+    try:
+        os.link(own, path)
+    except FileExistsError:
+        return path.read_text().strip()
+    finally:
+        own.unlink(missing_ok=True)
+    return salt
