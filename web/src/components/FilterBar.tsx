@@ -8,7 +8,15 @@ import { isoToLocalInput, localInputToIso } from "../lib/format";
 import { CALL_STATUSES, FEEDBACK_FILTERS, KIND_FILTERS } from "../api/vocabulary";
 import { RANGES } from "../lib/filters";
 
-const KIND_LABELS: Record<(typeof KIND_FILTERS)[number], string> = { llm: "LLM call", op: "SDK op" };
+const KIND_LABELS: Record<(typeof KIND_FILTERS)[number], string> = {
+  llm: "LLM call",
+  op: "SDK op",
+  agent: "agent span",
+  chain: "chain span",
+  tool: "tool span",
+  retriever: "retriever span",
+  embedding: "embedding span",
+};
 const FEEDBACK_LABELS: Record<(typeof FEEDBACK_FILTERS)[number], string> = {
   up: "thumbs up",
   down: "thumbs down",

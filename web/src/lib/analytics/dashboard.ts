@@ -120,7 +120,15 @@ export function bucketLabel(key: string, bucket: Bucket): string {
   return `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:00`;
 }
 
-const KIND_LABELS: Record<(typeof KIND_FILTERS)[number], string> = { llm: "LLM calls", op: "ops" };
+const KIND_LABELS: Record<(typeof KIND_FILTERS)[number], string> = {
+  llm: "LLM calls",
+  op: "ops",
+  agent: "agent spans",
+  chain: "chain spans",
+  tool: "tool spans",
+  retriever: "retriever spans",
+  embedding: "embedding spans",
+};
 
 export const KIND_CHOICES: readonly (readonly [string, string])[] = [
   ["", "all calls"],
