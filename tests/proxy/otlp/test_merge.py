@@ -10,14 +10,28 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import openai
+import pytest
 
 from tests.harness import Servers
 from tests.proxy.otlp.bodies import export, new_span_id, new_trace_id, post, span
 
+pytestmark = pytest.mark.both_databases
+
 MESSAGES: Any = [{"role": "user", "content": "fold me"}]
+
+
+@pytest.fixture
+def servers(db_url: str) -> Iterator[Servers]:
+    """The servers on SQLite and on PostgreSQL (the fold is one transaction on each)."""
+    s = Servers(db_url, key_salt="test-salt")
+    try:
+        yield s
+    finally:
+        s.close()
 
 
 def url(servers: Servers) -> str:
