@@ -8,6 +8,10 @@ does not keep up, or a database stuck on a lock). ``reasons`` says which. Losses
 counters since the start (``lost``, ``dropped``): they do not keep the status degraded once
 recording works again.
 
+``replica`` and ``schema_revision`` say which of several servers on one database answered
+and the schema it runs on; ``retention`` is the last run of ``--retention-days``'s purge
+(rows removed per table), null when it is off.
+
 ``parser_refusals`` counts requests aiohttp's HTTP parser refused before any handler saw
 them (oversized or too many headers, control characters): they have no record, so this is
 where they show. They are the clients' faults, so they do not make the status degraded.
