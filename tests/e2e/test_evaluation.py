@@ -51,6 +51,17 @@ def get(servers: Servers, path: str) -> Any:
         return json.load(response)
 
 
+def wait_for_calls(servers: Servers, run_id: str, calls: int) -> Any:
+    """The run's rows once ``calls`` calls are filed under them (a write the database
+    refused for a moment is spooled and replayed a little later)."""
+    deadline = time.monotonic() + 15
+    while True:
+        rows = get(servers, f"/api/evaluations/runs/{run_id}/rows")["rows"]
+        if sum(len(row["call_ids"]) for row in rows) >= calls or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
 @wiretrace.op
 def exact_match(target: str, output: str) -> bool:
     return output == target
@@ -81,7 +92,7 @@ def test_each_rows_tokens_and_cost_are_those_of_its_proxied_calls(servers: Serve
     servers.flush()
     run_id = evaluation.run_id or ""
 
-    rows = get(servers, f"/api/evaluations/runs/{run_id}/rows")["rows"]
+    rows = wait_for_calls(servers, run_id, sum(row["calls"] for row in ROWS))
     assert len(rows) == len(ROWS)
     total_tokens = 0
     total_cost = 0.0
