@@ -212,6 +212,10 @@ def test_a_dataset_from_recorded_calls_replays_them(servers: Servers) -> None:
             model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
         )
     servers.flush()
+    deadline = time.monotonic() + 15  # a write refused for a moment is replayed soon after
+    while len(get(servers, "/api/calls?session_id=prod-7")["calls"]) < 3:
+        assert time.monotonic() < deadline, "the three calls were never stored"
+        time.sleep(0.1)
     dataset = wiretrace.Dataset.from_calls("replay", project="evals", session_id="prod-7")
     assert len(dataset) == 3
     asked = sorted(row["inputs"]["messages"][0]["content"] for row in dataset.rows)
