@@ -24,9 +24,10 @@ from wiretrace_proxy.appkeys import OTLP_EXPORTER
 from wiretrace_proxy.otlp_export.encode import any_value
 
 from tests.fakes.fake_streams import ANSWER
-from tests.harness import Servers
+from tests.harness import Servers, fake_upstream_url
 from tests.proxy.otlp_export.receiver import OtlpReceiver, attrs, otlp_receiver
 from tests.proxy.otlp_export.test_sender import closed_port_url
+from tests.proxy.process import ServerProcess
 
 KEY = "sk-test-otlp-export-0000000000000000"
 
@@ -310,3 +311,23 @@ def test_one_wiretrace_reads_back_what_another_exports(tmp_path: Path) -> None:
     )
     assert got.attributes.get("wiretrace.source") == "otlp"
     assert ANSWER in json.dumps(got.output, ensure_ascii=False)
+
+
+def test_wiretrace_serve_exports_with_its_flags_and_flushes_on_sigterm(
+    tmp_path: Path, receiver: OtlpReceiver
+) -> None:
+    with fake_upstream_url() as upstream:
+        base = receiver.url.removesuffix("/v1/traces")  # a base URL: /v1/traces is appended
+        server = ServerProcess(
+            upstream, tmp_path / "w.db", "--otlp-export", base, "--otlp-export-headers", "x-k=v"
+        )
+        with openai.OpenAI(base_url=server.url + "/v1", api_key=KEY) as client:
+            for n in range(3):
+                client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": f"{n}"}]
+                )
+        code, out = server.stop(30)  # SIGTERM at once: the stop sends what is still queued
+    assert code == 0, out
+    assert f"otlp: exporting every call and span to {receiver.url}" in out
+    assert len(by_id(receiver)) == 3
+    assert all(r.headers["x-k"] == "v" for r in receiver.received)
