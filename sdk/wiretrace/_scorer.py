@@ -20,6 +20,8 @@ __all__ = ["ColumnBinding", "Scorer", "ScorerSpec", "bind_columns"]
 
 OUTPUT = "output"
 """The parameter that receives the model's output."""
+MODEL_OUTPUT = "model_output"
+"""Accepted instead of ``output`` (scorers written for Weave's older name)."""
 
 
 class Scorer(Model):
@@ -139,11 +141,13 @@ class ScorerSpec:
         else:
             raise TypeError(f"scorer {scorer!r} is neither a function nor a wiretrace.Scorer")
         who = f"scorer {self.name}"
-        self.takes_output = _has_output(self.fn)
-        if not self.takes_output:
+        found = _output_parameter(self.fn)
+        if found is None:
             raise TypeError(f"{who} must have an 'output' parameter for the model's output")
+        self.output_name = found
+        """``output``, or ``model_output`` for scorers written for the older name."""
         self.binding = bind_columns(
-            who, self.fn, columns, column_map, reserved=(OUTPUT,), fixes=_SCORER_FIXES
+            who, self.fn, columns, column_map, reserved=(found,), fixes=_SCORER_FIXES
         )
         self.is_async = inspect.iscoroutinefunction(self.fn)
 
@@ -154,7 +158,7 @@ class ScorerSpec:
             values.update({name: row[column] for name, column in self.binding.columns.items()})
         else:
             values = {name: row[column] for name, column in self.binding.columns.items()}
-        values[OUTPUT] = output
+        values[self.output_name] = output
         return values
 
     def summarize(self, values: list[Any], n_errors: int) -> dict[str, Any]:
@@ -169,6 +173,17 @@ class ScorerSpec:
         return summary
 
 
-def _has_output(fn: Callable[..., Any]) -> bool:
+def _output_parameter(fn: Callable[..., Any]) -> str | None:
+    """The parameter that takes the model's output: ``output``, else ``model_output``
+    (Weave's older name), else ``output`` through ``**kwargs``; None when there is none."""
     params = inspect.signature(fn).parameters
-    return OUTPUT in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    both = OUTPUT in params and MODEL_OUTPUT in params
+    if both:
+        raise TypeError("a scorer takes the model's output as 'output' or 'model_output', not both")
+    if OUTPUT in params:
+        return OUTPUT
+    if MODEL_OUTPUT in params:
+        return MODEL_OUTPUT
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return OUTPUT
+    return None

@@ -400,3 +400,19 @@ def test_a_large_dataset_reaches_the_server_whole(traced: ContractServer) -> Non
     from wiretrace._dataset import canonical_digest
 
     assert canonical_digest(posted["rows"]) == dataset.version
+
+
+def test_a_scorer_may_name_the_output_model_output(traced: ContractServer) -> None:
+    @wiretrace.op
+    def legacy(target: str, model_output: str) -> bool:
+        return model_output == target
+
+    @wiretrace.op
+    def confused(output: str, model_output: str) -> bool:
+        return True
+
+    dataset = wiretrace.Dataset(name="q", rows=ROWS[:3])
+    summary = wiretrace.Evaluation(dataset=dataset, scorers=[legacy]).run(lambda target: target)
+    assert summary["legacy"]["true_count"] == 3
+    with pytest.raises(TypeError, match="'output' or 'model_output', not both"):
+        wiretrace.Evaluation(dataset=dataset, scorers=[confused]).run(lambda target: target)
