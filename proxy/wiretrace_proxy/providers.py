@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["CUSTOM", "PROVIDERS", "HostTable", "Provider", "parse_llm_host"]
+__all__ = ["CUSTOM", "PROVIDERS", "HostTable", "Provider", "glob_regex", "parse_llm_host"]
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 """One DNS label (a resource name in ``<resource>.openai.azure.com``)."""
@@ -79,7 +79,7 @@ class HostTable:
         """The built-in table, then ``extra`` user globs (validated by ``parse_llm_host``)."""
         providers = list(PROVIDERS)
         if extra:
-            globs = tuple(_glob_regex(parse_llm_host(value)) for value in extra)
+            globs = tuple(glob_regex(parse_llm_host(value)) for value in extra)
             providers.append(Provider(CUSTOM, globs))
         return cls(providers)
 
@@ -131,7 +131,7 @@ def parse_llm_host(value: str) -> str:
     return text
 
 
-def _glob_regex(glob: str) -> str:
+def glob_regex(glob: str) -> str:
     """The anchored expression of a validated glob (``*.`` = one or more labels)."""
     if glob.startswith("*."):
         return rf"(?:{_LABEL}\.)+{re.escape(glob[2:])}"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wiretrace_proxy.providers import PROVIDERS, _glob_regex, parse_llm_host
+from wiretrace_proxy.providers import PROVIDERS, glob_regex, parse_llm_host
 
 
 def allow_hosts(extra: Sequence[str] = ()) -> str:
     """One expression matching ``host:port`` of every LLM host (and ``extra`` globs)."""
     patterns = [pattern for provider in PROVIDERS for pattern in provider.host_patterns]
-    patterns += [_glob_regex(parse_llm_host(value)) for value in extra]
+    patterns += [glob_regex(parse_llm_host(value)) for value in extra]
     alternatives = "|".join(f"(?:{pattern})" for pattern in patterns)
     return rf"^(?:{alternatives})\.?:\d+$"
