@@ -9,8 +9,8 @@ Runs on the exporter's own thread, never on the event loop. The rules:
 - Any other status (400 bad data, 401, 404, 413, 500...) is final: the batch is dropped.
 - At most ``MAX_ATTEMPTS`` tries, and none whose wait would pass the deadline.
 
-Environment proxies (``HTTP_PROXY``) are not used: like the upstream connection, the
-exporter talks to the URL it was given.
+Environment proxies (``HTTP_PROXY``) are not used and redirects are not followed (a 3xx is
+final): like the upstream connection, the exporter talks to the URL it was given.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class Sender:
         self._interrupt = interrupt or threading.Event()
         """Set to cut a wait between tries short (a stop); the next try then still runs."""
         self._clock = clock
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
     def send(
         self,
@@ -154,6 +154,13 @@ class Sender:
     @staticmethod
     def _now() -> datetime:
         return datetime.now(UTC)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is a final answer: urllib would follow it with a GET, losing the body."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 def _rejected(body: bytes) -> int:

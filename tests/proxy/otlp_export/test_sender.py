@@ -75,9 +75,9 @@ def test_a_retryable_status_without_retry_after_backs_off_and_retries(
     assert len(receiver.spans()) == 2
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 413, 500])
+@pytest.mark.parametrize("status", [302, 307, 400, 401, 404, 413, 500])
 def test_any_other_status_is_final(receiver: OtlpReceiver, status: int) -> None:
-    receiver.script(Answer(status))
+    receiver.script(Answer(status, {"Location": receiver.url}))  # a redirect is not followed
     outcome = Sender(receiver.url, backoff_base=0.01).send(BODY, 2, lambda: in_seconds(10))
     assert not outcome.sent and outcome.retries == 0
     assert outcome.error is not None and f"HTTP {status}" in outcome.error
