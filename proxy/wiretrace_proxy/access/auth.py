@@ -27,7 +27,10 @@ SIGNIN_PATH = "/signin"
 
 def cookie_name(request: web.Request) -> str:
     """``wiretrace_session_<port>``: the port the browser addressed."""
-    port = URL(f"http://{request.headers.get('Host', '')}/").explicit_port
+    try:
+        port = URL(f"http://{request.headers.get('Host', '')}/").explicit_port
+    except ValueError:  # the host check refuses such a Host first
+        port = None
     if port is None:
         port = 443 if request.secure else 80
     return f"{COOKIE_PREFIX}_{port}"

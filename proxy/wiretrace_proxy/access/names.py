@@ -37,6 +37,21 @@ def host_name(host: str) -> str:
     return value.rstrip(".")
 
 
+def _port_ok(host: str) -> bool:
+    """Whether the port of a ``Host`` value, if it has one, is a port number."""
+    value = host.strip()
+    if value.startswith("["):
+        rest = value[value.find("]") + 1 :] if "]" in value else ""
+    elif value.count(":") == 1:
+        rest = value[value.find(":") :]
+    else:
+        rest = ""
+    if not rest:
+        return True
+    port = rest.removeprefix(":")
+    return rest.startswith(":") and port.isascii() and port.isdigit() and int(port) <= 65535
+
+
 def _is_ip(name: str) -> bool:
     try:
         ipaddress.ip_address(name)
@@ -57,8 +72,8 @@ def is_loopback_name(name: str) -> bool:
 
 def host_allowed(host: str | None, public_hosts: Iterable[str] = ()) -> bool:
     """Whether a request with this ``Host`` header is answered."""
-    if not host:
-        return False  # HTTP/1.1 requires it; a browser always sends one
+    if not host or not _port_ok(host):
+        return False  # HTTP/1.1 requires one; a browser always sends a well-formed one
     name = host_name(host)
     if name == "localhost" or name.endswith(".localhost") or _is_ip(name):
         return True

@@ -43,6 +43,10 @@ def test_loopback_names_and_addresses_are_answered(host: str) -> None:
         "",
         None,
         "[::1",
+        "localhost:abc",
+        "localhost:99999",
+        "[::1]x",
+        "127.0.0.1:",
     ],
 )
 def test_other_names_are_refused(host: str | None) -> None:
