@@ -77,6 +77,7 @@ def test_public_surface() -> None:
         "HostTable",
         "PROVIDERS",
         "Provider",
+        "glob_regex",
         "parse_llm_host",
     ]
 
