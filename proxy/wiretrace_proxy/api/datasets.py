@@ -22,6 +22,7 @@ the string ``"NaN"``: those rows hold what was recorded, not what was sent.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from aiohttp import web
 from sqlalchemy.engine import Connection
@@ -30,7 +31,7 @@ from wiretrace_proxy.api import eval_schemas as shapes
 from wiretrace_proxy.api.errors import BadParameter, bad_request, not_found
 from wiretrace_proxy.api.eval_bodies import WriteFailed, offset_limit, project_of, read_model, write
 from wiretrace_proxy.api.jsonio import BodyTooLarge, json_response
-from wiretrace_proxy.api.openapi import operation, path_param, query
+from wiretrace_proxy.api.openapi import FILTER_COMPONENTS, operation, path_param, query
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.api.schemas import ref
 from wiretrace_proxy.appkeys import ENGINE
@@ -44,7 +45,22 @@ __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes"]
 
 MAX_BODY = 256 * 1024 * 1024
 """A dataset is posted in one body: 256 MiB."""
-OPENAPI_SCHEMAS = shapes.OPENAPI_SCHEMAS
+
+
+def _from_calls_schema() -> JSONObject:
+    """``DatasetFromCallsIn`` exactly: its own fields and each ``/api/calls`` filter, typed
+    as that filter's query parameter is (``openapi.FILTER_COMPONENTS``)."""
+    model = dict(shapes.OPENAPI_SCHEMAS["DatasetFromCallsIn"])
+    properties = dict(cast(JSONObject, model["properties"]))
+    for param in FILTER_COMPONENTS.values():
+        properties.setdefault(str(param["name"]), param["schema"])
+    model["properties"] = properties
+    model["patternProperties"] = {r"^property\..+": {"type": "string"}}
+    model["additionalProperties"] = False
+    return model
+
+
+OPENAPI_SCHEMAS = {**shapes.OPENAPI_SCHEMAS, "DatasetFromCallsIn": _from_calls_schema()}
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -81,15 +97,22 @@ async def post_dataset(request: web.Request) -> web.Response:
 
 
 def _filter_query(fields: dict[str, object]) -> dict[str, str]:
-    """Body fields as the query strings ``parse_filters`` reads."""
+    """Body fields as the query strings ``parse_filters`` reads, each of the JSON type the
+    document gives it (``DatasetFromCallsIn``): a string, a number or a boolean."""
     out: dict[str, str] = {}
     for name, value in fields.items():
-        if isinstance(value, bool):
+        schema = FILTER_COMPONENTS.get(f"filter.{name}", {}).get("schema")
+        kind = schema.get("type", "string") if isinstance(schema, dict) else "string"
+        if kind == "boolean" and isinstance(value, bool):
             out[name] = "true" if value else "false"
-        elif isinstance(value, str | int | float):
-            out[name] = str(value)
+        elif kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = repr(value)
+        elif kind == "string" and isinstance(value, str):
+            if not value and isinstance(schema, dict) and "format" in schema:
+                raise BadParameter(name, f"{name} must be a {schema['format']}, got ''")
+            out[name] = value
         else:
-            raise BadParameter(name, f"{name} must be a string, number or boolean")
+            raise BadParameter(name, f"{name} must be a {kind}")
     return out
 
 

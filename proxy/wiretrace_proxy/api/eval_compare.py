@@ -9,6 +9,8 @@ second (``bench/bench_eval_compare.py``).
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 from sqlalchemy.engine import Connection
 
@@ -24,7 +26,7 @@ from wiretrace_proxy.callrecord import JSONObject
 from wiretrace_proxy.evaluations.compare import RunData, compare_runs
 from wiretrace_proxy.storage import eval_runs
 
-__all__ = ["MAX_RUNS", "OPENAPI_PATHS", "add_routes"]
+__all__ = ["MAX_RUNS", "OPENAPI_PATHS", "RUNS_PATTERN", "add_routes"]
 
 MAX_RUNS = 4
 
@@ -33,13 +35,15 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/evaluations/compare", compare)
 
 
+RUNS_PATTERN = rf"^\s*[^,\s][^,]*(,\s*[^,\s][^,]*){{0,{MAX_RUNS - 1}}}$"
+"""``runs``: 1 to ``MAX_RUNS`` comma-separated ids, none empty."""
+
+
 def _run_ids(text: str | None) -> list[str]:
-    ids = [part.strip() for part in (text or "").split(",") if part.strip()]
-    if not 2 <= len(ids) <= MAX_RUNS:
-        raise BadParameter("runs", f"runs must name 2 to {MAX_RUNS} run ids, comma-separated")
-    if len(set(ids)) != len(ids):
-        raise BadParameter("runs", "runs names a run twice")
-    return ids
+    """The runs to compare, in order, a repeated id once (a single run: values only)."""
+    if text is None or re.match(RUNS_PATTERN, text) is None:
+        raise BadParameter("runs", f"runs must name 1 to {MAX_RUNS} run ids, comma-separated")
+    return list(dict.fromkeys(part.strip() for part in text.split(",")))
 
 
 def _run_data(conn: Connection, run_id: str) -> RunData | None:
@@ -66,8 +70,8 @@ async def compare(request: web.Request) -> web.Response:
     try:
         ids = _run_ids(request.query.get("runs"))
         baseline = request.query.get("baseline") or ids[0]
-        if baseline not in ids:
-            raise BadParameter("baseline", f"baseline {baseline!r} is not one of runs")
+        if baseline not in ids:  # another run: the one the others are compared against
+            ids.insert(0, baseline)
     except BadParameter as exc:
         return bad_request(exc)
 
@@ -95,11 +99,16 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
             parameters=[
                 query(
                     "runs",
-                    {"type": "string"},
-                    f"2 to {MAX_RUNS} run ids, comma-separated",
+                    {"type": "string", "pattern": RUNS_PATTERN},
+                    f"1 to {MAX_RUNS} run ids, comma-separated (usually 2 or more)",
                     required=True,
                 ),
-                query("baseline", {"type": "string"}, "one of runs (default: the first)"),
+                query(
+                    "baseline",
+                    {"type": "string"},
+                    "the run the others are compared against (default: the first of runs;"
+                    " another run is added to them)",
+                ),
             ],
             description="Rows are matched by row_index, each row's trials averaged first;"
             " the interval is a percentile bootstrap of the mean paired difference (1,000"

@@ -274,7 +274,7 @@ async def list_runs(request: web.Request) -> web.Response:
     params = request.query
     try:
         offset, limit = offset_limit(params, default=50, maximum=500)
-        status = params.get("status") or None
+        status = params.get("status")
         if status is not None and status not in STATUSES:
             raise BadParameter("status", f"status must be one of {', '.join(STATUSES)}")
     except BadParameter as exc:

@@ -7,15 +7,34 @@ The request models parse and check the bodies (a bad field is a 400 naming it, s
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    Strict,
+    StrictFloat,
+)
 
 from wiretrace_proxy.api.schemas import Closed, component_schemas
 from wiretrace_proxy.callrecord import JSONObject
 from wiretrace_proxy.storage.eval_runs import STATUSES
 
 __all__ = ["OPENAPI_SCHEMAS", "also_answers"]
+
+
+def _whole(value: object) -> object:
+    """``5.0`` as ``5``: JSON Schema's ``integer`` is any whole number, however spelled."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+StrictInt = Annotated[int, BeforeValidator(_whole), Strict()]
+"""A whole number (``5`` or ``5.0``); not a boolean, not a string."""
 
 Name = Field(min_length=1, max_length=512)
 Time = Field(json_schema_extra={"format": "date-time"})
@@ -125,7 +144,7 @@ class RowIn(Closed):
     model_error: ModelError | None = None
     trace_id: str | None = None
     span_id: str | None = None
-    latency_ms: float | None = None
+    latency_ms: StrictFloat | None = None
 
 
 class RowsIn(Closed):

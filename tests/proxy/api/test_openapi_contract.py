@@ -329,7 +329,7 @@ def test_unknown_models_are_listed(world: World) -> None:
         ("/api/evaluations/runs", "/api/evaluations/runs", {"status": "asleep"}, 400),
         ("/api/evaluations/runs/{run_id}", "/api/evaluations/runs/nope", {}, 404),
         ("/api/evaluations/runs/{run_id}/rows", "/api/evaluations/runs/nope/rows", {}, 404),
-        ("/api/evaluations/compare", "/api/evaluations/compare", {"runs": "a"}, 400),
+        ("/api/evaluations/compare", "/api/evaluations/compare", {"runs": "a,,b"}, 400),
         ("/api/evaluations/compare", "/api/evaluations/compare", {"runs": "a,b"}, 404),
     ],
 )

@@ -135,8 +135,8 @@ def test_runs_on_other_dataset_or_scorer_versions_get_warnings(servers: Servers)
     base = servers.proxy_url
     create(base, "base-run", make_rows(3, 0.5))
     create(base, "moved-run", make_rows(4, 0.5), dataset="d2", scorer="s2")
-    result = ok(base, "GET", "/api/evaluations/compare?runs=base-run,moved-run")
-    assert result["baseline"] == "base-run"
+    result = ok(base, "GET", "/api/evaluations/compare?runs=moved-run&baseline=base-run")
+    assert result["baseline"] == "base-run" and result["runs"] == ["base-run", "moved-run"]
     warnings = "\n".join(result["warnings"])
     assert len(result["warnings"]) == 2
     assert "dataset" in warnings and "qa-set@d2" in warnings and "qa-set@d1" in warnings
@@ -146,11 +146,12 @@ def test_runs_on_other_dataset_or_scorer_versions_get_warnings(servers: Servers)
 @pytest.mark.parametrize(
     ("query", "status", "param"),
     [
-        ("runs=only-one", 400, "runs"),
+        ("runs=", 400, "runs"),
+        ("runs=a,,b", 400, "runs"),
         ("runs=a,b,c,d,e", 400, "runs"),
-        ("runs=a,a", 400, "runs"),
-        ("runs=a,b&baseline=c", 400, "baseline"),
+        ("runs=a,b&baseline=c", 404, None),
         ("runs=missing-1,missing-2", 404, None),
+        ("runs=missing-1", 404, None),
     ],
 )
 def test_bad_compare_requests(servers: Servers, query: str, status: int, param: str | None) -> None:
@@ -176,3 +177,17 @@ def test_the_bootstrap_needs_two_pairs_for_an_interval() -> None:
     assert paired_difference([]).mean is None
     one = paired_difference([0.5])
     assert (one.n, one.mean, one.ci_low, one.ci_high) == (1, 0.5, None, None)
+
+
+def test_one_run_or_a_repeated_run_gives_its_values_alone(servers: Servers) -> None:
+    rows = make_rows(5, 0.5)
+    create(servers.proxy_url, "lonely", rows)
+    for query in ("runs=lonely", "runs=lonely,lonely"):
+        result = ok(servers.proxy_url, "GET", f"/api/evaluations/compare?{query}")
+        assert result["runs"] == ["lonely"] and result["warnings"] == []
+        exact_metric = result["metrics"][0]
+        assert exact_metric["metric"] == "exact.true_fraction"
+        values = exact(rows)
+        expected = math.fsum(v or 0 for v in values.values()) / len(values)
+        assert exact_metric["values"] == {"lonely": pytest.approx(expected)}
+        assert exact_metric["deltas"] == {"lonely": 0} and exact_metric["paired"] == {}

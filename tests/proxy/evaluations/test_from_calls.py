@@ -123,3 +123,30 @@ def test_from_calls_takes_the_newest_calls_up_to_limit(servers: Servers) -> None
 def test_a_bad_filter_is_a_400_naming_it(servers: Servers, body: Any, param: str) -> None:
     status, answer = call(servers.proxy_url, "POST", "/api/datasets/from-calls", body)
     assert status == 400 and answer["error"]["param"] == param, answer
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "typed", "min_latency_ms": 0, "roots_only": False, "status": "ok"},
+        {"name": "typed", "max_cost": 1.5, "property.env": "prod", "since": "2000-01-01T00:00:00Z"},
+    ],
+)
+def test_filters_take_their_documented_json_types(servers: Servers, body: Any) -> None:
+    status, answer = call(servers.proxy_url, "POST", "/api/datasets/from-calls", body)
+    assert status in (200, 201) and answer["row_count"] == 0, answer
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"name": "x", "property.env": False}, "property.env"),
+        ({"name": "x", "roots_only": "yes"}, "roots_only"),
+        ({"name": "x", "min_latency_ms": True}, "min_latency_ms"),
+        ({"name": "x", "model": 4}, "model"),
+        ({"name": "x", "until": ""}, "until"),
+    ],
+)
+def test_a_filter_of_another_json_type_is_a_400(servers: Servers, body: Any, param: str) -> None:
+    status, answer = call(servers.proxy_url, "POST", "/api/datasets/from-calls", body)
+    assert status == 400 and answer["error"]["param"] == param, answer

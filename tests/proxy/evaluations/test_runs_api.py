@@ -187,6 +187,9 @@ def test_runs_are_listed_newest_first_and_filtered(servers: Servers) -> None:
     [
         ({"rows": [{"row_index": -1}]}, "rows.0.row_index"),
         ({"rows": [{"row_index": 0, "trial": "first"}]}, "rows.0.trial"),
+        ({"rows": [{"row_index": 0, "trial": True}]}, "rows.0.trial"),
+        ({"rows": [{"row_index": 0.5}]}, "rows.0.row_index"),
+        ({"rows": [{"row_index": 0, "latency_ms": False}]}, "rows.0.latency_ms"),
         ({"rows": [{"row_index": 0, "colour": "red"}]}, "rows.0.colour"),
         ({"rows": [{"row_index": 0, "scorer_errors": {"close": 3}}]}, "rows.0.scorer_errors.close"),
         ({}, "rows"),
@@ -227,3 +230,11 @@ def test_a_run_created_twice_at_once_is_one_run(servers: Servers) -> None:
         statuses = sorted(status for status, _ in pool.map(create, range(6)))
     assert statuses == [200] * 5 + [201]
     assert ok(servers.proxy_url, "GET", "/api/evaluations/runs")["total"] == 1
+
+
+def test_whole_numbers_may_be_spelled_as_floats(servers: Servers) -> None:
+    new_run(servers.proxy_url, "floaty", n_rows=4.0)
+    body = {"rows": [{"row_index": 2.0, "trial": 0.0, "latency_ms": 3}]}
+    assert ok(servers.proxy_url, "POST", "/api/evaluations/runs/floaty/rows", body) == {"stored": 1}
+    rows = ok(servers.proxy_url, "GET", "/api/evaluations/runs/floaty/rows")["rows"]
+    assert (rows[0]["row_index"], rows[0]["trial"], rows[0]["latency_ms"]) == (2, 0, 3.0)
