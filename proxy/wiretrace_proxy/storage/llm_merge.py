@@ -45,7 +45,6 @@ WINDOW = timedelta(hours=1)
 """How far apart in time a span and a call with the same response id may start (clocks of
 two hosts disagree): a response id repeated by a self-hosted server elsewhere in time is
 not a match, and the lookup stays one short index range."""
-_CANDIDATES = 10
 
 
 def without_stored(conn: Connection, records: Sequence[CallRecord]) -> Sequence[CallRecord]:
@@ -155,40 +154,58 @@ def _pairs_for_spans(conn: Connection, spans: list[CallRecord], pairs: dict[str,
         span = todo.get(row["parent_id"])
         if span is not None and _final_call(row) and row["trace_id"] == span.trace_id:
             pairs.setdefault(row["id"], span.id)
-    for span in todo.values():
-        if span.id not in pairs.values():
-            _by_response_id(conn, span, pairs)
-        if span.id not in pairs.values():
-            _folded_before(conn, span, pairs)
+    _by_response_id(conn, [s for s in todo.values() if s.id not in pairs.values()], pairs)
+    _folded_before(conn, [s for s in todo.values() if s.id not in pairs.values()], pairs)
 
 
-def _by_response_id(conn: Connection, span: CallRecord, pairs: dict[str, str]) -> None:
-    """The proxied call that answered with the span's response id, nearest in time."""
-    found = response_id_of(span)
-    if found is None:
+def _by_response_id(conn: Connection, spans: list[CallRecord], pairs: dict[str, str]) -> None:
+    """For each span, the proxied call that answered with its response id, nearest in
+    time: one query for the batch, an index range per id (``merge_key, started_at``)."""
+    wanted: dict[str, list[CallRecord]] = {}
+    for span in spans:
+        found = response_id_of(span)
+        if found is not None:
+            wanted.setdefault(found, []).append(span)
+    if not wanted:
         return
-    end = span.ended_at or span.started_at
+    first = min(s.started_at for group in wanted.values() for s in group)
+    last = max(s.ended_at or s.started_at for group in wanted.values() for s in group)
     near = sa.and_(
-        _C.merge_key == found,
-        _C.started_at >= span.started_at - WINDOW,
-        _C.started_at <= end + WINDOW,
+        _C.merge_key.in_(list(wanted)),
+        _C.started_at >= first - WINDOW,
+        _C.started_at <= last + WINDOW,
     )
-    stmt = sa.select(*_LIGHT, _C.started_at).where(near).order_by(_C.started_at)
-    rows = [r for r in conn.execute(stmt.limit(_CANDIDATES)).mappings() if _final_call(r)]
-    taken = set(pairs)
-    free = [r for r in rows if r["id"] not in taken]
-    if free:
-        best = min(free, key=lambda r: abs((r["started_at"] - span.started_at).total_seconds()))
-        pairs[best["id"]] = span.id
+    candidates: dict[str, list[RowMapping]] = {}
+    for row in conn.execute(sa.select(*_LIGHT, _C.started_at).where(near)).mappings():
+        if _final_call(row):
+            candidates.setdefault(row["merge_key"], []).append(row)
+    for key, group in wanted.items():
+        for span in group:
+            free = [
+                r
+                for r in candidates.get(key, [])
+                if r["id"] not in pairs and abs(r["started_at"] - span.started_at) <= WINDOW
+            ]
+            if free:
+                best = min(free, key=lambda r: abs(r["started_at"] - span.started_at))
+                pairs[best["id"]] = span.id
 
 
-def _folded_before(conn: Connection, span: CallRecord, pairs: dict[str, str]) -> None:
-    """A span sent again after it was folded: the call that holds its id."""
-    for row in _light(conn, sa.and_(_C.trace_id == span.trace_id, _C.kind == "llm")):
-        otel = row["attributes"].get(SPAN_KEY) if isinstance(row["attributes"], dict) else None
-        if not _ingested(row) and isinstance(otel, dict) and otel.get("span_id") == span.id:
-            pairs.setdefault(row["id"], span.id)
-            return
+def _folded_before(conn: Connection, spans: list[CallRecord], pairs: dict[str, str]) -> None:
+    """Spans sent again after they were folded by parentage (with a response id, the
+    call's ``merge_key`` finds them): the calls that hold their ids, one query."""
+    todo = {s.id: s for s in spans if response_id_of(s) is None}
+    if not todo:
+        return
+    not_spans = sa.or_(_C.merge_key.is_(None), ~_C.merge_key.startswith(SPAN_KEY_PREFIX))
+    traces = list({s.trace_id for s in todo.values()})
+    where = sa.and_(_C.trace_id.in_(traces), _C.kind == "llm", not_spans)
+    for row in _light(conn, where):
+        attributes = row["attributes"]
+        otel = attributes.get(SPAN_KEY) if isinstance(attributes, dict) else None
+        span_id = otel.get("span_id") if isinstance(otel, dict) else None
+        if not _ingested(row) and span_id in todo:
+            pairs.setdefault(row["id"], str(span_id))
 
 
 def _full(conn: Connection, call_id: str) -> CallRecord | None:
