@@ -58,3 +58,21 @@ def test_spans_reach_a_guarded_server_with_the_token(
     assert set(by_kind) == {"op", "llm"}
     assert by_kind["op"]["op_name"].endswith("answer") and by_kind["op"]["project"] == "guarded"
     assert by_kind["llm"]["parent_id"] == by_kind["op"]["id"]
+
+
+def test_without_the_token_spans_are_refused_and_the_warning_says_why(
+    sdk: Servers, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("WIRETRACE_TOKEN", raising=False)
+    wiretrace.init(project="guarded", url=sdk.proxy_url, quiet=True)
+
+    @wiretrace.op
+    def lonely() -> int:
+        return 1
+
+    with caplog.at_level("WARNING", logger="wiretrace"):
+        assert lonely() == 1
+        wiretrace.finish(10)
+    assert any("WIRETRACE_TOKEN" in r.getMessage() for r in caplog.records), caplog.text
+    sdk.flush()
+    assert list(wiretrace.client(sdk.proxy_url, token=TOKEN).calls()) == []

@@ -129,3 +129,19 @@ def test_without_a_token_configured_everything_is_open(open_servers: Servers) ->
     assert "pending" in json.loads(get(f"{open_servers.proxy_url}/healthz")[2])
     status, headers, _ = get(f"{open_servers.proxy_url}/signin?next=/ops")
     assert status == 303 and headers["Location"] == "/ops"
+
+
+def test_the_otlp_receiver_needs_the_token_too(guarded: Servers) -> None:
+    url = f"{guarded.proxy_url}/otlp/v1/traces"
+    empty = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=b'{"resourceSpans": []}', headers=empty)
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as exc:
+        with exc:
+            assert exc.code == 401 and "WWW-Authenticate" in exc.headers
+    else:
+        raise AssertionError("401 expected")
+    request.add_header("Authorization", f"Bearer {TOKEN}")
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.status == 200
