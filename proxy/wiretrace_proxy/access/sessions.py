@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from wiretrace_proxy.access.tokens import TokenSet
+from wiretrace_proxy.forward.headers import SESSION_COOKIE_PREFIX
 
 __all__ = ["COOKIE_PREFIX", "SESSION_MAX_AGE_S", "Sessions"]
 
 SESSION_MAX_AGE_S = 7 * 24 * 3600
 """A session lasts a week, then the user signs in again."""
-COOKIE_PREFIX = "wiretrace_session"
+COOKIE_PREFIX = SESSION_COOKIE_PREFIX
 """The cookie's name, followed by the port: cookies ignore ports, so two servers on one
-host would otherwise overwrite each other's session."""
+host would otherwise overwrite each other's session. The proxy never forwards it."""
 _SALT = "wiretrace.session.v1"
 
 

@@ -2,7 +2,8 @@
 
 ``split_request_headers`` separates what goes upstream from wiretrace's own metadata:
 hop-by-hop headers (RFC 9110 §7.6.1) and ``Wiretrace-*`` / ``Helicone-*`` headers are read
-here and never forwarded; ``traceparent``/``tracestate`` are read *and* forwarded unchanged.
+here and never forwarded, nor is wiretrace's own sign-in cookie; ``traceparent`` and
+``tracestate`` are read *and* forwarded unchanged.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ HOP_BY_HOP = frozenset(
 """Headers that describe one connection, not the message: never passed on."""
 
 CALL_ID_HEADER = "Wiretrace-Call-Id"
+SESSION_COOKIE_PREFIX = "wiretrace_session"
+"""wiretrace's sign-in cookie (``wiretrace_session_<port>``): kept from the upstream."""
 
 _META_FIELDS = {
     "wiretrace-project": "project",
@@ -76,8 +79,20 @@ def split_request_headers(
             meta.traceparent = value
         elif lower == "tracestate":
             meta.tracestate = value
+        elif lower == "cookie" and SESSION_COOKIE_PREFIX in value:
+            value = _without_session_cookies(value)
+            if not value:
+                continue
         forward.append((name, value))
     return forward, meta
+
+
+def _without_session_cookies(value: str) -> str:
+    """A ``Cookie`` value without wiretrace's own sign-in cookie (``access.sessions``): a
+    browser sends it with any request to this server, and it is not the upstream's."""
+    pairs = [pair for pair in value.split(";") if pair.strip()]
+    kept = [p for p in pairs if not p.strip().startswith(SESSION_COOKIE_PREFIX)]
+    return ";".join(kept).strip() if len(kept) < len(pairs) else value
 
 
 def _read_meta(meta: RequestMeta, lower: str, value: str) -> None:

@@ -145,3 +145,21 @@ def test_the_otlp_receiver_needs_the_token_too(guarded: Servers) -> None:
     request.add_header("Authorization", f"Bearer {TOKEN}")
     with urllib.request.urlopen(request, timeout=10) as resp:
         assert resp.status == 200
+
+
+def test_the_sign_in_cookie_is_not_forwarded_upstream(guarded: Servers) -> None:
+    body = json.dumps({"model": "gpt-4o-mini", "messages": []}).encode()
+    for cookie, forwarded in (
+        ("wiretrace_session_8787=abc.def; theirs=1; other=2", "theirs=1; other=2"),
+        ("wiretrace_session_8787=abc.def", None),
+        ("theirs=1", "theirs=1"),
+    ):
+        request = urllib.request.Request(
+            f"{guarded.proxy_url}/v1/chat/completions",
+            data=body,
+            headers={"Content-Type": "application/json", "Cookie": cookie},
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 200
+        seen = {k.lower(): v for k, v in guarded.fake.last("/v1/chat/completions").headers.items()}
+        assert seen.get("cookie") == forwarded
