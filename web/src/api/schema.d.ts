@@ -903,9 +903,9 @@ export interface paths {
         get: {
             parameters: {
                 query: {
-                    /** @description 2 to 4 run ids, comma-separated */
+                    /** @description 1 to 4 run ids, comma-separated (usually 2 or more) */
                     runs: string;
-                    /** @description one of runs (default: the first) */
+                    /** @description the run the others are compared against (default: the first of runs; another run is added to them) */
                     baseline?: string;
                 };
                 header?: never;
@@ -3445,8 +3445,34 @@ export interface components {
              * @default 1000
              */
             limit: number;
+            op_name?: string;
+            op_version?: string;
+            model?: string;
+            /** @enum {string} */
+            status?: "ok" | "error" | "cancelled" | "running";
+            trace_id?: string;
+            parent_id?: string;
+            session_id?: string;
+            user_id?: string;
+            prompt_digest?: string;
+            /** @enum {string} */
+            kind?: "llm" | "op" | "tool" | "agent" | "chain" | "retriever" | "embedding";
+            min_latency_ms?: number;
+            max_latency_ms?: number;
+            min_tokens?: number;
+            max_tokens?: number;
+            min_cost?: number;
+            max_cost?: number;
+            /** Format: date-time */
+            since?: string;
+            /** Format: date-time */
+            until?: string;
+            q?: string;
+            roots_only?: boolean;
+            /** @enum {string} */
+            feedback?: "up" | "down" | "any" | "none";
         } & {
-            [key: string]: unknown;
+            [key: string]: string;
         };
         /** DatasetIn */
         DatasetIn: {
