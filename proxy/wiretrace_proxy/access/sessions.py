@@ -1,14 +1,15 @@
 """The sign-in cookie: a signed, timestamped session value, never the token itself.
 
 The value is signed with a key derived from the token the user signed in with
-(``itsdangerous``' timestamped serializer, HMAC-SHA1 over a key derived with the salt below),
-so a session cannot be forged without a token, a cookie that leaks does not reveal one, and
-removing a token from the server ends every session that was opened with it. Replicas that
+(``itsdangerous``' timestamped serializer, HMAC-SHA256, the key derived with the salt
+below), so a session cannot be forged without a token, a cookie that leaks does not reveal
+one, and removing a token from the server ends every session that was opened with it. Replicas that
 share their tokens accept each other's sessions with nothing else to share.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -34,7 +35,9 @@ class Sessions:
     tokens: TokenSet
 
     def _serializer(self, token: str) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(token, salt=_SALT)
+        return URLSafeTimedSerializer(
+            token, salt=_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+        )
 
     def issue(self, token: str) -> str:
         """A new session value for a user who proved they hold ``token``."""
