@@ -6,6 +6,7 @@ rejected spans), 400 with the reason for what is not a traces export, 413 past 6
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from collections.abc import Iterator
@@ -186,3 +187,14 @@ def test_the_route_is_in_the_openapi_document_and_answers_its_schema(servers: Se
     _, _, body = post(url(servers), b"{", "application/json")
     failed = operation["responses"]["400"]["content"]["application/json"]["schema"]
     jsonschema.validate(json.loads(body), failed)
+
+
+def test_json_ids_in_base64_as_old_collectors_sent_them(servers: Servers) -> None:
+    trace, root = new_trace_id(), new_span_id()
+    sent = json.loads(bodies.as_json(export(span(trace, root, "b64"))))
+    item = sent["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    item["traceId"] = base64.b64encode(bytes.fromhex(trace)).decode()
+    item["spanId"] = base64.b64encode(bytes.fromhex(root)).decode()
+    status, _, _ = post(url(servers), json.dumps(sent).encode(), "application/json")
+    assert status == 200
+    assert [r.id for r in servers.records(trace_id=trace)] == [root]
