@@ -10,10 +10,17 @@ Text search (``q``) looks inside the stored JSON text of inputs and outputs,
 case-insensitively for ASCII. SQLite stores JSON ASCII-escaped (``é`` as ``\\u00e9``) while
 PostgreSQL's ``jsonb::text`` keeps ``é``, so a non-ASCII query looks for both spellings.
 
+Both are backed by an index (migration 0012) and give what the scan gives: on SQLite the
+FTS5 ``trigram`` table ``call_text`` is a prefilter (a query under 3 characters, trigram's
+least, skips it) and the exact ``LIKE`` is still checked on what it finds; on PostgreSQL
+the same ``ILIKE`` runs, and its ``pg_trgm`` GIN indexes serve it when they exist.
+
 ``property.<key>`` matches keys case-insensitively (header properties are recorded with
-lowercased keys, ``Wiretrace-Property-Env`` becomes ``env``) and values exactly. Keys are
-read with ``json_each``/``jsonb_each_text`` rather than a JSON path, so a key holding
-``"``, ``.`` or non-ASCII characters cannot break or escape the path.
+lowercased keys, ``Wiretrace-Property-Env`` becomes ``env``) and values exactly. It reads
+``call_properties``, written by triggers with each call; a key or value longer than that
+table keeps (``PROPERTY_KEY_LIMIT``, ``PROPERTY_VALUE_LIMIT``) is read from the JSON with
+``json_each``/``jsonb_each_text`` rather than a JSON path, so a key holding ``"``, ``.`` or
+non-ASCII characters cannot break or escape the path.
 
 ``roots_only`` means what the trace view shows as a root: no parent, or a parent that was
 never recorded (an app's own OpenTelemetry span sent through ``traceparent``).
@@ -34,7 +41,13 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from wiretrace_proxy.callrecord import KINDS as RECORD_KINDS
 from wiretrace_proxy.callrecord import STATUSES
-from wiretrace_proxy.storage.models import CALLS, FEEDBACK
+from wiretrace_proxy.storage.models import (
+    CALL_PROPERTIES,
+    CALLS,
+    FEEDBACK,
+    PROPERTY_KEY_LIMIT,
+    PROPERTY_VALUE_LIMIT,
+)
 from wiretrace_proxy.timestamps import parse_utc
 
 KINDS = RECORD_KINDS
@@ -179,7 +192,7 @@ def apply_filters(stmt: sa.Select[Any], f: CallFilter) -> sa.Select[Any]:
     for name, value in f.exact.items():
         stmt = stmt.where(CALLS.c[name] == value)
     for key, value in f.properties.items():
-        stmt = stmt.where(PropertyEquals(key, value))
+        stmt = stmt.where(_property_condition(key, value))
     if f.since is not None:
         stmt = stmt.where(CALLS.c.started_at >= f.since)
     if f.until is not None:
@@ -197,15 +210,41 @@ def apply_filters(stmt: sa.Select[Any], f: CallFilter) -> sa.Select[Any]:
     return stmt
 
 
+def _property_condition(key: str, value: str) -> sa.ColumnElement[bool]:
+    name = key.lower()
+    if len(name) > PROPERTY_KEY_LIMIT or len(value) > PROPERTY_VALUE_LIMIT:
+        return PropertyEquals(key, value)
+    props = CALL_PROPERTIES.c
+    found = sa.select(props.call_id).where(props.key == name, props.value == value)
+    return CALLS.c.id.in_(found)
+
+
+TRIGRAM = 3
+"""The shortest text the trigram indexes can find."""
+
+
 def _text_search(q: str) -> sa.ColumnElement[bool]:
-    spellings = {json_text_pattern(q), json.dumps(q, ensure_ascii=False)[1:-1]}
+    spellings = sorted({json_text_pattern(q), json.dumps(q, ensure_ascii=False)[1:-1]})
+    exact = text_scan(spellings)
+    if min(len(s) for s in spellings) < TRIGRAM:
+        return exact
+    return sa.and_(TrigramPrefilter(spellings), exact)
+
+
+def text_scan(spellings: list[str]) -> sa.ColumnElement[bool]:
+    """The exact search: inputs or output text containing one of ``spellings``."""
     return sa.or_(
         *(
             TextContains(sa.cast(column, sa.Text), spelling)
             for column in (CALLS.c.inputs, CALLS.c.output)
-            for spelling in sorted(spellings)
+            for spelling in spellings
         )
     )
+
+
+def fts_phrases(spellings: list[str]) -> str:
+    """An FTS5 query matching any of ``spellings`` as a substring (with ``trigram``)."""
+    return " OR ".join('"' + s.replace('"', '""') + '"' for s in spellings)
 
 
 def _is_root() -> sa.ColumnElement[bool]:
@@ -287,3 +326,27 @@ def _contains_postgresql(element: TextContains, compiler: SQLCompiler, **kw: Any
 def _contains_sqlite(element: TextContains, compiler: SQLCompiler, **kw: Any) -> str:
     text, pattern = compiler.process(element.text, **kw), compiler.process(element.pattern, **kw)
     return f"({text} LIKE {pattern} ESCAPE '/')"
+
+
+class TrigramPrefilter(sa.ColumnElement[bool]):
+    """Calls whose text may contain one of the spellings: SQLite asks ``call_text`` (FTS5
+    folds more case than ``LIKE``, so it finds a superset); PostgreSQL needs nothing here,
+    its trigram indexes serve the ``ILIKE`` itself."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    _traverse_internals = [("phrases", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, spellings: list[str]) -> None:
+        self.phrases = sa.bindparam(None, fts_phrases(spellings), type_=sa.String())
+
+
+@compiles(TrigramPrefilter)
+def _prefilter_postgresql(element: TrigramPrefilter, compiler: SQLCompiler, **kw: Any) -> str:
+    return "true"
+
+
+@compiles(TrigramPrefilter, "sqlite")
+def _prefilter_sqlite(element: TrigramPrefilter, compiler: SQLCompiler, **kw: Any) -> str:
+    phrases = compiler.process(element.phrases, **kw)
+    return f"(calls.rowid IN (SELECT rowid FROM call_text WHERE call_text MATCH {phrases}))"

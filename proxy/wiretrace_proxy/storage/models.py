@@ -23,6 +23,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "CALLS",
+    "CALL_PROPERTIES",
     "DATASETS",
     "DATASET_ROWS",
     "DATASET_VERSIONS",
@@ -31,6 +32,8 @@ __all__ = [
     "EVAL_RUN_ROWS",
     "FEEDBACK",
     "JSON_TYPE",
+    "PROPERTY_KEY_LIMIT",
+    "PROPERTY_VALUE_LIMIT",
     "Call",
     "Feedback",
     "ModelVersion",
@@ -197,6 +200,24 @@ CALLS: sa.Table = cast(sa.Table, Call.__table__)  # type: ignore[attr-defined]
 """The ``calls`` table as a Core ``Table`` (the queries use Core, not the ORM)."""
 FEEDBACK: sa.Table = cast(sa.Table, Feedback.__table__)  # type: ignore[attr-defined]
 """The ``feedback`` table as a Core ``Table``."""
+
+CALL_PROPERTIES = sa.Table(
+    "call_properties",
+    SQLModel.metadata,
+    sa.Column("call_id", sa.String(), nullable=False),
+    sa.Column("key", sa.String(), nullable=False),
+    sa.Column("value", sa.String(), nullable=True),
+    sa.Index("ix_call_properties_key_value_call_id", "key", "value", "call_id"),
+    sa.Index("ix_call_properties_call_id_key", "call_id", "key"),
+)
+"""One row per property of each call: the key lowercased, the value as text, as
+``property.<key>`` filters and groups read them. Written by triggers on ``calls`` (migration
+0012), never by Python, so every insert, update and delete of a call keeps it in step; a
+plain Core table (no primary key: a call may hold two keys equal once lowercased)."""
+PROPERTY_KEY_LIMIT = 128
+PROPERTY_VALUE_LIMIT = 400
+"""A longer key is not in ``call_properties``, a longer value is stored as NULL (0012's
+limits): such properties are read from the JSON."""
 
 
 class RollupCell(SQLModel):

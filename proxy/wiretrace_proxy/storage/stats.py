@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from wiretrace_proxy.callrecord import JSON, USAGE_KEYS, JSONObject
 from wiretrace_proxy.storage import rollups
 from wiretrace_proxy.storage.filters import CallFilter, apply_filters
-from wiretrace_proxy.storage.models import CALLS
+from wiretrace_proxy.storage.models import CALL_PROPERTIES, CALLS, PROPERTY_KEY_LIMIT
 
 __all__ = ["GROUP_KEYS", "RAW_LIMIT", "SORTS", "Stats", "compute_stats", "group_key"]
 
@@ -52,6 +52,9 @@ SORTS = ("calls", "cost_usd", "total_tokens", "key")
 RAW_LIMIT = 100_000
 """Up to this many calls in the table, stats are always read exactly from ``calls``
 (a few hundred milliseconds on SQLite at most); beyond it, from the rollups when they fit."""
+
+EMPTY_OBJECT = sa.literal_column("'{}'::jsonb", JSONB)
+"""An empty JSONB object (a bound ``"{}"`` would be bound as the JSON string ``"{}"``)."""
 
 Distribution = list[float] | Counter[int]
 """A group's values: sorted (exact) or a bucket histogram (rollups)."""
@@ -206,16 +209,28 @@ def group_key(dialect: str, group_by: str) -> sa.ColumnElement[Any]:
 
 
 def _property(dialect: str, name: str) -> sa.ColumnElement[Any]:
-    """A property's value as text, its key matched as ``property.<key>`` filters match it:
-    ignoring case, read with ``json_each``/``jsonb_each_text`` rather than a JSON path (a
-    path cannot hold every key), the name bound as a parameter."""
+    """A property's value as text, its key matched as ``property.<key>`` filters match it
+    (ignoring case), from ``call_properties``; a value that table holds as NULL (a JSON
+    null, or too long for it) and a key too long for it are read from the JSON."""
+    key = name.lower()
+    if len(key) > PROPERTY_KEY_LIMIT:
+        return _json_property(dialect, name)
+    props = CALL_PROPERTIES.c
+    value = sa.case((props.value.is_(None), _json_property(dialect, name)), else_=props.value)
+    found = sa.select(value).where(props.call_id == CALLS.c.id, props.key == key)
+    return found.limit(1).scalar_subquery()
+
+
+def _json_property(dialect: str, name: str) -> sa.ColumnElement[Any]:
+    """A property's value read with ``json_each``/``jsonb_each_text`` rather than a JSON
+    path (a path cannot hold every key), the name bound as a parameter."""
     attributes = CALLS.c.attributes
     if dialect == "sqlite":
         each = sa.func.json_each(attributes, "$.properties").table_valued("key", "value")
         text: sa.ColumnElement[Any] = sa.cast(each.c.value, sa.Text)
     else:
         props = attributes["properties"]
-        obj = sa.case((sa.func.jsonb_typeof(props) == "object", props), else_=sa.cast("{}", JSONB))
+        obj = sa.case((sa.func.jsonb_typeof(props) == "object", props), else_=EMPTY_OBJECT)
         each = sa.func.jsonb_each_text(obj).table_valued("key", "value")
         text = each.c.value
     return (

@@ -16,6 +16,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 from wiretrace_proxy.storage.engine import create_engine_for
+from wiretrace_proxy.storage.migrate import modelled
 from wiretrace_proxy.storage.models import UTCDateTime
 
 target_metadata = SQLModel.metadata
@@ -43,6 +44,7 @@ def run_on(connection: Connection) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=render_item,
+        include_name=modelled,
     )
     with context.begin_transaction():
         context.run_migrations()
