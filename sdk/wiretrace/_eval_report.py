@@ -21,6 +21,8 @@ import urllib.request
 from collections import deque
 from typing import Any
 
+from ._state import auth_headers
+
 __all__ = ["BATCH_SIZE", "HEARTBEAT", "RunReporter"]
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ class RunReporter:
         self._warned = False
         self._last_sent = time.monotonic()
         self._opener = urllib.request.build_opener()
+        self._auth = auth_headers()
+        """``Authorization`` from ``$WIRETRACE_TOKEN`` (a server started with --auth-token)."""
         self._thread = threading.Thread(target=self._run, name="wiretrace-eval", daemon=True)
         self._thread.start()
 
@@ -149,6 +153,12 @@ class RunReporter:
             if status is not None and 200 <= status < 300:
                 self.ever_delivered = True
                 return answer if answer is not None else {}
+            if status in (401, 403):
+                self._problem(
+                    f"the server refused {path} ({status}): it wants a token (started with "
+                    "--auth-token): set WIRETRACE_TOKEN; the run is not stored"
+                )
+                return None
             if status is not None and status not in (408, 429) and status < 500:
                 self._problem(f"the server answered {status} to {path}; not stored")
                 return None
@@ -171,7 +181,7 @@ class RunReporter:
             self.url + path,
             data=data,
             method="POST",
-            headers={"Content-Type": "application/json", "Wiretrace-Sdk": "1"},
+            headers={"Content-Type": "application/json", "Wiretrace-Sdk": "1", **self._auth},
         )
         try:
             with self._opener.open(request, timeout=timeout) as response:

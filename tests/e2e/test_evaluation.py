@@ -240,3 +240,23 @@ def test_a_dataset_from_recorded_calls_replays_them(servers: Servers) -> None:
     client.close()
     replayer.close()
     assert summary["same_answer"]["true_count"] == 3
+
+
+def test_a_guarded_server_stores_the_run_with_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "tok-eval-4c2b9e0d7a1f3e58"
+    monkeypatch.setenv("WIRETRACE_QUIET", "1")
+    monkeypatch.setenv("WIRETRACE_TOKEN", token)
+    guarded = Servers(f"sqlite:///{tmp_path / 'g.db'}", key_salt="s", auth_tokens=(token,))
+    try:
+        wiretrace.init(project="evals", url=guarded.proxy_url)
+        evaluation = wiretrace.Evaluation(
+            dataset=wiretrace.Dataset(name="g", rows=ROWS[:2]), scorers=[exact_match]
+        )
+        evaluation.run(lambda question: question)
+        run = wiretrace.client(guarded.proxy_url).get(f"/api/evaluations/runs/{evaluation.run_id}")
+        assert isinstance(run, dict) and run["status"] == "finished" and run["n_done"] == 2
+    finally:
+        _state.reset()
+        guarded.close()
