@@ -47,6 +47,7 @@ class ServerProcess:
     def __init__(self, upstream: str, db: Path | str, *extra: str, wait: bool = True) -> None:
         """Start it; ``wait=False`` returns at once (call ``wait_ready``), to start several
         at the same moment."""
+        self.terminated = False
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -82,9 +83,15 @@ class ServerProcess:
                 return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS")
 
-    def stop(self, timeout: float = 30) -> tuple[int, str]:
-        if self.proc.poll() is None:
+    def terminate(self) -> None:
+        """SIGTERM, once: a second one would tell the server to stop waiting and exit now."""
+        if not self.terminated and self.proc.poll() is None:
+            self.terminated = True
             self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = 30) -> tuple[int, str]:
+        """SIGTERM (unless ``terminate`` sent it), then the exit status and the output."""
+        self.terminate()
         out, _ = self.proc.communicate(timeout=timeout)
         return self.proc.returncode, out
 

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import time
@@ -107,7 +106,7 @@ async def test_sigterm_with_a_stream_that_never_ends_exits_within_the_deadline(
             call_id = resp.headers["Wiretrace-Call-Id"]
             await resp.content.readuntil(b"\n\n")  # the stream is under way, and stays so
             start = time.monotonic()
-            server.proc.send_signal(signal.SIGTERM)
+            server.terminate()
             code, out = await asyncio.to_thread(server.stop, deadline + 10)
             elapsed = time.monotonic() - start
     assert code == 0, out
