@@ -82,12 +82,16 @@ def export_body(pairs: int) -> bytes:
             start_time_unix_nano=now + 1_000_000,
             end_time_unix_nano=now + 8_000_000,
         )
-        span.attributes.extend([
-            _attr("gen_ai.operation.name", "chat"), _attr("gen_ai.request.model", "gpt-4o-mini"),
-            _attr("gen_ai.response.id", "chatcmpl-" + os.urandom(8).hex()),
-            _attr("gen_ai.usage.input_tokens", 40), _attr("gen_ai.usage.output_tokens", 60),
-            _attr("gen_ai.input.messages", MESSAGES_IN), _attr("gen_ai.output.messages", MESSAGES_OUT),
-        ])  # fmt: skip
+        values: dict[str, str | int] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.response.id": "chatcmpl-" + os.urandom(8).hex(),
+            "gen_ai.usage.input_tokens": 40,
+            "gen_ai.usage.output_tokens": 60,
+            "gen_ai.input.messages": MESSAGES_IN,
+            "gen_ai.output.messages": MESSAGES_OUT,
+        }
+        span.attributes.extend(_attr(k, v) for k, v in values.items())
     return request.SerializeToString()
 
 
@@ -125,8 +129,10 @@ def main() -> int:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        command = [sys.executable, "-m", "wiretrace_proxy.cli", "serve", "--port", str(port),
-                   "--db", str(db), "--upstream", "http://127.0.0.1:9", "--log-level", "warning"]  # fmt: skip
+        command = [
+            *(sys.executable, "-m", "wiretrace_proxy.cli", "serve", "--port", str(port)),
+            *("--db", str(db), "--upstream", "http://127.0.0.1:9", "--log-level", "warning"),
+        ]
         server = subprocess.Popen(command)
         base = f"http://127.0.0.1:{port}"
         try:
