@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import gen_calls
+import pg_copy
 
 JSONDict = dict[str, Any]
 
@@ -137,7 +138,11 @@ class Server:
 
 
 def start_server(
-    command: list[str], db: Path, workdir: Path, timeout_s: float, sql_log: Path | None = None
+    command: list[str],
+    db: Path | str,
+    workdir: Path,
+    timeout_s: float,
+    sql_log: Path | None = None,
 ) -> Server:
     """Start the server and wait for ``/healthz`` (migrations may run first)."""
     port = free_port()
@@ -607,6 +612,46 @@ def run_traces(client: Client, s: Samples, opt: Options) -> list[Case]:
     return cases
 
 
+DASHBOARD_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
+
+
+def dashboard_requests(s: Samples, span: timedelta) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The ``/api/stats`` requests the dashboard sends for a range ending now (the newest
+    call here; off whole hours, as the browser's clock is): the series by hour, the top
+    models, the top ops by cost, then the series of each top model (the first here)."""
+    until = datetime.fromisoformat(s.last.replace("Z", "+00:00")).replace(microsecond=123_000)
+    since = until - span
+    window = [("since", _browser_iso(since)), ("until", _browser_iso(until))]
+    return [
+        ("series", [("group_by", "hour"), *window, ("sort", "key"), ("limit", "10000")]),
+        ("models", [("group_by", "model"), *window, ("sort", "calls"), ("limit", "6")]),
+        ("ops", [("group_by", "op_name"), *window, ("sort", "cost_usd"), ("limit", "10")]),
+        (
+            "one model's series",
+            [("group_by", "hour"), *window, ("model", _model(s, 0)), ("sort", "key")]
+            + [("limit", "10000")],
+        ),
+    ]
+
+
+def _browser_iso(moment: datetime) -> str:
+    """As ``Date.toISOString()`` writes it: milliseconds and ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def run_dashboard(client: Client, s: Samples, opt: Options) -> list[Case]:
+    """The dashboard's 24-hour and 7-day views, each request against 1 s."""
+    cases = []
+    for name, span in DASHBOARD_RANGES.items():
+        for label, params in dashboard_requests(s, span):
+            case = Case("dashboard", f"{name}: {label}", url("/api/stats", params), "p50 ≤ 1 s")
+            case.limit_ms = TARGET_STATS_MS
+            measure(client, case, opt.warmup, opt.requests, opt.budget_s)
+            cases.append(case)
+            print_progress(case)
+    return cases
+
+
 def run_stats(client: Client, s: Samples, opt: Options) -> list[Case]:
     cases = []
     groupings = [
@@ -940,7 +985,11 @@ def git_head() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=gen_calls.DEFAULT_ROWS)
-    parser.add_argument("--db", type=Path, help="SQLite file (made by gen_calls.py if needed)")
+    parser.add_argument(
+        "--db",
+        help="SQLite file (made by gen_calls.py if needed), or a postgresql:// URL of an empty"
+        " database, filled with that file's calls by pg_copy.py",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="100,000 calls, fewer repeats")
     parser.add_argument("--requests", type=int, help="measured requests per case (20)")
@@ -960,24 +1009,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         budget_s=args.budget if not args.quick else min(args.budget, 20.0),
         export_runs=args.export_runs or (1 if args.quick else 3),
     )
-    db = args.db or gen_calls.default_db(rows, args.seed)
-    if args.db is None or not db.exists():
+    postgresql = str(args.db or "").startswith("postgresql")
+    db = Path(args.db) if args.db and not postgresql else gen_calls.default_db(rows, args.seed)
+    if not db.exists():
         gen_calls.generate(db, rows, seed=args.seed)
     print("picking filter values from the database ...", flush=True)
     samples = pick_samples(db)
+    served: Path | str = db
+    if postgresql:
+        served = url_ = str(args.db)
+        if pg_copy.count_calls(url_) != samples.rows:
+            print(f"copying {db} into PostgreSQL ...", flush=True)
+            print(f"  {pg_copy.fill(db, url_)}", flush=True)
     command = args.wiretrace_cmd.split()
     RESULTS.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench-query-"))
     load_before = os.getloadavg()
     cases: list[Case] = []
-    print(f"starting wiretrace on {db} ...", flush=True)
-    server = start_server(command, db, workdir, 900)
+    print(f"starting wiretrace on {served} ...", flush=True)
+    server = start_server(command, served, workdir, 900)
     client = Client(server.port, 300)
     rss_idle = read_rss(server.pid)
     try:
         cases += run_calls(client, samples, opt)
         cases += run_traces(client, samples, opt)
         cases += run_stats(client, samples, opt)
+        cases += run_dashboard(client, samples, opt)
         for fmt in ("jsonl", "csv"):
             cases.append(run_export(client, server, samples, fmt, opt))
         rss_end = read_rss(server.pid)
@@ -991,9 +1048,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             case.limit_ms = None  # CSV: informative, the target is stated for JSONL
             if case.result in (PASS, MISS):
                 case.result = INFO
-    if not args.no_explain:
+    if not args.no_explain and not postgresql:  # the EXPLAIN pass reads SQLite's plans
         explain_misses(cases, command, db, workdir)
-    facts = database_facts(db)
+    facts = database_facts(db) if not postgresql else pg_copy.database_facts(str(served))
     print_table(cases, facts, samples)
     if all(c.result in (MISSING, ERROR, REFUSED) for c in cases if c.group == "calls"):
         raise BenchError("no /api/calls request succeeded")
