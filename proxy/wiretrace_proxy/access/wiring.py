@@ -13,7 +13,7 @@ from wiretrace_proxy.access.proxy_token import require_proxy_token
 from wiretrace_proxy.access.state import ACCESS, Access, load_access
 from wiretrace_proxy.settings import Settings
 
-__all__ = ["ACCESS", "Access", "install", "is_signed_in"]
+__all__ = ["ACCESS", "Access", "guard_side_app", "install", "is_signed_in"]
 
 
 def install(app: web.Application, settings: Settings) -> None:
@@ -24,3 +24,11 @@ def install(app: web.Application, settings: Settings) -> None:
     app.middlewares.extend((check_host, check_origin, require_sign_in, require_proxy_token))
     app.on_response_prepare.append(add_browser_headers)
     signin.add_routes(app.router)
+
+
+def guard_side_app(app: web.Application, main: web.Application) -> None:
+    """The same host, origin and sign-in checks (and headers) for an app on a port of its
+    own that takes data for ``main`` (the ``--otlp-port`` receiver)."""
+    app[ACCESS] = main[ACCESS]
+    app.middlewares.extend((check_host, check_origin, require_sign_in))
+    app.on_response_prepare.append(add_browser_headers)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from wiretrace_proxy.access import wiring as access
 from wiretrace_proxy.api.jsonio import BodyTooLarge as RawTooLarge
 from wiretrace_proxy.api.jsonio import read_body
 from wiretrace_proxy.appkeys import PRICER, SETTINGS, WRITER
@@ -56,6 +57,7 @@ RETRY_AFTER_S = 2
 _INVALID_ARGUMENT, _RESOURCE_EXHAUSTED, _UNAVAILABLE = 3, 8, 14
 """``google.rpc.Code`` values for the error bodies."""
 _SHOWN = 20
+_LOGGED: set[str] = set()
 
 
 PORT_PATH = "/v1/traces"
@@ -73,6 +75,7 @@ def port_app(main: web.Application) -> web.Application:
     recording through ``main``'s writer."""
     app = web.Application(client_max_size=MAX_BODY + 1)
     app[MAIN_APP] = main
+    access.guard_side_app(app, main)  # the main port's --auth-token and host checks
     app.router.add_post(PORT_PATH, _receive_on_port)
     return app
 
@@ -136,7 +139,17 @@ async def _receive(request: web.Request, app: web.Application) -> web.Response:
 def _decode(raw: bytes, encoding: str, media: str, mapper: Mapper, project: str | None) -> _Decoded:
     body = decompress(raw, encoding, MAX_BODY)
     batch = read_spans(decode_request(body, media))
-    return _Decoded([mapper.record(span, project) for span in batch.spans], batch.rejected)
+    records: list[CallRecord] = []
+    for span in batch.spans:
+        try:
+            records.append(mapper.record(span, project))
+        except Exception as exc:  # fail-open boundary: one odd span loses only itself
+            reason = f"cannot be mapped to a record ({type(exc).__name__})"
+            batch.rejected.append(Rejected(span.span_id, reason))
+            if type(exc).__name__ not in _LOGGED:  # logged once per kind, then only answered
+                _LOGGED.add(type(exc).__name__)
+                log.exception("otlp: span %s %s", span.span_id, reason)
+    return _Decoded(records, batch.rejected)
 
 
 def _ok(media: str, rejected: list[Rejected], accepted: int) -> web.Response:
