@@ -9,7 +9,9 @@ the run is finished with the summary the server computes.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -19,6 +21,20 @@ from tests.harness import Servers
 from tests.proxy.evaluations.client import ok
 
 KEY = "sk-test-replay-000000000000000000000001"
+
+
+def rows_with_calls(servers: Servers, run_id: str, within_s: float = 30) -> list[Any]:
+    """The run's rows once each has its call: a batch of calls that met the replay's own
+    writes to the run (SQLite has one writer) may wait in the spool for a moment first."""
+    deadline = time.monotonic() + within_s
+    while True:
+        servers.flush()
+        rows: list[Any] = ok(servers.proxy_url, "GET", f"/api/evaluations/runs/{run_id}/rows")[
+            "rows"
+        ]
+        if all(r["call_ids"] for r in rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
 
 
 def test_a_replay_resends_each_recorded_request_with_the_overrides(
@@ -65,7 +81,7 @@ def test_a_replay_resends_each_recorded_request_with_the_overrides(
     assert run["status"] == "finished" and run["n_done"] == 2 and run["n_ok"] == 2
     assert run["model"]["name"] == "gpt-4o" and run["dataset"]["name"] == "recorded"
     assert [s["name"] for s in run["scorers"]] == ["ExactMatch", "Contains"]
-    rows = ok(servers.proxy_url, "GET", f"/api/evaluations/runs/{run_id}/rows")["rows"]
+    rows = rows_with_calls(servers, run_id)
     assert [len(r["call_ids"]) for r in rows] == [1, 1]
     assert all(r["usage"]["total_tokens"] for r in rows)
     exact = [r["scores"]["ExactMatch"] for r in rows]
