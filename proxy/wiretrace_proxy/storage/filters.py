@@ -211,12 +211,17 @@ def apply_filters(stmt: sa.Select[Any], f: CallFilter) -> sa.Select[Any]:
 
 
 def _property_condition(key: str, value: str) -> sa.ColumnElement[bool]:
+    """A probe of ``call_properties`` per call, not a list of the matching calls: a first
+    page of a common value (``env=prod``) then stops after a few rows in sort order, where
+    the list would be every match fetched and sorted."""
     name = key.lower()
     if len(name) > PROPERTY_KEY_LIMIT or len(value) > PROPERTY_VALUE_LIMIT:
         return PropertyEquals(key, value)
     props = CALL_PROPERTIES.c
-    found = sa.select(props.call_id).where(props.key == name, props.value == value)
-    return CALLS.c.id.in_(found)
+    found = sa.select(props.call_id).where(
+        props.call_id == CALLS.c.id, props.key == name, props.value == value
+    )
+    return found.exists()
 
 
 TRIGRAM = 3

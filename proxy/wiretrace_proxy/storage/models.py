@@ -208,7 +208,7 @@ CALL_PROPERTIES = sa.Table(
     sa.Column("key", sa.String(), nullable=False),
     sa.Column("value", sa.String(), nullable=True),
     sa.Index("ix_call_properties_key_value_call_id", "key", "value", "call_id"),
-    sa.Index("ix_call_properties_call_id_key", "call_id", "key"),
+    sa.Index("ix_call_properties_call_id_key_value", "call_id", "key", "value"),
 )
 """One row per property of each call: the key lowercased, the value as text, as
 ``property.<key>`` filters and groups read them. Written by triggers on ``calls`` (migration

@@ -6,7 +6,7 @@ and groups parsed every call's attributes. This revision adds:
 - **``call_properties``** (call id, lowercased key, value as text): one row per property
   of each call, as ``property.<key>`` filters read them (``lower(key)``, the value as
   ``json_each``/``jsonb_each_text`` gives it), indexed on (key, value, call id) for filters
-  and (call id, key) for groups and deletes. A key over ``KEY_LIMIT`` characters is left
+  and (call id, key, value) for filters and groups probed call by call, and deletes. A key over ``KEY_LIMIT`` characters is left
   out and a value over ``VALUE_LIMIT`` is stored as NULL (a PostgreSQL B-tree entry must
   fit a third of a page): filters and groups read those from the JSON as before (a NULL
   value, rare, means "look in the JSON": it may be a JSON null or a long value). Kept in step
@@ -74,7 +74,9 @@ def upgrade() -> None:
     op.create_index(
         "ix_call_properties_key_value_call_id", "call_properties", ["key", "value", "call_id"]
     )
-    op.create_index("ix_call_properties_call_id_key", "call_properties", ["call_id", "key"])
+    op.create_index(
+        "ix_call_properties_call_id_key_value", "call_properties", ["call_id", "key", "value"]
+    )
     if op.get_bind().dialect.name == "sqlite":
         _upgrade_sqlite()
     else:
@@ -174,6 +176,6 @@ def downgrade() -> None:
             op.execute(f"DROP INDEX IF EXISTS {name}")
         op.execute("DROP TRIGGER IF EXISTS calls_properties ON calls")
         op.execute("DROP FUNCTION IF EXISTS calls_properties_sync()")
-    op.drop_index("ix_call_properties_call_id_key", table_name="call_properties")
+    op.drop_index("ix_call_properties_call_id_key_value", table_name="call_properties")
     op.drop_index("ix_call_properties_key_value_call_id", table_name="call_properties")
     op.drop_table("call_properties")
