@@ -8,6 +8,7 @@ client span under the LLM span (``opentelemetry-instrument`` with httpx instrume
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -15,8 +16,11 @@ from typing import Any
 
 import openai
 import pytest
+from wiretrace_proxy.appkeys import ENGINE, WRITER
+from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.forward import handler
 
-from tests.harness import Servers
+from tests.harness import Servers, select_records
 from tests.proxy.otlp.bodies import export, new_span_id, new_trace_id, post, span
 
 pytestmark = pytest.mark.both_databases
@@ -138,3 +142,43 @@ def test_a_proxied_call_without_a_span_stays_as_it_is(servers: Servers) -> None:
     call_id, _, _ = proxied(servers)
     [record] = servers.records(id=call_id)
     assert "otel" not in record.attributes and record.display_name is None
+
+
+def unflushed(servers: Servers, **equal: str) -> list[CallRecord]:
+    """Stored records, read without waiting for the requests in flight (a held stream)."""
+    with servers.app[ENGINE].connect() as conn:
+        return select_records(conn, 100, **equal)
+
+
+async def test_a_span_arriving_while_the_call_streams_folds_into_its_final_record(
+    servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``running`` row is never folded into; the final record that replaces it is."""
+    monkeypatch.setattr(handler, "RUNNING_AFTER_S", 0.2)
+    client = openai.AsyncOpenAI(api_key="sk-test-0", base_url=servers.base_url, max_retries=0)
+    stream = await client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers={"x-fake-scenario": "hold"},
+    )
+    first = await stream.__anext__()  # the upstream holds the stream after its first chunk
+    deadline = asyncio.get_running_loop().time() + 10
+    while not (running := await asyncio.to_thread(unflushed, servers, status="running")):
+        assert asyncio.get_running_loop().time() < deadline, "no running record"
+        await asyncio.sleep(0.05)  # the record appears after RUNNING_AFTER_S: nothing to await
+    call_id = running[0].id
+    trace, app_span, llm = new_trace_id(), new_span_id(), new_span_id()
+    sent = export(span(trace, app_span, "handle"), llm_span(trace, llm, app_span, first.id))
+    status, _, _ = await asyncio.to_thread(post, url(servers), sent)
+    assert status == 200
+    assert await asyncio.to_thread(servers.app[WRITER].flush, 10)
+    assert len(await asyncio.to_thread(unflushed, servers, id=llm)) == 1  # stored alone for now
+    servers.in_loop(servers.fake.release.set)
+    usage = None
+    async for chunk in stream:
+        usage = chunk.usage or usage
+    await client.close()
+    assert usage is not None
+    await asyncio.to_thread(assert_one_call, servers, trace, app_span, call_id, usage.prompt_tokens)
