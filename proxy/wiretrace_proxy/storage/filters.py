@@ -248,8 +248,18 @@ def text_scan(spellings: list[str]) -> sa.ColumnElement[bool]:
 
 
 def fts_phrases(spellings: list[str]) -> str:
-    """An FTS5 query matching any of ``spellings`` as a substring (with ``trigram``)."""
-    return " OR ".join('"' + s.replace('"', '""') + '"' for s in spellings)
+    """An FTS5 query for the calls that may hold one of ``spellings``: each spelling's
+    trigrams (non-overlapping, and the last) all present. ``call_text`` keeps no positions,
+    so this is all it can ask; the exact check does the rest."""
+
+    def quoted(text: str) -> str:
+        return '"' + text.replace('"', '""') + '"'
+
+    def trigrams(text: str) -> list[str]:
+        starts = sorted({*range(0, len(text) - TRIGRAM + 1, TRIGRAM), len(text) - TRIGRAM})
+        return [quoted(text[i : i + TRIGRAM]) for i in starts]
+
+    return " OR ".join(f"({' AND '.join(trigrams(s))})" for s in spellings)
 
 
 def _is_root() -> sa.ColumnElement[bool]:

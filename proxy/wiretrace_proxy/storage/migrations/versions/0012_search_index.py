@@ -14,8 +14,10 @@ and groups parsed every call's attributes. This revision adds:
   the LLM span fold) or deletes (running rows, purge) a call, on both backends.
 - **SQLite**: ``call_text``, an external-content FTS5 table with the ``trigram``
   tokenizer over the stored JSON text of ``inputs`` and ``output`` (the content stays in
-  ``calls``; the index is keyed by its rowid), kept by triggers the same way. Its match
-  is a prefilter: ``storage.filters`` still checks the exact ``LIKE`` on what it finds.
+  ``calls``; the index is keyed by its rowid), kept by triggers the same way. It keeps no
+  positions (``detail='none'``: a third of the insert cost and of the size), so a match,
+  every trigram of the query somewhere in the call, is a prefilter: ``storage.filters``
+  still checks the exact ``LIKE`` on what it finds.
 - **PostgreSQL**: ``pg_trgm`` GIN indexes on ``inputs::text`` and ``output::text``, which
   the existing ``ILIKE`` uses as is. If the extension cannot be created (no contrib
   package, no privilege), one warning says so and search keeps scanning.
@@ -93,7 +95,7 @@ def _upgrade_sqlite() -> None:
         "CREATE TRIGGER calls_properties_delete AFTER DELETE ON calls BEGIN"
         " DELETE FROM call_properties WHERE call_id = OLD.id; END",
         "CREATE VIRTUAL TABLE call_text USING fts5(inputs, output,"
-        " content='calls', tokenize='trigram')",
+        " content='calls', tokenize='trigram', detail='none')",
         "CREATE TRIGGER calls_text_insert AFTER INSERT ON calls BEGIN"
         " INSERT INTO call_text (rowid, inputs, output)"
         " VALUES (NEW.rowid, NEW.inputs, NEW.output); END",
