@@ -31,7 +31,7 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ __all__ = [
     "parse_database_url",
     "reopen_if_replaced",
     "safe_url",
+    "write_transaction",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,18 @@ BEGIN_IMMEDIATE = "wiretrace_begin_immediate"
 IMMEDIATE`` (the write lock taken first, waiting the busy timeout) instead of ``BEGIN``.
 For a transaction that reads and then writes while other processes write the same file: a
 deferred one that read first fails at once when another writer got in between."""
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that reads before it writes: on SQLite begun ``IMMEDIATE``
+    (``BEGIN_IMMEDIATE``), so it waits its turn behind another writer instead of failing
+    with "database is locked" the moment that writer commits; plain elsewhere."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(**{BEGIN_IMMEDIATE: True})
+        with conn.begin():
+            yield conn
 
 
 _dumps = jsonsafe.encoder()

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.storage import llm_merge, rollup_writes
-from wiretrace_proxy.storage.engine import insert_many
+from wiretrace_proxy.storage.engine import insert_many, write_transaction
 from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.rows import record_to_row
 
@@ -100,7 +100,7 @@ def write_batch(
     stored and only storage faults, are a ``failure`` too; nothing is stored then.
     """
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             _delete_running(conn, replacing)
             insert_records(conn, records)
     except STORAGE_FAULTS as exc:  # the database failed, not a record: retrying each is futile
@@ -123,7 +123,7 @@ def _write_each(
     refused: list[tuple[str, Exception]] = []
     streak = 0
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             for rec in records:
                 try:
                     with conn.begin_nested():
