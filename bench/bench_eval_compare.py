@@ -8,7 +8,8 @@ over one keep-alive connection: one warm-up, then ``--repeat`` timed requests. T
 is ``TARGET_S`` for the slowest of them (the whole request: reading both runs' rows,
 summaries, three metrics' paired bootstraps of 1,000 resamples, the JSON answer). The
 server's CPU time per request is printed too: on a machine shared with other work the
-wall time says more about the load than about the code.
+wall time says more about the load than about the code. Then, in headless Chromium, the
+run page's and the compare page's first render (target ``TARGET_S`` each).
 
 Prints the figures with PASS/MISS and writes ``bench/results/eval-compare-<timestamp>.json``.
 A missed target is a finding: the exit status is non-zero only when the benchmark broke.
@@ -133,6 +134,43 @@ def start_server(db: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("wiretrace not ready after 60 s")
 
 
+def first_renders(port: int) -> dict[str, float] | None:
+    """Milliseconds from navigation to the run page's first rows and summary, and to the
+    compare page's metrics table (real headless Chromium; None without Playwright or
+    Chromium). Each page is loaded once to warm the browser's cache, then timed."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        return None
+    base = f"http://{HOST}:{port}"
+    pages = {
+        "run_page_ms": ("/evaluations/run-1", "[data-testid=run-row-item]"),
+        "compare_page_ms": (
+            "/evaluations/compare?runs=run-1,run-2&baseline=run-1",
+            "[data-testid=compare-metric]",
+        ),
+    }
+    out: dict[str, float] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium))
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            for name, (path, ready) in pages.items():
+                page.goto(base + path)
+                page.wait_for_selector(ready, timeout=60_000)
+                page.goto(base + "/healthz")
+                start = time.perf_counter()
+                page.goto(base + path)
+                page.wait_for_selector(ready, timeout=60_000)
+                out[name] = round((time.perf_counter() - start) * 1000, 1)
+        finally:
+            browser.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000, help="rows per run")
@@ -152,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                 times.append(time.perf_counter() - start)
                 cpu.append(cpu_seconds(proc.pid) - cpu_start)
             conn.close()
+            renders = first_renders(port)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(30)
@@ -166,6 +205,13 @@ def main(argv: list[str] | None = None) -> int:
           f" on {os.cpu_count()} CPUs")  # fmt: skip
     print(f"  reporting each run (create, {args.rows // BATCH} row posts, finish):"
           f" {fill[0]:.1f} s, {fill[1]:.1f} s")  # fmt: skip
+    if renders is None:
+        print("  first renders: not measured (needs Playwright and /usr/bin/chromium)")
+    else:
+        for name, ms in renders.items():
+            ok = "PASS" if ms <= TARGET_S * 1000 else "MISS"
+            print(f"  {name.removesuffix('_ms').replace('_', ' ')} first render: {ms:.0f} ms; "
+                  f"target {TARGET_S * 1000:.0f} ms: {ok}")  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     result = {
@@ -178,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_s": TARGET_S,
         "verdict": verdict,
         "report_run_s": fill,
+        "first_render_ms": renders,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
     }
