@@ -94,7 +94,10 @@ def test_postgresql_gets_jsonb_functions_and_ilike() -> None:
     query = {"property.env": "prod", "q": "x", "roots_only": "1", "feedback": "any"}
     stmt = apply_filters(sa.select(CALLS.c.id), parse_filters(query))
     sql = str(stmt.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
-    assert "jsonb_each_text" in sql and "ILIKE" in sql and "feedback.call_id" in sql
+    assert "call_properties" in sql and "ILIKE" in sql and "feedback.call_id" in sql
+    long_value = parse_filters({"property.env": "v" * 401})  # too long for call_properties
+    stmt = apply_filters(sa.select(CALLS.c.id), long_value)
+    assert "jsonb_each_text" in str(stmt.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
 
 
 def test_parse_refuses_unknown_parameters_listing_the_allowed_ones() -> None:
