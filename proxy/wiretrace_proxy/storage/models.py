@@ -221,10 +221,10 @@ limits): such properties are read from the JSON."""
 
 
 class RollupCell(SQLModel):
-    """The dimensions of a rollup row: a UTC day and the call's grouping columns."""
+    """The dimensions of a rollup row: a UTC hour and the call's grouping columns."""
 
-    day: str = Field(primary_key=True)
-    """UTC day of ``started_at``, ``YYYY-MM-DD``."""
+    hour: str = Field(primary_key=True)
+    """UTC hour of ``started_at``, ``YYYY-MM-DD HH`` (its first 13 characters as stored)."""
     project: str = Field(primary_key=True)
     kind: str = Field(primary_key=True)
     model: str = Field(primary_key=True)
@@ -234,10 +234,10 @@ class RollupCell(SQLModel):
 
 
 class CallRollup(RollupCell, table=True):
-    """Exact per-day sums of calls, kept in step with ``calls`` on SQLite: inserts are
+    """Exact per-hour sums of calls, kept in step with ``calls`` on SQLite: inserts are
     added by ``storage.rollup_writes``, updates and deletes by triggers.
 
-    One row per UTC day and combination of the dimensions below, so ``/api/stats`` over a
+    One row per UTC hour and combination of the dimensions below, so ``/api/stats`` over a
     million calls reads thousands of rows instead of scanning every call (see
     ``storage.rollups``). ``''`` stands for NULL in ``model`` and ``op_version``: primary
     key columns cannot be NULL, and NULLs would never meet in ``ON CONFLICT``.
@@ -259,7 +259,7 @@ class CallRollup(RollupCell, table=True):
 
 
 class CallRollupBucket(RollupCell, table=True):
-    """Per-day latency and TTFT histograms on the dimensions of ``CallRollup``.
+    """Per-hour latency and TTFT histograms on the dimensions of ``CallRollup``.
 
     Buckets are logarithmic, eight to an octave (``storage.rollups.BOUNDS``): with many
     calls a percentile read from them is within one bucket (9.05%) of the exact value.

@@ -56,7 +56,7 @@ POSTGRES_LOCK_KEY = int.from_bytes(b"wtpurge!", "big")
 """The advisory lock purging replicas take turns on."""
 
 _CELL_COLUMNS = ("started_at", "project", "kind", "model", "op_name", "op_version", "status")
-_DIMENSIONS = ("day", "project", "kind", "model", "op_name", "op_version", "status")
+_DIMENSIONS = ("hour", "project", "kind", "model", "op_name", "op_version", "status")
 
 
 @dataclass(slots=True)
@@ -66,7 +66,7 @@ class PurgeCounts:
     calls: int = 0
     feedback: int = 0
     call_rollups: int = 0
-    """Rollup cells (a day and dimensions) left with no call and removed (SQLite)."""
+    """Rollup cells (an hour and dimensions) left with no call and removed (SQLite)."""
 
     def add(self, other: PurgeCounts) -> None:
         for f in fields(self):
@@ -197,13 +197,13 @@ def _kept(conn: Connection, cells: Iterable[Cell]) -> set[Cell]:
 
 
 def _calls_of(cell: Cell) -> sa.ColumnElement[bool]:
-    """The calls counted in ``cell`` (its UTC day and dimensions; ``''`` for NULL)."""
-    day = datetime.fromisoformat(str(cell[0]))
+    """The calls counted in ``cell`` (its UTC hour and dimensions; ``''`` for NULL)."""
+    hour = datetime.fromisoformat(str(cell[0]))
     project, kind, model, op_name, op_version, status = cell[1:]
-    start = day.replace(tzinfo=UTC)
+    start = hour.replace(tzinfo=UTC)
     return sa.and_(
         CALLS.c.started_at >= start,
-        CALLS.c.started_at < start + timedelta(days=1),
+        CALLS.c.started_at < start + timedelta(hours=1),
         CALLS.c.project == project,
         CALLS.c.kind == kind,
         sa.func.coalesce(CALLS.c.model, "") == model,

@@ -2,18 +2,18 @@
 
 Why: until migration 0008 a SQLite trigger added each inserted call to ``call_rollups`` and
 ``call_rollup_buckets``, three upserts per row run inside SQLite, about 90 µs of the
-writer's time per call. A batch of calls falls into few cells (a UTC day and one
+writer's time per call. A batch of calls falls into few cells (a UTC hour and one
 combination of project, kind, model, op name, op version and status), so here the batch is
 summed per cell in Python and each cell and histogram bucket gets one upsert, in the same
 transaction (and savepoint) as the rows. Updates and deletes of calls (a span's end row
 merged into its start row, reprice, deletes) are rarer and still kept by the two triggers
-0005 made, which subtract the old row and add the new one.
+0005 made (on the hour key since 0013), which subtract the old row and add the new one.
 
 The rollups hold exactly what the insert trigger stored:
 
 - values as SQLite stores them: a NaN is NULL, an integral float in an integer column an
-  integer; ``day`` is the UTC date of ``started_at`` (the trigger's
-  ``substr(started_at, 1, 10)``), NULL ``model`` and ``op_version`` are ``''``;
+  integer; ``hour`` is the UTC hour of ``started_at`` (the trigger's
+  ``substr(started_at, 1, 13)``, migration 0013), NULL ``model`` and ``op_version`` are ``''``;
 - a histogram bucket is found by the same comparisons as the trigger's ``CASE`` (``bisect``
   on ``rollups.BOUNDS``);
 - counts and token sums are integers, so their order does not matter, but ``cost_usd`` is a
@@ -42,7 +42,7 @@ from wiretrace_proxy.storage.rollups import BOUNDS, BUCKETS, ROLLUPS
 
 __all__ = ["add_calls", "cell_of", "recount"]
 
-_DIMENSIONS = ("day", "project", "kind", "model", "op_name", "op_version", "status")
+_DIMENSIONS = ("hour", "project", "kind", "model", "op_name", "op_version", "status")
 _METRICS = ("latency_ms", "ttft_ms")
 _MATCH = " AND ".join(f"{d} = ?" for d in _DIMENSIONS)
 _DIMS = ", ".join(_DIMENSIONS)
@@ -102,11 +102,11 @@ def _integer(value: object) -> float:
     return int(number) if number.is_integer() else number
 
 
-def _day(started_at: object) -> str:
-    """``substr(started_at, 1, 10)`` of the stored UTC text (``YYYY-MM-DD``)."""
+def _hour(started_at: object) -> str:
+    """``substr(started_at, 1, 13)`` of the stored UTC text (``YYYY-MM-DD HH``)."""
     if isinstance(started_at, datetime):
-        return started_at.astimezone(UTC).date().isoformat()
-    return str(started_at)[:10]
+        return started_at.astimezone(UTC).strftime("%Y-%m-%d %H")
+    return str(started_at)[:13]
 
 
 def cell_of(row: Mapping[str, object]) -> Cell:
@@ -114,7 +114,7 @@ def cell_of(row: Mapping[str, object]) -> Cell:
     model = row["model"]
     version = row["op_version"]
     return (
-        _day(row["started_at"]),
+        _hour(row["started_at"]),
         row["project"],
         row["kind"],
         "" if model is None else model,

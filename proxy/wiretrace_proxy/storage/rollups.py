@@ -1,33 +1,37 @@
-"""Read ``/api/stats`` from the per-day rollups instead of scanning ``calls``.
+"""Read ``/api/stats`` from the per-hour rollups instead of scanning ``calls``.
 
 Why: on SQLite a full scan of a million calls takes over a second before any percentile
-is computed (every row carries its JSON bodies), while the rollups (migration 0005) hold a
-few rows per day and dimension. They are kept in the same transaction as every insert,
-update and delete of a call (inserts by ``rollup_writes``, updates and deletes by triggers),
-so counts, tokens and cost read from them are exact. Latency
-and TTFT percentiles come from logarithmic histograms, eight buckets to an octave: a value
+is computed (every row carries its JSON bodies), while the rollups (migration 0005, per
+hour since 0013) hold a few rows per hour and dimension. They are kept in the same
+transaction as every insert, update and delete of a call (inserts by ``rollup_writes``,
+updates and deletes by triggers), so counts, tokens and cost read from them are exact.
+Latency and TTFT percentiles come from logarithmic histograms, eight buckets to an octave: a value
 read from them lies between the buckets of the two ranks the exact ``percentile_cont``
 interpolates between. With the many calls the rollups are used for (over
 ``stats.RAW_LIMIT``) those ranks share a bucket, so it is within 9.05% (usually far less, as
 it is interpolated inside the bucket); ``tests/proxy/api/test_stats.py`` checks both.
 
 Only questions the rollups can answer come here: a group key and filters among their
-dimensions, and ``since``/``until`` on UTC midnights. ``usable`` decides; anything else is
-read from ``calls`` (``storage.stats``).
+dimensions, ``usable`` decides; anything else is read from ``calls`` (``storage.stats``).
+A range need not fall on whole hours: ``split`` cuts it into the whole UTC hours inside it,
+read here, and the partial hours at its edges, which ``storage.stats`` reads from ``calls``
+(``started_at`` is indexed, so an edge costs at most an hour of calls). "The last 24 hours"
+at any minute is thus exact in its counts and fast. Days are sums of their hours.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime, time
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from wiretrace_proxy.callrecord import USAGE_KEYS
 from wiretrace_proxy.storage.filters import CallFilter
 from wiretrace_proxy.storage.models import CallRollup, CallRollupBucket
 
@@ -36,10 +40,12 @@ __all__ = [
     "GROUP_KEYS",
     "INSERT_TRIGGER",
     "TRIGGERS",
+    "histogram",
     "histogram_quantile",
     "read_buckets",
     "read_sums",
     "rollup_calls",
+    "split",
     "usable",
 ]
 
@@ -49,10 +55,10 @@ BUCKETS = cast(sa.Table, CallRollupBucket.__table__)  # type: ignore[attr-define
 BOUNDS: tuple[float, ...] = tuple(2.0 ** (i / 8 - 7) for i in range(8 * 31 + 1))
 """Upper bounds in ms: bucket 0 is below 2**-7 ms, bucket i is [BOUNDS[i-1], BOUNDS[i]),
 bucket ``len(BOUNDS)`` is 2**24 ms (4.7 hours) and above. Frozen in migration 0005."""
-GROUP_KEYS = ("model", "op_name", "op_version", "project", "status", "day")
-"""Group keys the rollups can answer (``day`` is their time grain)."""
+GROUP_KEYS = ("model", "op_name", "op_version", "project", "status", "day", "hour")
+"""Group keys the rollups can answer (``hour`` is their time grain, a day its 24 hours)."""
 FILTERS = ("project", "kind", "model", "op_name", "op_version", "status")
-"""Exact filters the rollups can answer, besides ``since``/``until`` on UTC midnights.
+"""Exact filters the rollups can answer, besides ``since``/``until`` (see ``split``).
 
 ``roots_only`` is not among them: a call whose parent was never recorded counts as a root
 (``filters._is_root``), which depends on other rows, some of which may arrive later."""
@@ -61,8 +67,8 @@ TRIGGERS = ("calls_rollup_update", "calls_rollup_delete")
 INSERT_TRIGGER = "calls_rollup_insert"
 """0005's insert trigger, dropped by 0008: inserts are added by ``rollup_writes`` since."""
 _NULLABLE = ("model", "op_version")
-_TOKENS = USAGE_KEYS
 """Dimensions stored as ``''`` when the call's value is NULL."""
+HOUR = timedelta(hours=1)
 
 
 def usable(conn: Connection, group_by: str, f: CallFilter) -> bool:
@@ -79,8 +85,6 @@ def usable(conn: Connection, group_by: str, f: CallFilter) -> bool:
         return False
     if not set(f.exact) <= set(FILTERS):
         return False
-    if not all(_is_midnight(t) for t in (f.since, f.until) if t is not None):
-        return False
     found = conn.execute(
         sa.text(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
@@ -90,8 +94,31 @@ def usable(conn: Connection, group_by: str, f: CallFilter) -> bool:
     return set(found) == set(TRIGGERS)
 
 
-def _is_midnight(moment: datetime) -> bool:
-    return moment.time() == time(0)
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def split(f: CallFilter) -> tuple[CallFilter | None, list[CallFilter]]:
+    """``f`` cut into the whole UTC hours of its range (None when it holds none) and the
+    partial hours at its edges (filters on ``calls``; none when it falls on hours)."""
+    since, until = f.since, f.until
+    start = None if since is None else _floor_hour(since)
+    if start is not None and start != since:
+        start += HOUR
+    end = None if until is None else _floor_hour(until)
+    if start is not None and end is not None and start >= end:
+        return None, [f]
+    edges = []
+    if since is not None and start != since:
+        edges.append(replace(f, until=start))
+    if until is not None and end != until:
+        edges.append(replace(f, since=end))
+    return replace(f, since=start, until=end), edges
+
+
+def histogram(values: Iterable[float]) -> Counter[int]:
+    """Values as a bucket histogram, bucketed as the rollups bucket them."""
+    return Counter(bisect_right(BOUNDS, value) for value in values)
 
 
 def rollup_calls(conn: Connection) -> int:
@@ -103,13 +130,20 @@ def _where(table: sa.Table, stmt: sa.Select[Any], f: CallFilter) -> sa.Select[An
     for name, value in f.exact.items():
         stmt = stmt.where(table.c[name] == value)
     if f.since is not None:
-        stmt = stmt.where(table.c.day >= f.since.date().isoformat())
+        stmt = stmt.where(table.c.hour >= _hour_key(f.since))
     if f.until is not None:
-        stmt = stmt.where(table.c.day < f.until.date().isoformat())
+        stmt = stmt.where(table.c.hour < _hour_key(f.until))
     return stmt
 
 
+def _hour_key(moment: datetime) -> str:
+    """The ``hour`` cell holding ``moment`` (whole hours only reach here, see ``split``)."""
+    return moment.strftime("%Y-%m-%d %H")
+
+
 def _key(table: sa.Table, group_by: str) -> sa.ColumnElement[Any]:
+    if group_by == "day":
+        return sa.func.substr(table.c.hour, 1, 10)
     column = table.c[group_by]
     return sa.func.nullif(column, "") if group_by in _NULLABLE else column
 

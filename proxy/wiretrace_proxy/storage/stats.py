@@ -289,13 +289,33 @@ def _group(group_by: str, key: object, row: Sequence[Any]) -> Group:
 
 
 def _from_rollups(conn: Connection, group_by: str, f: CallFilter) -> list[Group]:
-    histograms = rollups.read_buckets(conn, group_by, f)
-    groups: list[Group] = []
-    for row in rollups.read_sums(conn, group_by, f):
-        if not row.calls:
-            continue
-        group = _group(group_by, row.key, row[1:])
-        group.latency = histograms.get((row.key, "latency_ms"), Counter())
-        group.ttft = histograms.get((row.key, "ttft_ms"), Counter())
-        groups.append(group)
-    return groups
+    """The whole hours of the range from the rollups, its partial edge hours from calls."""
+    whole, edges = rollups.split(f)
+    groups: dict[JSON, Group] = {}
+    if whole is not None:
+        histograms = rollups.read_buckets(conn, group_by, whole)
+        for row in rollups.read_sums(conn, group_by, whole):
+            if not row.calls:
+                continue
+            group = _group(group_by, row.key, row[1:])
+            group.latency = histograms.get((row.key, "latency_ms"), Counter())
+            group.ttft = histograms.get((row.key, "ttft_ms"), Counter())
+            groups[group.key] = group
+    for edge in edges:
+        for part in _from_calls(conn, group_by, edge):
+            empty = Group(key=part.key, latency=Counter(), ttft=Counter())
+            _add(groups.setdefault(part.key, empty), part)
+    return list(groups.values())
+
+
+def _add(total: Group, part: Group) -> None:
+    """``part`` (read from calls) added to ``total`` (a rollup group, histograms)."""
+    total.calls += part.calls
+    total.errors += part.errors
+    for name, value in part.tokens.items():
+        total.tokens[name] = total.tokens.get(name, 0) + value
+    total.cost_usd += part.cost_usd
+    total.cost_calls += part.cost_calls
+    for mine, theirs in ((total.latency, part.latency), (total.ttft, part.ttft)):
+        if isinstance(mine, Counter) and isinstance(theirs, list):
+            mine.update(rollups.histogram(theirs))

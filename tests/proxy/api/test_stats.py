@@ -25,6 +25,7 @@ from wiretrace_proxy.storage.migrate import upgrade_to_head
 from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.stats import compute_stats
 from wiretrace_proxy.storage.writes import upsert_records
+from wiretrace_proxy.timestamps import parse_utc
 
 from tests.harness import Servers
 from tests.proxy import seed
@@ -174,7 +175,7 @@ def _approximate(engine: Engine, group_by: str, **params: str) -> Any:
     return api
 
 
-@pytest.mark.parametrize("group_by", ["model", "op_name", "op_version", "status", "day"])
+@pytest.mark.parametrize("group_by", ["model", "op_name", "op_version", "status", "day", "hour"])
 def test_rollups_give_exact_sums_and_percentiles_within_a_bucket(
     engine: Engine, group_by: str
 ) -> None:
@@ -218,14 +219,41 @@ def test_rollups_refuse_questions_they_cannot_answer(engine: Engine) -> None:
     for group_by, params in [
         ("session_id", {}),
         ("model", {"q": "France"}),
-        ("model", {"since": "2026-01-05T10:30:00Z"}),
         ("model", {"roots_only": "true"}),
     ]:
         assert _approximate(engine, group_by, **params)["percentiles"] == "exact"
-    midnight = _approximate(engine, "model", since="2026-01-06T00:00:00Z")
-    assert midnight["percentiles"] == "approximate"
-    later = [r for r in RECORDS if r.started_at.isoformat() >= "2026-01-06"]
-    assert midnight["totals"]["calls"] == len(later)
+
+
+RANGES = [
+    {"since": "2026-01-06T00:00:00Z"},
+    {"since": "2026-01-05T16:00:00Z", "until": "2026-01-08T09:00:00Z"},
+    {"since": "2026-01-05T09:00:00.0015Z"},
+    {"until": "2026-01-07T03:06:00.0005Z"},
+    {"since": "2026-01-05T16:00:30Z", "until": "2026-01-07T03:06:00.0005Z"},
+    {"since": "2026-01-06T06:03:00.0005Z", "until": "2026-01-06T06:30:00Z"},
+    {"since": "2026-01-06T06:03:00.0015Z", "until": "2026-01-06T07:00:00Z"},
+]
+"""Whole hours, and ranges starting or ending inside an hour of calls (or inside one)."""
+
+
+@pytest.mark.parametrize("group_by", ["hour", "day", "model"])
+@pytest.mark.parametrize("params", RANGES, ids=lambda p: "-".join(p.values()))
+def test_any_range_from_rollups_counts_exactly_the_calls_in_it(
+    engine: Engine, group_by: str, params: dict[str, str]
+) -> None:
+    """Whole hours from the rollups, the partial hours at the edges from ``calls``."""
+    stats = _approximate(engine, group_by, **params)
+    assert stats["percentiles"] == "approximate"
+    since = parse_utc(params.get("since", "2000-01-01T00:00:00Z"))
+    until = parse_utc(params.get("until", "2100-01-01T00:00:00Z"))
+    inside = [r for r in RECORDS if since <= r.started_at < until]
+    assert 0 < len(inside) < len(RECORDS)
+    want = expected(inside, KEYS[group_by])
+    groups = {g["key"]: g for g in stats["groups"]}
+    assert set(groups) == set(want)
+    for key, group in want.items():
+        assert_group(groups[key], group, approximate=True)
+    assert_group(stats["totals"], expected(inside, lambda r: None)[None], approximate=True)
 
 
 def _rollup_totals(engine: Engine) -> dict[str, Any]:

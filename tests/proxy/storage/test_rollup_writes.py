@@ -1,18 +1,21 @@
 """storage.rollup_writes: the writer keeps the stats rollups exactly as the insert trigger did.
 
-Each test writes the same calls twice: into a database at revision 0007, whose
-``calls_rollup_insert`` trigger (0005) counts every inserted row, with plain Core inserts;
-and into one at head, through ``storage.writes``. The two rollup tables must then be equal
-row for row, floats included (the cost sum is rounded in the trigger's order).
+Each test writes the same calls twice: into a database at head with 0005's
+``calls_rollup_insert`` trigger back on the hour key of 0013 (it counts every inserted row),
+with plain Core inserts; and into one at head, through ``storage.writes``. The two rollup
+tables must then be equal row for row, floats included (the cost sum is rounded in the
+trigger's order).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -32,10 +35,38 @@ ZONE = timezone(timedelta(hours=-5))
 STATUSES: tuple[Status, ...] = ("ok", "ok", "error", "cancelled", "running")
 
 
+VERSIONS = Path(migrate.__file__).parent / "migrations" / "versions"
+
+
+def _hourly_migration() -> Any:
+    spec = importlib.util.spec_from_file_location("hourly", VERSIONS / "0013_hourly_rollups.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+HOURLY = _hourly_migration()
+
+
 @pytest.fixture
 def trigger_db(tmp_path: Path) -> Iterator[Engine]:
-    """A database at 0007: rollups kept by the insert trigger."""
+    """A database at head whose rollups are kept by an insert trigger on the hour key."""
     engine = create_engine_for(f"sqlite:///{tmp_path / 'trigger.db'}")
+    migrate.upgrade_to_head(engine)
+    body = HOURLY._change("NEW", 1, "hour")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER calls_rollup_insert AFTER INSERT ON calls BEGIN\n{body}\nEND"
+        )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def daily_db(tmp_path: Path) -> Iterator[Engine]:
+    """A database at 0007: per-day rollups kept by 0005's insert trigger."""
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'daily.db'}")
     command.upgrade(migrate.alembic_config(engine), "0007")
     yield engine
     engine.dispose()
@@ -151,19 +182,50 @@ def test_the_cost_sum_is_rounded_in_insert_order(trigger_db: Engine, writer_db: 
     same(tables(writer_db), tables(trigger_db))
 
 
-def test_a_database_migrated_from_the_trigger_stays_exact(
-    trigger_db: Engine, writer_db: Engine
+def close(a: Tables, b: Tables) -> None:
+    """Equal row for row but for cost sums, added in another order (the last bits)."""
+    assert a.keys() == b.keys()
+    for name in a:
+        assert len(a[name]) == len(b[name]), name
+        for x, y in zip(a[name], b[name], strict=True):
+            want = [pytest.approx(v, rel=1e-12) if type(v) is float else v for v in y]
+            assert list(x) == want, (name, x, y)
+
+
+def test_a_database_migrated_from_the_daily_trigger_is_exact_per_hour(
+    daily_db: Engine, writer_db: Engine
 ) -> None:
     before, after = varied(300, seed=2), varied(300, seed=3, first=301)
-    engine = trigger_db
+    engine = daily_db
     by_trigger(engine, [before])
     migrate.upgrade_to_head(engine)
     by_writer(engine, chunks(after, 100))
     by_writer(writer_db, chunks(before + after, 100))
-    same(tables(engine), tables(writer_db))
+    close(tables(engine), tables(writer_db))
     with engine.connect() as conn:
-        names = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        names = conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'calls_rollup%'"
+        )
         assert set(names.scalars()) == set(rollups.TRIGGERS)
+
+
+def test_hourly_downgrade_folds_the_hours_back_into_0005s_days(daily_db: Engine) -> None:
+    """0013 down gives the day cells 0005's triggers kept, and those triggers again."""
+    config = migrate.alembic_config(daily_db)
+    sql = "SELECT name, sql FROM sqlite_master WHERE name LIKE 'calls_rollup%' ORDER BY name"
+    by_trigger(daily_db, chunks(varied(400, seed=6), 50))
+    command.upgrade(config, "0012")
+    with daily_db.connect() as conn:
+        triggers = list(conn.exec_driver_sql(sql))
+    days = tables(daily_db)
+    command.upgrade(config, "0013")
+    with daily_db.connect() as conn:
+        hours = conn.exec_driver_sql("SELECT count(DISTINCT hour) FROM call_rollups").scalar()
+        assert hours is not None and hours > 4 * 24 / 2  # the calls span four days
+    command.downgrade(config, "0012")
+    close(tables(daily_db), days)
+    with daily_db.connect() as conn:
+        assert list(conn.exec_driver_sql(sql)) == triggers
 
 
 def test_downgrade_recreates_the_trigger_as_0005_made_it(tmp_path: Path) -> None:
@@ -232,7 +294,6 @@ def test_span_upserts_count_a_new_row_once_and_a_merged_row_as_its_final_self(
     intruder = span(7)
     writes.write_batch(writer_db, [proxied])
     with trigger_db.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE calls ADD COLUMN merge_key VARCHAR")  # as 0011
         conn.execute(sa.insert(CALLS), [record_to_row(proxied)])
     old = writes._upsert_statement("sqlite")  # one statement, as before 0008
     for batch in (starts, ends, [intruder]):
@@ -282,11 +343,11 @@ def test_postgresql_keeps_no_rollups() -> None:
     rollup_writes.add_calls(Conn(), [record_to_row(make_record(1))])  # type: ignore[arg-type]
 
 
-def test_a_cell_is_the_stored_utc_day_with_empty_strings_for_nulls() -> None:
+def test_a_cell_is_the_stored_utc_hour_with_empty_strings_for_nulls() -> None:
     local = datetime(2026, 3, 2, 0, 30, tzinfo=UTC).astimezone(ZONE)  # 1 March, local
     row = record_to_row(make_record(1, started_at=local, model=None, op_version=None))
     assert rollup_writes.cell_of(row) == (
-        "2026-03-02",
+        "2026-03-02 00",
         "p",
         "llm",
         "",
@@ -299,7 +360,7 @@ def test_a_cell_is_the_stored_utc_day_with_empty_strings_for_nulls() -> None:
 def test_recount_rebuilds_what_the_trigger_stored(trigger_db: Engine) -> None:
     by_trigger(trigger_db, chunks(varied(700, seed=5), 300))
     want = tables(trigger_db)
-    migrate.upgrade_to_head(trigger_db)
     with trigger_db.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER calls_rollup_insert")
         rollup_writes.recount(conn, chunk=64)
     same(tables(trigger_db), want)
