@@ -132,7 +132,7 @@ class Stats(schemas.Closed):
     group_count: int
     """Groups before ``limit``."""
     percentiles: Literal["exact", "approximate"]
-    """``approximate``: read from the daily rollups' histograms, within 9.05% of exact."""
+    """``approximate``: read from the hourly rollups' histograms, within 9.05% of exact."""
 
 
 OPENAPI_SCHEMAS: dict[str, JSONObject] = schemas.component_schemas((Stats,))
@@ -166,7 +166,7 @@ OPENAPI_PATHS: dict[str, dict[str, JSONObject]] = {
             description=(
                 "Counts, tokens and cost are always exact. Percentiles interpolate between "
                 "ranks (like percentile_cont); on a large SQLite database, questions the "
-                "daily rollups can answer read their histograms instead (`percentiles`: "
+                "hourly rollups can answer read their histograms instead (`percentiles`: "
                 "`approximate`, within 9.05%). " + FILTER_DESCRIPTION
             ),
         )

@@ -2034,7 +2034,7 @@ export interface paths {
         };
         /**
          * Calls, errors, tokens, cost and latency percentiles per group
-         * @description Counts, tokens and cost are always exact. Percentiles interpolate between ranks (like percentile_cont); on a large SQLite database, questions the daily rollups can answer read their histograms instead (`percentiles`: `approximate`, within 9.05%). Filters combine with AND. `property.<key>=<value>` matches a recorded property (`Wiretrace-Property-<Key>` header; keys ignore case). Unknown parameters get a 400 listing the allowed ones.
+         * @description Counts, tokens and cost are always exact. Percentiles interpolate between ranks (like percentile_cont); on a large SQLite database, questions the hourly rollups can answer read their histograms instead (`percentiles`: `approximate`, within 9.05%). Filters combine with AND. `property.<key>=<value>` matches a recorded property (`Wiretrace-Property-<Key>` header; keys ignore case). Unknown parameters get a 400 listing the allowed ones.
          */
         get: {
             parameters: {
