@@ -69,7 +69,9 @@ def create_app(settings: Settings) -> web.Application:
     stopping = Stopping()
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE,
-        handler_args={"logger": refusals.logger},
+        # Request bodies are forwarded as the app sent them: aiohttp would inflate a gzip
+        # body and forward it inflated under the app's Content-Encoding and Content-Length.
+        handler_args={"logger": refusals.logger, "auto_decompress": False},
         middlewares=[stopping.track],
     )
     app[SETTINGS] = settings

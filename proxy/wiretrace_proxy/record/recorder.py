@@ -139,7 +139,7 @@ class Recorder:
     def build(self, capture: Capture) -> CallRecord:
         """The call's record: bodies parsed and redacted, stream reassembled, usage, cost."""
         request_type = _header(capture.request_headers, "content-type")
-        raw_inputs = bytes(capture.request_body)
+        raw_inputs = _decoded_request(capture)
         request = parse_body(
             raw_inputs,
             request_type,
@@ -411,6 +411,17 @@ def _error_fields(error: JSONObject) -> JSONObject:
         "type": source.get("type"),
         "code": source.get("code"),
     }
+
+
+def _decoded_request(capture: Capture) -> bytes:
+    """The request body as the upstream reads it: a compressed one (``Content-Encoding``,
+    forwarded as sent) inflated, or kept as sent when its coding is unknown or corrupt."""
+    body = bytes(capture.request_body)
+    encoding = _header(capture.request_headers, "content-encoding")
+    if not encoding or encoding.strip().lower() == "identity":
+        return body
+    decoded = decode_content(body, encoding)
+    return body if decoded is None else decoded
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str:

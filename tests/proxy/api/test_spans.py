@@ -125,7 +125,10 @@ async def test_bad_span_is_refused_naming_the_field(
 
 async def test_not_json_and_wrong_shape(servers: Servers) -> None:
     async with aiohttp.ClientSession() as session:
-        async with session.post(servers.proxy_url + "/api/spans", data=b"{nope") as resp:
+        json_type = {"Content-Type": "application/json"}  # any other type is a 415
+        async with session.post(
+            servers.proxy_url + "/api/spans", data=b"{nope", headers=json_type
+        ) as resp:
             assert resp.status == 400 and (await resp.json())["error"]["param"] == "body"
     status, body = await post(servers.proxy_url, [1, 2])
     assert status == 400 and body["error"]["param"] == "spans"
