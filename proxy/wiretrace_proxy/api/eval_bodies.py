@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from wiretrace_proxy.api.errors import BadParameter
 from wiretrace_proxy.api.jsonio import json_response, read_json
 from wiretrace_proxy.appkeys import SETTINGS
-from wiretrace_proxy.storage.engine import BEGIN_IMMEDIATE
+from wiretrace_proxy.storage.engine import write_transaction
 
 __all__ = ["iso", "offset_limit", "parse_body", "project_of", "read_model", "write", "WriteFailed"]
 
@@ -51,11 +51,8 @@ async def write(engine: Engine, fn: Callable[[Connection, datetime], T]) -> T:
     run once more: it then finds what the other stored."""
 
     def once() -> T:
-        with engine.connect() as conn:
-            if engine.dialect.name == "sqlite":
-                conn.execution_options(**{BEGIN_IMMEDIATE: True})
-            with conn.begin():
-                return fn(conn, datetime.now(UTC))
+        with write_transaction(engine) as conn:
+            return fn(conn, datetime.now(UTC))
 
     def work() -> T:
         try:

@@ -24,8 +24,7 @@ at the same time take turns batch by batch instead of deadlocking on the same ro
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from wiretrace_proxy.storage.engine import BEGIN_IMMEDIATE
+from wiretrace_proxy.storage.engine import write_transaction
 from wiretrace_proxy.storage.models import CALLS, FEEDBACK
 from wiretrace_proxy.storage.rollup_writes import Cell, cell_of
 from wiretrace_proxy.storage.rollups import ROLLUPS
@@ -143,7 +142,7 @@ def purge_batch(
 ) -> tuple[PurgeCounts, set[Cell]]:
     """One transaction: up to ``batch_size`` of the oldest matching calls with their children
     and feedback removed. The counts, and the rollup cells that lost calls but kept some."""
-    with _write(engine) as conn:
+    with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY})
         roots = (
@@ -171,16 +170,6 @@ def purge_batch(
             kept = _kept(conn, cells)
             counts.call_rollups = len(cells) - len(kept)
     return counts, kept
-
-
-@contextlib.contextmanager
-def _write(engine: Engine) -> Iterator[Connection]:
-    """A write transaction; on SQLite begun ``IMMEDIATE``, as it reads before it writes."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execution_options(**{BEGIN_IMMEDIATE: True})
-        with conn.begin():
-            yield conn
 
 
 def _cell_match(table: sa.Table, cell: Cell) -> sa.ColumnElement[bool]:
@@ -217,7 +206,7 @@ def resum_costs(engine: Engine, cells: Iterable[Cell]) -> None:
     """Set each cell's ``cost_usd`` to the sum of its calls' costs, added in insert order
     (``rowid``) as ``rollup_writes`` adds them; one short transaction per cell."""
     for cell in sorted(cells, key=repr):
-        with _write(engine) as conn:
+        with write_transaction(engine) as conn:
             costs: Sequence[float | None] = (
                 conn.execute(
                     sa.select(CALLS.c.cost_usd)
