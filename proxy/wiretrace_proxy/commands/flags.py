@@ -385,8 +385,7 @@ OPTIONS: tuple[Option, ...] = (
         "--route-ca",
         ENV_ROUTE_CA,
         parse_text,
-        "PEM CA certificate trusted, besides the default roots, for intercepted calls' "
-        "upstreams",
+        "PEM CA certificate trusted besides the default roots for intercepted upstreams",
         "FILE",
     ),
     Option(
