@@ -6,8 +6,8 @@ and groups parsed every call's attributes. This revision adds:
 - **``call_properties``** (call id, lowercased key, value as text): one row per property
   of each call, as ``property.<key>`` filters read them (``lower(key)``, the value as
   ``json_each``/``jsonb_each_text`` gives it), indexed on (key, value, call id) for filters
-  and (call id, key, value) for filters and groups probed call by call, and deletes. A key over ``KEY_LIMIT`` characters is left
-  out and a value over ``VALUE_LIMIT`` is stored as NULL (a PostgreSQL B-tree entry must
+  and (call id, key, value) for filters and groups probed call by call, and deletes. A
+  key over ``KEY_LIMIT`` characters is left out and a value over ``VALUE_LIMIT`` is stored as NULL (a PostgreSQL B-tree entry must
   fit a third of a page): filters and groups read those from the JSON as before (a NULL
   value, rare, means "look in the JSON": it may be a JSON null or a long value). Kept in step
   by triggers on ``calls`` inside the transaction that inserts, updates (the span upsert,
@@ -88,7 +88,10 @@ def upgrade() -> None:
 def _upgrade_sqlite() -> None:
     new_rows = _SQLITE_ROWS.format(row="NEW", source="")
     for statement in (
-        f"CREATE TRIGGER calls_properties_insert AFTER INSERT ON calls BEGIN"
+        # Most calls carry no property: a byte search skips parsing their attributes
+        # (stored compact, so a non-empty properties object always starts this way).
+        "CREATE TRIGGER calls_properties_insert AFTER INSERT ON calls"
+        """ WHEN instr(NEW.attributes, '"properties":{"') > 0 BEGIN"""
         f" {_INSERT}{new_rows}; END",
         "CREATE TRIGGER calls_properties_update AFTER UPDATE OF id, attributes ON calls BEGIN"
         f" DELETE FROM call_properties WHERE call_id = OLD.id; {_INSERT}{new_rows}; END",
