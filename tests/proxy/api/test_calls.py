@@ -294,7 +294,7 @@ async def test_every_filter_parameter_selects_exactly_the_calls_it_names(many: S
         ("since=yesterday", "since", "ISO 8601"),
         ("feedback=maybe", "feedback", "up, down, any, none"),
         ("roots_only=perhaps", "roots_only", "true or false"),
-        ("kind=tool", "kind", "llm, op"),
+        ("kind=robot", "kind", "llm, op, tool"),
         ("status=weird", "status", "ok, error, cancelled, running"),
         ("limit=1001", "limit", "between 1 and 1000"),
         ("colour=red", "colour", "property.<key>"),

@@ -31,7 +31,9 @@ async def request(
     method: str, url: str, body: object = None, raw: bytes | None = None
 ) -> tuple[int, Any]:
     async with aiohttp.ClientSession() as session:
-        kwargs: dict[str, Any] = {"data": raw} if raw is not None else {"json": body}
+        kwargs: dict[str, Any] = {"json": body}
+        if raw is not None:  # as JSON, however broken (any other type is a 415)
+            kwargs = {"data": raw, "headers": {"Content-Type": "application/json"}}
         async with session.request(method, url, **kwargs) as resp:
             return resp.status, await resp.json()
 

@@ -260,6 +260,9 @@ CHECKS = [
 ]
 
 
+@pytest.mark.filterwarnings(
+    "ignore:Skipped test cases with unsupported payload media types:UserWarning"
+)  # the OTLP receiver's protobuf bodies: its own tests send them
 @schema.parametrize()
 @hypothesis.settings(
     max_examples=EXAMPLES,
@@ -291,6 +294,9 @@ a failure there (whether the seed reaches the case changes with the document), a
 ``test_known_gap`` pins each disagreement with its minimal input, strictly."""
 
 
+@pytest.mark.filterwarnings(
+    "ignore:Skipped test cases with unsupported payload media types:UserWarning"
+)  # the OTLP receiver's protobuf bodies: its own tests send them
 @plain.parametrize()
 @hypothesis.settings(
     max_examples=EXAMPLES,

@@ -53,7 +53,9 @@ TRIGRAM_INDEXES = {"ix_calls_inputs_trgm": "inputs", "ix_calls_output_trgm": "ou
 _SQLITE_ROWS = (
     "SELECT {row}.id, lower(p.key), CASE WHEN length(CAST(p.value AS TEXT))"
     f" <= {VALUE_LIMIT} THEN CAST(p.value AS TEXT) END"
-    " FROM {source}json_each({row}.attributes, '$.properties') AS p"
+    # An older row may hold NaN (not JSON): it has no properties rather than failing updates.
+    " FROM {source}json_each(CASE WHEN json_valid({row}.attributes)"
+    " THEN {row}.attributes ELSE '{{}}' END, '$.properties') AS p"
     f" WHERE p.key IS NOT NULL AND length(lower(p.key)) <= {KEY_LIMIT}"
 )
 _PG_PROPS = "({row}.attributes -> 'properties')"
