@@ -26,6 +26,12 @@ from tests.harness import Servers
 KEY = "sk-proj-SECRETsecretSECRET1234567890wxyz"
 
 
+POST_CHAT = (
+    b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json"
+)
+"""A chat request's head on a loopback ``Host`` (the host check refuses any other)."""
+
+
 class Raw:
     """The proxy in front of a raw upstream, and the captures it hands to the writer."""
 
@@ -96,7 +102,7 @@ async def test_a_body_too_deep_to_parse_is_forwarded_unchanged(raw: Raw, body: b
     raw.upstream.answer_stream(
         [_sse({"choices": [{"delta": {"content": "hi"}}]}), b"data: [DONE]\n\n"]
     )
-    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+    head = POST_CHAT
     status, _, answer = await raw.send(head + b"\r\nContent-Length: %d" % len(body), body)
     assert status == 200 and b"[DONE]" in answer
     (seen,) = raw.upstream.requests
@@ -112,7 +118,7 @@ async def test_a_body_too_deep_to_parse_is_forwarded_unchanged(raw: Raw, body: b
 async def test_a_json_body_over_the_inject_limit_is_streamed_as_sent(raw: Raw) -> None:
     filler = b"lorem ipsum " * (INJECT_LIMIT // 12 + 100)
     body = b'{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"%s"}]}' % filler
-    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+    head = POST_CHAT
     status, _, _ = await raw.send(head + b"\r\nContent-Length: %d" % len(body), body)
     assert status == 200
     assert raw.upstream.requests[0].body == body  # no option spliced in
@@ -123,7 +129,7 @@ async def test_a_json_body_over_the_inject_limit_is_streamed_as_sent(raw: Raw) -
 
 async def test_a_small_stream_request_still_gets_the_option(raw: Raw) -> None:
     body = b'{"model":"gpt-4o","stream":true,"messages":[]}'
-    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+    head = POST_CHAT
     await raw.send(head + b"\r\nContent-Length: %d" % len(body), body)
     sent = raw.upstream.requests[0]
     assert json.loads(sent.body)["stream_options"] == {"include_usage": True}
@@ -199,7 +205,7 @@ async def test_a_20_mb_event_reaches_the_client_as_it_would_without_the_option(r
     ],
 )
 async def test_dot_segments_are_refused_and_recorded(raw: Raw, target: bytes) -> None:
-    status, head, body = await raw.send(b"GET " + target + b" HTTP/1.1\r\nHost: x")
+    status, head, body = await raw.send(b"GET " + target + b" HTTP/1.1\r\nHost: localhost")
     assert status == 400
     error = json.loads(body)["error"]
     path = target.decode().partition("?")[0]
@@ -221,7 +227,7 @@ async def test_dot_segments_are_refused_and_recorded(raw: Raw, target: bytes) ->
     ],
 )
 async def test_absolute_form_is_refused(raw: Raw, line: bytes) -> None:
-    status, _, body = await raw.send(line + b"\r\nHost: x")
+    status, _, body = await raw.send(line + b"\r\nHost: localhost")
     assert status == 400 and "refused" in json.loads(body)["error"]["message"]
     assert raw.upstream.requests == []
 
@@ -248,7 +254,7 @@ async def test_connect_never_reaches_the_upstream(raw: Raw, line: bytes) -> None
     ],
 )
 async def test_the_target_reaches_the_upstream_byte_for_byte(raw: Raw, target: bytes) -> None:
-    status, _, _ = await raw.send(b"GET " + target + b" HTTP/1.1\r\nHost: x")
+    status, _, _ = await raw.send(b"GET " + target + b" HTTP/1.1\r\nHost: localhost")
     assert status == 200
     assert raw.upstream.requests[0].line == b"GET " + target + b" HTTP/1.1"
 
@@ -258,7 +264,7 @@ async def test_the_target_reaches_the_upstream_byte_for_byte(raw: Raw, target: b
 
 async def test_utf8_header_values_are_read_as_utf8_and_forwarded_as_sent(raw: Raw) -> None:
     head = (
-        b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Note: caf\xc3\xa9 \xe2\x98\x95"
+        b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nX-Note: caf\xc3\xa9 \xe2\x98\x95"
         b"\r\nWiretrace-Session-Id: caf\xc3\xa9\r\nX-Legacy: caf\xe9"
     )
     status, _, _ = await raw.send(head)
@@ -282,12 +288,14 @@ async def test_parser_refusals_are_counted_and_never_log_a_value(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     token = "Bearer " + KEY + "x" * 9000
-    oversized = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: " + token.encode()
-    many = b"GET /v1/models HTTP/1.1\r\nHost: x" + b"".join(
+    oversized = b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nAuthorization: " + token.encode()
+    many = b"GET /v1/models HTTP/1.1\r\nHost: localhost" + b"".join(
         b"\r\nX-H%d: value-%d-%s" % (i, i, KEY.encode()) for i in range(200)
     )
-    control = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Key: " + KEY.encode() + b"\x01z"
-    long_line = b"GET /v1/models?key=" + KEY.encode() + b"q" * 9000 + b" HTTP/1.1\r\nHost: x"
+    control = b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nX-Key: " + KEY.encode() + b"\x01z"
+    long_line = (
+        b"GET /v1/models?key=" + KEY.encode() + b"q" * 9000 + b" HTTP/1.1\r\nHost: localhost"
+    )
     for head in (oversized, many, control, long_line):
         status, _, _ = await raw.send(head)
         assert status == 400
