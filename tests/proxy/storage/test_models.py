@@ -104,6 +104,7 @@ EXPECTED_COLUMNS = [
     ("attributes", "{json}"),
     ("op_version", "VARCHAR"),
     ("model_version", "VARCHAR"),
+    ("merge_key", "VARCHAR"),
     ("prompt_digest", "VARCHAR"),
 ]
 """The ``calls`` DDL, column by column; ``{time}`` and ``{json}`` differ by dialect."""
