@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +34,19 @@ async def _start(app: web.Application, context: ssl.SSLContext) -> tuple[web.App
     return runner, int(runner.addresses[0][1])
 
 
+async def _abort_leftover_transports() -> None:
+    """Abort the sockets a graceful TLS shutdown still holds after ``cleanup``.
+
+    A closing TLS connection waits for the peer's close_notify (up to the loop's SSL
+    shutdown timeout); when the peer was a process that has just exited, the loop can stop
+    first and leave the socket unclosed (a ResourceWarning at collection)."""
+    loop = asyncio.get_running_loop()
+    for transport in [o for o in gc.get_objects() if isinstance(o, asyncio.Transport)]:
+        if getattr(transport, "_loop", None) is loop and getattr(transport, "_sock", None):
+            transport.abort()
+    await asyncio.sleep(0)  # the aborts' connection_lost callbacks
+
+
 @contextmanager
 def tls_site(app: web.Application, names: list[str], directory: Path) -> Iterator[TlsSite]:
     """``app`` served over TLS with a certificate for ``names`` from a new CA."""
@@ -46,6 +61,7 @@ def tls_site(app: web.Application, names: list[str], directory: Path) -> Iterato
         yield TlsSite(f"https://127.0.0.1:{port}", port, ca_file)
     finally:
         thread.call(runner.cleanup())
+        thread.call(_abort_leftover_transports())
         thread.close()
 
 
