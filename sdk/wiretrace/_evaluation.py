@@ -10,11 +10,13 @@ columns by name (``preprocess_model_input(row)`` renames first), and its HTTP re
 the proxy carry ``Wiretrace-Eval-Run``/``Wiretrace-Eval-Row`` next to ``traceparent``, so
 the server files its calls (tokens, cost) under the row. A 429 from the model's provider
 retries the row with back-off (``Retry-After`` honoured) up to ``max_rate_limit_retries``
-times. A model error is recorded and the row's scorers skipped; a scorer error is recorded
-and the output kept. Each row is reported to the server as it finishes (``_eval_report``),
-so ``evaluate(model, resume=run_id)`` re-runs only the rows and trials that are missing or
-failed there. The summary (``Evaluation.summarize`` span) follows ``_summaries``: failed
-rows count in every ``n``.
+times. A row's scorers then run at once (plain ones in the run's pool of ``parallelism``
+threads, async ones ``parallelism`` at most over the run). A model error is recorded and
+the row's scorers skipped; a scorer error is recorded and the output kept. Each row is
+reported to the server as it finishes (``_eval_report``), so ``evaluate(model,
+resume=run_id)`` re-runs only the rows and trials that are missing or failed there. The
+summary (``Evaluation.summarize`` span) follows ``_summaries``: failed rows count in
+every ``n``.
 
 Everything is checked before the first model call: every model and scorer parameter must
 name a dataset column (or be mapped to one), else ``TypeError`` says which and how to fix it.
@@ -275,6 +277,8 @@ class _Run:
         self.reporter: RunReporter | None = None
         self.stopping = False
         """Set when the run is cancelled: worker threads take no further rows."""
+        self._scorer_slots = asyncio.Semaphore(self.parallelism)
+        """Async scorers running at once, over all rows: at most ``parallelism``."""
         self._lock = threading.Lock()
         """Guards the results and counters that worker threads update."""
 
@@ -361,10 +365,14 @@ class _Run:
         trials = range(self.evaluation.trials)
         return [(i, t) for t in trials for i in range(rows) if (i, t) not in self.results]
 
-    def _all_sync(self) -> bool:
+    def _rows_in_threads(self) -> bool:
+        """Whole rows can run in worker threads: the model, the preprocessing and the
+        scorers are plain functions, and there is at most one scorer (several are run at
+        once, which a thread running the whole row cannot do)."""
         preprocess = self.evaluation.preprocess_model_input
         return not (
             self.model.is_async
+            or len(self.scorers) > 1
             or any(scorer.is_async for scorer in self.scorers)
             or (preprocess is not None and inspect.iscoroutinefunction(preprocess))
         )
@@ -372,15 +380,16 @@ class _Run:
     async def run_rows(self, model: object) -> None:
         """Every row and trial not done yet, ``parallelism`` at a time.
 
-        When the model and the scorers are all plain functions, each of ``parallelism``
+        When the model and its one scorer are plain functions, each of ``parallelism``
         threads runs whole rows (no hop between the event loop and a thread per call);
-        otherwise ``parallelism`` tasks do, sending plain functions to the thread pool.
+        otherwise ``parallelism`` tasks do, sending plain functions to the thread pool of
+        ``parallelism`` threads, which a row's scorers share with every model call.
         """
         work = self._work()
         workers = min(self.parallelism, len(work))
         rows = self.evaluation.dataset.rows
         pending = iter(work)
-        if self._all_sync():
+        if self._rows_in_threads():
             take = threading.Lock()
 
             def thread_worker() -> None:
@@ -451,14 +460,7 @@ class _Run:
         scores: dict[str, Any] = {}
         scorer_errors: dict[str, str] = {}
         if model_error is None:
-            for scorer in self.scorers:
-                try:
-                    arguments = scorer.arguments(example, output)
-                    scores[scorer.name] = serialize(
-                        await self._call(scorer.fn, scorer.is_async, arguments)
-                    )
-                except Exception as exc:
-                    scorer_errors[scorer.name] = _scorer_error(exc)
+            scores, scorer_errors = await self._score_all(example, output)
         return self._row_done(
             span, example, index, trial, output, model_error, latency, scores, scorer_errors
         )
@@ -536,6 +538,38 @@ class _Run:
                 self.progress.first_error(name, f"{where}: {message}")
             self.progress.row_done(bool(model_error or scorer_errors))
         return {"output": output, "scores": scores, "model_latency": latency}
+
+    async def _score_all(
+        self, example: dict[str, Any], output: Any
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Every scorer on one output, all at once: the scores, and each failed scorer's
+        error (one scorer failing leaves the others' scores)."""
+        jobs = [self._score(scorer, example, output) for scorer in self.scorers]
+        results = [await jobs[0]] if len(jobs) == 1 else await asyncio.gather(*jobs)
+        scores: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for scorer, (ok, value) in zip(self.scorers, results, strict=True):
+            if ok:
+                scores[scorer.name] = value
+            else:
+                errors[scorer.name] = value
+        return scores, errors
+
+    async def _score(
+        self, scorer: ScorerSpec, example: dict[str, Any], output: Any
+    ) -> tuple[bool, Any]:
+        """``(True, score)`` or ``(False, error text)``. Plain scorers take a thread of the
+        pool; async ones one of ``parallelism`` slots, so neither exceeds the budget."""
+        try:
+            arguments = scorer.arguments(example, output)
+            if scorer.is_async:
+                async with self._scorer_slots:
+                    value = await scorer.fn(**arguments)
+            else:
+                value = await self._call(scorer.fn, False, arguments)
+            return True, serialize(value)
+        except Exception as exc:
+            return False, _scorer_error(exc)
 
     async def _call(self, fn: Callable[..., Any], is_async: bool, arguments: dict[str, Any]) -> Any:
         if is_async:
