@@ -1,35 +1,59 @@
-"""``make bench-intercept``: what intercept mode costs a call, next to the reverse proxy.
+"""``make bench-intercept``: what intercept mode costs a call, next to a bare ``mitmdump``.
 
-One fake upstream (``upstream_server.py``) and one ``wiretrace serve --intercept`` with
-``--route api.openai.com=<the fake>``, each in its own process on 127.0.0.1. A keep-alive
-httpx client makes the same calls, one at a time, three ways: straight to the fake
-(direct), through the reverse proxy (``/v1``), and to ``https://api.openai.com`` through the
-intercept proxy with the environment ``wiretrace intercept env`` prints (the real TLS
-handshake with mitmproxy's CA, decryption, the hop to the server). Prints the median and
-95th percentile of non-streamed latency and of a stream's time to first and last chunk.
-Bounded: ``--calls`` calls per path and phase, loopback only.
+One fake upstream over TLS (``tls_upstream.py``, a trustme certificate for
+``api.openai.com`` and 127.0.0.1), and three proxies in front of it, each its own process
+on 127.0.0.1:
+
+- **mitmdump**: a bare ``mitmdump`` from intercept mode's virtualenv (``--mitmdump``, else
+  the one ``wiretrace serve`` would run), no script, decrypting the same hosts, streaming
+  as the child does, sent on to the fake by its own ``map_remote`` and verifying the fake's
+  certificate: what mitmproxy costs alone;
+- **intercept**: ``wiretrace serve --intercept`` with ``--route api.openai.com=<the fake>``
+  (its mitmdump child and the server, which records every call);
+- **reverse proxy**: the same server's ``/v1``, ``--upstream`` the fake.
+
+A keep-alive httpx client makes the same calls, one at a time, straight to the fake
+(direct), through the reverse proxy, and to ``https://api.openai.com`` through each
+forward proxy. Per path it prints the CPU time its processes spent per call (``psutil``:
+user + system, read before and after the timed calls; for intercept the server and its
+mitmdump child together), the latency's median and 99th percentile, and for streams each
+chunk's delay from the fake's write to the client's read (p99); then intercept's figures
+as ratios to the bare mitmdump's. ``--rounds`` repeats the whole measurement: each figure
+is the median of the rounds, with their range. Bounded: ``--calls`` calls per path, phase
+and round, loopback only.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import os
+import re
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
+import trustme
+from wiretrace_proxy.errors import ConfigError
+from wiretrace_proxy.intercept.hosts import allow_hosts
+from wiretrace_proxy.intercept.install import find_mitmdump
 
 HERE = Path(__file__).resolve().parent
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 HEADERS = {"Authorization": "Bearer sk-bench-1234567890abcdef", "X-Bench-Chunks": "20"}
+CREATED_NS = re.compile(rb'"created_ns":(\d+)')
+SETTLE_S = 0.3
+"""Pause after a path's calls before its CPU is read: the writer stores the last records."""
+BASELINE = "mitmdump"
+PHASES = ("plain", "stream")
 
 
 def free_port() -> int:
@@ -50,105 +74,254 @@ def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) 
             time.sleep(0.05)
 
 
+@dataclass
+class Path_:
+    """One way to make the call: its client, its URL, the processes it costs."""
+
+    name: str
+    client: httpx.Client
+    url: str
+    processes: list[psutil.Process]
+
+
 @contextmanager
-def servers(directory: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """(direct URL, reverse proxy URL, intercept environment) while both servers run."""
-    upstream_port, port, intercept_port = free_port(), free_port(), free_port()
-    upstream = subprocess.Popen(
-        [sys.executable, str(HERE / "upstream_server.py"), "--port", str(upstream_port)],
-        stdout=subprocess.DEVNULL,
-    )
-    fake = f"http://127.0.0.1:{upstream_port}"
-    wiretrace = [sys.executable, "-m", "wiretrace_proxy.cli"]
-    env = {**os.environ, "XDG_DATA_HOME": str(directory / "data")}
-    server = subprocess.Popen(
-        [
-            *wiretrace,
-            "serve",
-            "--port",
-            str(port),
-            "--upstream",
-            fake,
-            "--db",
-            str(directory / "calls.db"),
-            "--intercept",
-            str(intercept_port),
-            "--route",
-            f"api.openai.com={fake}",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        env=env,
-    )
+def started(argv: Sequence[str], port: int, env: dict[str, str] | None = None) -> Iterator[int]:
+    """``argv`` running until the block ends, once ``port`` accepts; yields its pid."""
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=env)
     try:
-        wait_port(upstream_port, upstream)
-        wait_port(intercept_port, server)
-        printed = subprocess.run(
-            [*wiretrace, "intercept", "env", "--intercept", str(intercept_port)],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        ).stdout
-        values = {}
-        for line in printed.splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            values[name] = value.strip("'")
-        yield fake, f"http://127.0.0.1:{port}", values
+        wait_port(port, process)
+        yield process.pid
     finally:
-        for process in (server, upstream):
-            process.terminate()
+        process.terminate()
+        try:
             process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-def timed(calls: int, one: Callable[[], tuple[float, float]]) -> tuple[list[float], list[float]]:
-    for _ in range(min(20, calls)):  # warm-up: connections, TLS sessions, leaf certificates
-        one()
-    firsts, totals = [], []
-    for _ in range(calls):
-        first, total = one()
-        firsts.append(first)
-        totals.append(total)
-    return firsts, totals
+def tls_upstream(directory: Path, stack: ExitStack) -> tuple[str, Path]:
+    """The fake over TLS: its URL and the CA file that verifies it."""
+    ca = trustme.CA()
+    leaf = ca.issue_cert("api.openai.com", "127.0.0.1")
+    cert, key, ca_file = directory / "leaf.pem", directory / "leaf-key.pem", directory / "ca.pem"
+    leaf.private_key_pem.write_to_path(str(key))
+    with cert.open("wb") as out:
+        for blob in leaf.cert_chain_pems:
+            out.write(blob.bytes())
+    ca.cert_pem.write_to_path(str(ca_file))
+    port = free_port()
+    argv = [sys.executable, str(HERE / "tls_upstream.py"), "--cert", str(cert), "--key", str(key)]
+    stack.enter_context(started([*argv, "--port", str(port)], port))
+    return f"https://127.0.0.1:{port}", ca_file
 
 
-def call(client: httpx.Client, url: str, stream: bool) -> tuple[float, float]:
-    start = time.perf_counter()
-    first = None
+def bare_mitmdump(
+    mitmdump: Path, directory: Path, fake: str, ca_file: Path, stack: ExitStack
+) -> Path_:
+    """mitmdump alone, configured like intercept mode's child but with no script."""
+    port, confdir = free_port(), directory / "bare-mitmdump"
+    argv = [
+        str(mitmdump),
+        "--quiet",
+        "--listen-host",
+        "127.0.0.1",
+        "--listen-port",
+        str(port),
+        "--set",
+        f"confdir={confdir}",
+        "--set",
+        "connection_strategy=lazy",
+        "--set",
+        "stream_large_bodies=1m",  # as the child: streams (chunked) stream, small bodies not
+        "--allow-hosts",
+        allow_hosts(),
+        "--map-remote",
+        rf"|^https://api\.openai\.com(:443)?/|{fake}/",
+        "--set",
+        f"ssl_verify_upstream_trusted_ca={ca_file}",
+    ]
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "http_proxy")}
+    pid = stack.enter_context(started(argv, port, env))
+    client = httpx.Client(
+        proxy=f"http://127.0.0.1:{port}", verify=str(confdir / "mitmproxy-ca-cert.pem")
+    )
+    stack.callback(client.close)
+    return Path_(BASELINE, client, "https://api.openai.com", [psutil.Process(pid)])
+
+
+def wiretrace(directory: Path, fake: str, ca_file: Path, stack: ExitStack) -> list[Path_]:
+    """``wiretrace serve --intercept``: its reverse proxy and its intercept proxy."""
+    port, intercept_port = free_port(), free_port()
+    command = [sys.executable, "-m", "wiretrace_proxy.cli"]
+    env = {
+        **os.environ,
+        "XDG_DATA_HOME": str(directory / "data"),
+        "SSL_CERT_FILE": str(ca_file),  # the reverse proxy's upstream is the fake too
+    }
+    argv = [
+        *command,
+        "serve",
+        "--port",
+        str(port),
+        "--upstream",
+        fake,
+        "--db",
+        str(directory / "calls.db"),
+        "--intercept",
+        str(intercept_port),
+        "--route",
+        f"api.openai.com={fake}",
+        "--route-ca",
+        str(ca_file),
+        "--log-level",
+        "warning",
+    ]
+    server = psutil.Process(stack.enter_context(started(argv, intercept_port, env)))
+    printed = subprocess.run(
+        [*command, "intercept", "env", "--intercept", str(intercept_port)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    values: dict[str, str] = {}
+    for line in printed.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        values[name] = value.strip("'")
+    reverse = httpx.Client()
+    proxied = httpx.Client(proxy=values["HTTPS_PROXY"], verify=values["SSL_CERT_FILE"])
+    stack.callback(reverse.close)
+    stack.callback(proxied.close)
+    everything = [server, *server.children(recursive=True)]
+    return [
+        Path_("reverse proxy", reverse, f"http://127.0.0.1:{port}", [server]),
+        Path_("intercept", proxied, "https://api.openai.com", everything),
+    ]
+
+
+@dataclass
+class Sample:
+    """One path's figures for one phase of one round."""
+
+    cpu_ms: float
+    """CPU time of the path's processes per call."""
+    latencies: list[float]
+    chunk_delays: list[float]
+    """Each stream chunk's milliseconds from the fake's write to the client's read."""
+
+
+def call(path: Path_, stream: bool, delays: list[float]) -> float:
+    """One call's latency in ms (to the last byte); stream chunk delays into ``delays``."""
     body = {**BODY, "stream": True} if stream else BODY
-    with client.stream("POST", url, json=body, headers=HEADERS) as response:
-        for _ in response.iter_raw():
-            first = first or time.perf_counter()
-        assert response.status_code == 200, response.status_code
-    end = time.perf_counter()
-    return ((first or end) - start) * 1000, (end - start) * 1000
+    start = time.perf_counter()
+    url = path.url + "/v1/chat/completions"
+    with path.client.stream("POST", url, json=body, headers=HEADERS) as response:
+        if response.status_code != 200:
+            raise SystemExit(f"{path.name}: {response.status_code} {response.read()[:300]!r}")
+        for raw in response.iter_raw():
+            now = time.time_ns()
+            delays += [(now - int(sent)) / 1e6 for sent in CREATED_NS.findall(raw)]
+    return (time.perf_counter() - start) * 1000
 
 
-def summary(values: list[float]) -> str:
+def cpu_seconds(processes: Sequence[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        times = process.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def measure(path: Path_, stream: bool, calls: int) -> Sample:
+    for _ in range(min(20, calls)):  # warm-up: connections, TLS sessions, leaf certificates
+        call(path, stream, [])
+    delays: list[float] = []
+    before = cpu_seconds(path.processes)
+    latencies = [call(path, stream, delays) for _ in range(calls)]
+    time.sleep(SETTLE_S)
+    cpu = cpu_seconds(path.processes) - before
+    return Sample(cpu * 1000 / calls, latencies, delays)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
-    p95 = ordered[int(len(ordered) * 0.95) - 1]
-    return f"{statistics.median(ordered):7.2f} {p95:7.2f}"
+    return ordered[max(0, min(len(ordered) - 1, round(len(ordered) * fraction) - 1))]
+
+
+def spread(values: Sequence[float], width: int = 6) -> str:
+    """The median of the rounds and their range: ``12.30 [11.90-13.10]``."""
+    return f"{statistics.median(values):{width}.2f} [{min(values):.2f}-{max(values):.2f}]"
+
+
+FIGURES: dict[str, Callable[[Sample], float]] = {
+    "cpu ms/call": lambda s: s.cpu_ms,
+    "p50 ms": lambda s: statistics.median(s.latencies),
+    "p99 ms": lambda s: percentile(s.latencies, 0.99),
+    "chunk p99 ms": lambda s: percentile(s.chunk_delays, 0.99) if s.chunk_delays else 0.0,
+}
+
+
+def report(rounds: list[dict[str, dict[str, Sample]]], phase: str) -> None:
+    names = list(rounds[0][phase])
+    figures = [f for f in FIGURES if phase == "stream" or not f.startswith("chunk")]
+    print(f"\n{phase}: median of {len(rounds)} rounds [min-max]")
+    print(f"{'path':14} " + " ".join(f"{figure:>24}" for figure in figures))
+    for name in names:
+        cells = [spread([FIGURES[f](r[phase][name]) for r in rounds]) for f in figures]
+        print(f"{name:14} " + " ".join(f"{cell:>24}" for cell in cells))
+    for figure in figures[:3]:
+        ratios = [
+            FIGURES[figure](r[phase]["intercept"]) / FIGURES[figure](r[phase][BASELINE])
+            for r in rounds
+        ]
+        target = "  (target at most 1.30)" if figure.startswith("cpu") else ""
+        print(f"intercept / {BASELINE} {figure:12} {spread(ratios, 5)}{target}")
+    if phase == "stream":
+        extra = [
+            FIGURES["chunk p99 ms"](r[phase]["intercept"])
+            - FIGURES["chunk p99 ms"](r[phase]["reverse proxy"])
+            for r in rounds
+        ]
+        print(f"intercept chunk p99 over the reverse proxy's {spread(extra, 5)} ms (target 2)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--calls", type=int, default=200, help="calls per path and phase")
-    calls = parser.parse_args().calls
-    with tempfile.TemporaryDirectory() as tmp, servers(Path(tmp)) as (fake, proxy, env):
-        proxied = httpx.Client(proxy=env["HTTPS_PROXY"], verify=env["SSL_CERT_FILE"])
-        paths = {
-            "direct": (httpx.Client(), fake + "/v1/chat/completions"),
-            "reverse proxy": (httpx.Client(), proxy + "/v1/chat/completions"),
-            "intercept": (proxied, "https://api.openai.com/v1/chat/completions"),
-        }
-        print(f"{calls} calls per row, one at a time; milliseconds, median and p95")
-        print(f"{'path':14} {'plain':>15} {'stream first':>15} {'stream last':>15}")
-        for name, (client, url) in paths.items():
-            _, plain = timed(calls, functools.partial(call, client, url, False))
-            first, last = timed(calls, functools.partial(call, client, url, True))
-            print(f"{name:14} {summary(plain)} {summary(first)} {summary(last)}")
-            client.close()
+    parser.add_argument("--rounds", type=int, default=3, help="times the whole run repeats")
+    parser.add_argument("--mitmdump", help="the bare mitmdump (default: intercept mode's)")
+    args = parser.parse_args()
+    try:
+        mitmdump = find_mitmdump(args.mitmdump or os.environ.get("WIRETRACE_MITMDUMP"))
+    except ConfigError as exc:
+        raise SystemExit(f"bench-intercept: {exc}") from None
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        directory = Path(tmp)
+        fake, ca_file = tls_upstream(directory, stack)
+        direct = httpx.Client(verify=str(ca_file))
+        stack.callback(direct.close)
+        paths = [
+            Path_("direct", direct, fake, []),
+            bare_mitmdump(mitmdump, directory, fake, ca_file, stack),
+            *wiretrace(directory, fake, ca_file, stack),
+        ]
+        print(f"{args.calls} calls per path, phase and round, one at a time; load {_load()}")
+        rounds: list[dict[str, dict[str, Sample]]] = []
+        for _ in range(args.rounds):
+            rounds.append(
+                {
+                    phase: {p.name: measure(p, phase == "stream", args.calls) for p in paths}
+                    for phase in PHASES
+                }
+            )
+        for phase in PHASES:
+            report(rounds, phase)
+        print(f"load at the end {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":
