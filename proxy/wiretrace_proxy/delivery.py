@@ -99,6 +99,11 @@ class Delivery:
         """The latest write failed and no write has succeeded since."""
         return self._down
 
+    @property
+    def written(self) -> int:
+        """Records stored so far (running ones included)."""
+        return self._written
+
     def stats(self) -> DeliveryStats:
         spool = self._spool
         return DeliveryStats(

@@ -7,6 +7,7 @@ halfway. One daemon thread with a sync engine does everything slow: it wakes eve
 of ``batch_size``, builds records from captures (the recorder runs here, off the loop), and
 hands each batch to ``delivery.Delivery``: one transaction in the database, or the on-disk
 spool while the database refuses writes (replayed in order once it takes them again).
+Between cycles it also keeps SQLite's text search index up (``storage.text_index``).
 
 The writer shares the GIL with the event loop: a thread that holds it keeps the loop
 waiting up to the interpreter's switch interval (5 ms) before it must let go, which is what
@@ -39,6 +40,7 @@ from wiretrace_proxy.delivery import Delivery
 from wiretrace_proxy.forward.capture import Capture
 from wiretrace_proxy.storage.engine import describe_error
 from wiretrace_proxy.storage.spool import Spool
+from wiretrace_proxy.storage.text_index import TextIndexer
 
 __all__ = ["RecordBuilder", "Writer", "WriterStats"]
 
@@ -103,12 +105,14 @@ class Writer:
         spool: Spool | None = None,
         before_write: Callable[[], object] | None = None,
         on_stored: Callable[[Sequence[CallRecord]], object] | None = None,
+        text_indexer: TextIndexer | None = None,
     ) -> None:
         if max_pending < 1 or batch_size < 1 or flush_interval <= 0:
             raise ValueError("max_pending, batch_size and flush_interval must be positive")
         self._delivery = Delivery(
             engine, spool, batch_size=batch_size, before_write=before_write, on_stored=on_stored
         )
+        self._text_index = text_indexer or TextIndexer(engine)
         self._recorder = recorder
         self._max_pending = max_pending
         self._batch_size = batch_size
@@ -224,6 +228,8 @@ class Writer:
             if stopping and not self._pending:
                 self._delivery.finish()
                 return
+            if not stopping:
+                self._text_index.after_writes(self._delivery.written)
 
     def _cycle(self) -> None:
         """Handle everything pending now, one batch at a time, then what the spool holds

@@ -12,7 +12,8 @@ PostgreSQL's ``jsonb::text`` keeps ``é``, so a non-ASCII query looks for both s
 
 Both are backed by an index (migration 0012) and give what the scan gives: on SQLite the
 FTS5 ``trigram`` table ``call_text`` is a prefilter (a query under 3 characters, trigram's
-least, skips it) and the exact ``LIKE`` is still checked on what it finds; on PostgreSQL
+least, skips it; calls still queued for it, ``storage.text_index``, are candidates too) and
+the exact ``LIKE`` is still checked on what it finds; on PostgreSQL
 the same ``ILIKE`` runs, and its ``pg_trgm`` GIN indexes serve it when they exist.
 
 ``property.<key>`` matches keys case-insensitively (header properties are recorded with
@@ -345,7 +346,8 @@ def _contains_sqlite(element: TextContains, compiler: SQLCompiler, **kw: Any) ->
 
 class TrigramPrefilter(sa.ColumnElement[bool]):
     """Calls whose text may contain one of the spellings: SQLite asks ``call_text`` (FTS5
-    folds more case than ``LIKE``, so it finds a superset); PostgreSQL needs nothing here,
+    folds more case than ``LIKE``, so it finds a superset) and adds the calls queued for
+    it; PostgreSQL needs nothing here,
     its trigram indexes serve the ``ILIKE`` itself."""
 
     type = sa.Boolean()
@@ -364,4 +366,7 @@ def _prefilter_postgresql(element: TrigramPrefilter, compiler: SQLCompiler, **kw
 @compiles(TrigramPrefilter, "sqlite")
 def _prefilter_sqlite(element: TrigramPrefilter, compiler: SQLCompiler, **kw: Any) -> str:
     phrases = compiler.process(element.phrases, **kw)
-    return f"(calls.rowid IN (SELECT rowid FROM call_text WHERE call_text MATCH {phrases}))"
+    return (
+        f"(calls.rowid IN (SELECT rowid FROM call_text WHERE call_text MATCH {phrases})"
+        " OR calls.rowid IN (SELECT call_rowid FROM call_text_pending))"
+    )

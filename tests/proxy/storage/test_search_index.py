@@ -243,9 +243,11 @@ def test_migration_backfills_calls_stored_before_it(db_url: str) -> None:
         config = migrate.alembic_config(engine)
         command.upgrade(config, "0011")
         records = tricky_records() + seed.build(traces=5) + odd_property_records()
+        present = {c["name"] for c in sa.inspect(engine).get_columns("calls")}  # at 0011
+        rows = [{k: v for k, v in record_to_row(rec).items() if k in present} for rec in records]
         with engine.begin() as conn:
-            conn.execute(sa.insert(CALLS), [record_to_row(rec) for rec in records])
-        command.upgrade(config, "0012")
+            conn.execute(sa.insert(CALLS), rows)
+        command.upgrade(config, "head")  # 0012's backfill; this code's search wants the head
         assert assert_search_is_the_scan(engine) >= 20
         props = expected_properties(records)
         with engine.connect() as conn:
