@@ -48,7 +48,7 @@ from typing import Final
 
 import sqlalchemy as sa
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usage
-from wiretrace_proxy.storage import rollup_writes, writes
+from wiretrace_proxy.storage import rollup_writes, text_index, writes
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 from wiretrace_proxy.storage.models import CALLS
@@ -969,6 +969,7 @@ def generate(
     finally:
         conn.close()
     _count_rollups(partial)
+    _index_text(partial)
     partial.rename(path)
     seconds = time.perf_counter() - started
     print(f"generated {rows:,} calls in {seconds:.1f} s ({rows / seconds:,.0f} rows/s) → {path}")
@@ -981,6 +982,16 @@ def _count_rollups(path: Path) -> None:
     try:
         with engine.begin() as conn:
             rollup_writes.recount(conn)
+    finally:
+        engine.dispose()
+
+
+def _index_text(path: Path) -> None:
+    """The search index of the rows inserted, in a few large batches (the inserts queued
+    them, as the server's would be until its writer indexes them)."""
+    engine = create_engine_for(f"sqlite:///{path}")
+    try:
+        text_index.index_all(engine, limit=100_000)
     finally:
         engine.dispose()
 
