@@ -22,18 +22,25 @@ The rollups hold exactly what the insert trigger stored:
   added to it one by one in that order. Nothing can change the sum in between: the rows'
   insert already holds SQLite's write lock for the transaction.
 
-Only SQLite keeps rollups (PostgreSQL reads ``calls`` for ``/api/stats``, see 0005).
+PostgreSQL (migration 0015) keeps the same cells, from the values as it stores them (a NaN
+stays a NaN, and falls in the last bucket, as ``width_bucket`` puts it). There every cell and
+bucket is one additive upsert (``SET calls = call_rollups.calls + excluded.calls``, the
+batch's cost sum added to the stored one), never a read then a write: replicas inserting
+into the same cell at once all count, each waiting only for the other's row lock, and they
+take the cells in key order so they never wait on each other in a circle. A cost sum is
+then rounded in commit order, not insert order; the counts are exact.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from wiretrace_proxy.callrecord import USAGE_KEYS
@@ -130,8 +137,19 @@ def add_calls(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> None:
     Call it after the rows' own insert succeeded, in the same transaction or savepoint, so
     a refused batch or record is never counted. A no-op on databases without rollups.
     """
-    if not rows or conn.dialect.name != "sqlite":
+    if not rows:
         return
+    if conn.dialect.name == "sqlite":
+        _add_sqlite(conn, rows)
+    elif conn.dialect.name == "postgresql":
+        _add_postgresql(conn, rows)
+
+
+def _summed(
+    rows: Sequence[Mapping[Any, Any]], real: Callable[[object], float | None]
+) -> tuple[dict[Cell, _Sums], dict[tuple[object, ...], int]]:
+    """``rows`` summed per cell, and counted per histogram bucket; ``real`` reads a REAL
+    column's value as the database stores it."""
     cells: dict[Cell, _Sums] = {}
     buckets: dict[tuple[object, ...], int] = {}
     for row in rows:
@@ -145,17 +163,22 @@ def add_calls(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> None:
             value = row[name]
             if value is not None:
                 tokens[i] += _integer(value)
-        cost = _real(row["cost_usd"])
+        cost = real(row["cost_usd"])
         if cost is None:
             sums.costs.append(0)
         else:
             sums.costs.append(cost)
             sums.cost_calls += 1
         for metric in _METRICS:
-            value = _real(row[metric])
+            value = real(row[metric])
             if value is not None:
                 key = (*cell, metric, bisect_right(BOUNDS, value))
                 buckets[key] = buckets.get(key, 0) + 1
+    return cells, buckets
+
+
+def _add_sqlite(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> None:
+    cells, buckets = _summed(rows, _real)
     params = []
     for cell, sums in cells.items():
         stored: float | None = conn.exec_driver_sql(_READ_COST, cell).scalar()
@@ -167,6 +190,51 @@ def add_calls(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> None:
     conn.exec_driver_sql(_UPSERT_CELL, params)
     if buckets:
         conn.exec_driver_sql(_UPSERT_BUCKET, [(*key, n) for key, n in buckets.items()])
+
+
+def _stored_real(value: object) -> float | None:
+    """A ``double precision`` value as PostgreSQL stores it (NaN and infinities kept)."""
+    return None if value is None else float(cast(float, value))
+
+
+def _in_order(key: tuple[object, ...]) -> tuple[str, ...]:
+    return tuple("" if part is None else str(part) for part in key)
+
+
+def _add_postgresql(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> None:
+    cells, buckets = _summed(rows, _stored_real)
+    cell_rows = [
+        {
+            **dict(zip(_DIMENSIONS, cell, strict=True)),
+            "calls": sums.calls,
+            **dict(zip(USAGE_KEYS, sums.tokens, strict=True)),
+            "cost_usd": float(sum(sums.costs)),
+            "cost_calls": sums.cost_calls,
+        }
+        for cell, sums in sorted(cells.items(), key=lambda item: _in_order(item[0]))
+    ]
+    conn.execute(_PG_UPSERT_CELL, cell_rows)
+    if buckets:
+        keys = (*_DIMENSIONS, "metric", "bucket")
+        bucket_rows = [
+            {**dict(zip(keys, key, strict=True)), "n": n}
+            for key, n in sorted(buckets.items(), key=lambda item: _in_order(item[0]))
+        ]
+        conn.execute(_PG_UPSERT_BUCKET, bucket_rows)
+
+
+def _additive_upsert(table: sa.Table, keys: Sequence[str], sums: Sequence[str]) -> sa.Insert:
+    stmt = postgresql.insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: table.c[name] + stmt.excluded[name] for name in sums},
+    )
+
+
+_PG_UPSERT_CELL = _additive_upsert(
+    ROLLUPS, _DIMENSIONS, ("calls", *USAGE_KEYS, "cost_usd", "cost_calls")
+)
+_PG_UPSERT_BUCKET = _additive_upsert(BUCKETS, (*_DIMENSIONS, "metric", "bucket"), ("n",))
 
 
 _COUNTED = (*_DIMENSIONS[1:], "started_at", *_METRICS, "cost_usd", *USAGE_KEYS)

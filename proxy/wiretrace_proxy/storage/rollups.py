@@ -2,9 +2,10 @@
 
 Why: on SQLite a full scan of a million calls takes over a second before any percentile
 is computed (every row carries its JSON bodies), while the rollups (migration 0005, per
-hour since 0013) hold a few rows per hour and dimension. They are kept in the same
-transaction as every insert, update and delete of a call (inserts by ``rollup_writes``,
-updates and deletes by triggers), so counts, tokens and cost read from them are exact.
+hour since 0013, on PostgreSQL too since 0015) hold a few rows per hour and dimension. They
+are kept in the same transaction as every insert, update and delete of a call (inserts by
+``rollup_writes``, updates and deletes by triggers), so counts, tokens and cost read from
+them are exact.
 Latency and TTFT percentiles come from logarithmic histograms, eight buckets to an octave: a value
 read from them lies between the buckets of the two ranks the exact ``percentile_cont``
 interpolates between. With the many calls the rollups are used for (over
@@ -63,7 +64,8 @@ FILTERS = ("project", "kind", "model", "op_name", "op_version", "status")
 ``roots_only`` is not among them: a call whose parent was never recorded counts as a root
 (``filters._is_root``), which depends on other rows, some of which may arrive later."""
 TRIGGERS = ("calls_rollup_update", "calls_rollup_delete")
-"""The triggers that keep the rollups through updates and deletes of calls (migration 0005)."""
+"""The triggers that keep the rollups through updates and deletes of calls (migration 0005
+on SQLite, 0015 on PostgreSQL)."""
 INSERT_TRIGGER = "calls_rollup_insert"
 """0005's insert trigger, dropped by 0008: inserts are added by ``rollup_writes`` since."""
 _NULLABLE = ("model", "op_version")
@@ -79,19 +81,27 @@ def usable(conn: Connection, group_by: str, f: CallFilter) -> bool:
     against the insert trigger being back beside ``rollup_writes`` (every call counted
     twice): wrong sums are ignored rather than trusted.
     """
-    if conn.dialect.name != "sqlite" or group_by not in GROUP_KEYS:
+    query = _TRIGGER_QUERIES.get(conn.dialect.name)
+    if query is None or group_by not in GROUP_KEYS:
         return False
     if f.properties or f.minimum or f.maximum or f.q or f.roots_only or f.feedback is not None:
         return False
     if not set(f.exact) <= set(FILTERS):
         return False
-    found = conn.execute(
-        sa.text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
-        ).bindparams(sa.bindparam("names", expanding=True)),
-        {"names": [*TRIGGERS, INSERT_TRIGGER]},
-    ).scalars()
+    found = conn.execute(query, {"names": [*TRIGGERS, INSERT_TRIGGER]}).scalars()
     return set(found) == set(TRIGGERS)
+
+
+_TRIGGER_QUERIES = {
+    "sqlite": sa.text(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
+    ).bindparams(sa.bindparam("names", expanding=True)),
+    "postgresql": sa.text(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass('calls')"
+        " AND NOT tgisinternal AND tgname IN :names"
+    ).bindparams(sa.bindparam("names", expanding=True)),
+}
+"""The rollup triggers found on ``calls``, per dialect (PostgreSQL's since migration 0015)."""
 
 
 def _floor_hour(moment: datetime) -> datetime:

@@ -59,6 +59,7 @@ def insert_records(conn: Connection, records: Sequence[CallRecord]) -> None:
         rollup_writes.add_calls(conn, rows)
     elif rows:
         conn.execute(_INSERT, rows)
+        rollup_writes.add_calls(conn, rows)
     llm_merge.fold_new(conn, records)
 
 
