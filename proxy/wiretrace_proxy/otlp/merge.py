@@ -7,18 +7,19 @@ The proxy saw the wire, the span saw the app. So the record keeps the proxied ca
 response bodies, usage, cost, times, status and model; and takes the span's place in the
 app's trace (trace id, parent, project), its name as the display name when the call had
 none, its session and user when the call had none, and what the span said under
-``attributes["otel"]`` (with the span's id). The result is not marked as ingested: it is
-the proxied call, exported as such.
+``attributes["otel"]`` (with the span's id, and ``merged_by: "heuristic"`` when the two
+were paired by likeness alone, ``otlp.likeness``). The result is not marked as ingested:
+it is the proxied call, exported as such.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from wiretrace_proxy.callrecord import CallRecord
+from wiretrace_proxy.callrecord import CallRecord, JSONObject
 from wiretrace_proxy.otlp import SOURCE, SOURCE_KEY, SPAN_KEY
 
-__all__ = ["fold", "is_ingested"]
+__all__ = ["HEURISTIC", "fold", "is_ingested"]
 
 
 def is_ingested(record: CallRecord) -> bool:
@@ -26,12 +27,23 @@ def is_ingested(record: CallRecord) -> bool:
     return record.attributes.get(SOURCE_KEY) == SOURCE
 
 
-def fold(call: CallRecord, span: CallRecord) -> CallRecord:
-    """``call`` (proxied) with ``span``'s context (see the module docstring)."""
+HEURISTIC = "heuristic"
+"""``attributes.otel.merged_by`` of a call folded with a span by likeness alone."""
+
+
+def fold(call: CallRecord, span: CallRecord, *, guessed: bool = False) -> CallRecord:
+    """``call`` (proxied) with ``span``'s context (see the module docstring); ``guessed``:
+    the pair was found by likeness alone. Folding the same span again (it was sent again)
+    keeps the mark."""
     attributes = dict(call.attributes)
+    before = attributes.get(SPAN_KEY)
+    guessed = guessed or (isinstance(before, dict) and before.get("merged_by") == HEURISTIC)
     otel = span.attributes.get(SPAN_KEY)
     if isinstance(otel, dict):
-        attributes[SPAN_KEY] = {**otel, "span_id": span.id, "name": span.op_name}
+        said: JSONObject = {**otel, "span_id": span.id, "name": span.op_name}
+        if guessed:
+            said["merged_by"] = HEURISTIC
+        attributes[SPAN_KEY] = said
     return dataclasses.replace(
         call,
         trace_id=span.trace_id,

@@ -10,8 +10,13 @@ record looks for its partner among the rows already stored (the batch included).
 2. a proxied call whose response id equals the span's ``gen_ai.response.id``, in any
    trace (instrumentations that propagate nothing: openai-v2, OpenInference).
 
+3. failing both, a span and a call alike in project, model, time and token counts, when
+   neither has another such partner (``otlp.likeness``; the fold is marked heuristic).
+
 The call's row is updated with ``otlp.merge.fold`` (the wire's values, the span's context)
-and the span's row deleted; children of the span are re-parented onto the call. The stats
+and the span's row deleted; children of the span are re-parented onto the call, those
+stored already at once and those that arrive later when they do (a span's id is kept on
+the call it was folded into, ``attributes.otel.span_id``). The stats
 rollups follow through their update and delete triggers, so the call counts once. A span
 sent again after it was folded (an exporter's retry) is found in the call it was folded
 into and deleted again. A call's ``running`` row is never folded into: its final record
@@ -21,13 +26,14 @@ replaces that row, and is folded then.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.otlp import SPAN_KEY
+from wiretrace_proxy.otlp.likeness import REACH, Side, alike, unambiguous_pairs
 from wiretrace_proxy.otlp.merge import fold, is_ingested
 from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.rows import (
@@ -41,6 +47,11 @@ __all__ = ["fold_new", "without_stored"]
 
 _C = CALLS.c
 _LIGHT = (_C.id, _C.trace_id, _C.parent_id, _C.kind, _C.status, _C.attributes, _C.merge_key)
+_SIDE = (
+    *(_C.id, _C.project, _C.trace_id, _C.parent_id, _C.model, _C.response_model),
+    *(_C.started_at, _C.ended_at, _C.prompt_tokens, _C.completion_tokens, _C.usage_source),
+    _C.merge_key,
+)
 WINDOW = timedelta(hours=1)
 """How far apart in time a span and a call with the same response id may start (clocks of
 two hosts disagree): a response id repeated by a self-hosted server elsewhere in time is
@@ -62,18 +73,23 @@ def fold_new(conn: Connection, records: Sequence[CallRecord]) -> int:
     spans = [r for r in records if r.kind == "llm" and is_ingested(r)]
     calls = [r for r in records if r.kind == "llm" and r.status != "running" and not is_ingested(r)]
     if not spans and not calls:
+        _adopt_orphans(conn, [r for r in records if is_ingested(r)])
         return 0
     pairs: dict[str, str] = {}  # call id -> span id
     if calls:
         _pairs_for_calls(conn, calls, pairs)
     if spans:
         _pairs_for_spans(conn, spans, pairs)
+    guessed = _alike_pairs(conn, spans, calls, pairs)
     taken: set[str] = set()
+    merged: list[CallRecord] = []
     for call_id, span_id in pairs.items():
         if span_id not in taken:
             taken.add(span_id)
-            _fold(conn, call_id, span_id)
-    return len(taken)
+            folded = _fold(conn, call_id, span_id, call_id in guessed)
+            merged += [folded] if folded is not None else []
+    _adopt_orphans(conn, [r for r in records if is_ingested(r) and r.id not in taken] + merged)
+    return len(merged)
 
 
 def _light(conn: Connection, where: sa.ColumnElement[bool]) -> list[RowMapping]:
@@ -213,11 +229,15 @@ def _full(conn: Connection, call_id: str) -> CallRecord | None:
     return row_to_record(row) if row is not None else None
 
 
-def _fold(conn: Connection, call_id: str, span_id: str) -> None:
+def _fold(conn: Connection, call_id: str, span_id: str, guessed: bool) -> CallRecord | None:
+    """Fold the span into the call; the merged record, or None if the pair is gone (or, for
+    a guessed pair, is not an unmerged call and an ingested span after all)."""
     call, span = _full(conn, call_id), _full(conn, span_id)
     if call is None or span is None:
-        return
-    merged = fold(call, span) if is_ingested(span) else call
+        return None
+    if guessed and (is_ingested(call) or SPAN_KEY in call.attributes or not is_ingested(span)):
+        return None
+    merged = fold(call, span, guessed=guessed) if is_ingested(span) else call
     values = record_to_row(merged)
     del values["id"]
     conn.execute(sa.update(CALLS).where(_C.id == call_id).values(**values))
@@ -227,3 +247,129 @@ def _fold(conn: Connection, call_id: str, span_id: str) -> None:
         .where(_C.parent_id == span_id, _C.trace_id == span.trace_id, _C.id != call_id)
         .values(parent_id=call_id)
     )
+    return merged
+
+
+def _alike_pairs(
+    conn: Connection, spans: list[CallRecord], calls: list[CallRecord], pairs: dict[str, str]
+) -> set[str]:
+    """Add the unambiguous alike pairs (``otlp.likeness``) of the new records still without
+    a partner to ``pairs``; the ids of their calls.
+
+    Each new call costs one index range (``model, started_at``) over ingested spans, which
+    finds nothing on a server no instrumentation exports to; the proxied calls near in time
+    are read only when there is a span to match."""
+    paired = set(pairs.values())
+    new_spans = [_record_side(s) for s in spans if s.id not in paired]
+    new_calls = [_record_side(c) for c in calls if c.id not in pairs]
+    new_spans = [s for s in new_spans if s.models and s.ended_at is not None]
+    new_calls = [c for c in new_calls if c.models and c.ended_at is not None]
+    if not new_spans and not new_calls:
+        return set()
+    windows = _windows([side.started_at for side in (*new_spans, *new_calls)])
+    names = {name for side in (*new_spans, *new_calls) for name in side.models}
+    near_spans = [
+        _row_side(row)
+        for row in _near(conn, windows, sa.and_(_C.http_status.is_(None), _C.model.in_(names)))
+        if row["id"] not in paired
+    ]
+    if not new_spans and not any(alike(s, c) for s in near_spans for c in new_calls):
+        return set()
+    names |= {name for side in near_spans for name in side.models}
+    proxied = sa.and_(
+        _C.http_status.is_not(None),
+        _C.status != "running",
+        sa.or_(_C.model.in_(names), _C.response_model.in_(names)),
+    )
+    near_calls = [
+        _row_side(row)
+        for row in _near(conn, windows, proxied, _C.attributes)
+        if row["id"] not in pairs and not _ingested(row) and SPAN_KEY not in row["attributes"]
+    ]
+    found = unambiguous_pairs(new_spans, new_calls, near_spans, near_calls)
+    for call_id, span_id in found.items():
+        pairs.setdefault(call_id, span_id)
+    return set(found)
+
+
+def _windows(starts: list[datetime]) -> list[tuple[datetime, datetime]]:
+    """Start-time ranges holding every span or call alike to one starting at ``starts``,
+    or to one of those (the other side of the unambiguity check), overlaps joined."""
+    windows: list[tuple[datetime, datetime]] = []
+    for start in sorted(starts):
+        low, high = start - 2 * REACH, start + 2 * REACH
+        if windows and low <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], high)
+        else:
+            windows.append((low, high))
+    return windows
+
+
+def _near(
+    conn: Connection,
+    windows: list[tuple[datetime, datetime]],
+    where: sa.ColumnElement[bool],
+    *extra: sa.ColumnElement[object],
+) -> list[RowMapping]:
+    in_time = sa.or_(*(_C.started_at.between(low, high) for low, high in windows))
+    query = sa.select(*_SIDE, *extra).where(_C.kind == "llm", where, in_time)
+    return list(conn.execute(query).mappings())
+
+
+def _row_side(row: RowMapping) -> Side:
+    key = row["merge_key"]
+    response_id = key.removeprefix(SPAN_KEY_PREFIX) if isinstance(key, str) and key else None
+    counted = row["usage_source"] != "estimated"
+    tokens = (row["prompt_tokens"], row["completion_tokens"])
+    return Side(
+        id=row["id"],
+        project=row["project"],
+        trace_id=row["trace_id"],
+        parent_id=row["parent_id"],
+        models=frozenset(m for m in (row["model"], row["response_model"]) if m),
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        tokens=tokens if counted and tokens != (None, None) else None,
+        response_id=response_id,
+    )
+
+
+def _record_side(record: CallRecord) -> Side:
+    usage = record.usage
+    counted = usage is not None and record.usage_source != "estimated"
+    return Side(
+        id=record.id,
+        project=record.project,
+        trace_id=record.trace_id,
+        parent_id=record.parent_id,
+        models=frozenset(m for m in (record.model, record.response_model) if m),
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        tokens=(usage.prompt_tokens, usage.completion_tokens) if usage and counted else None,
+        response_id=response_id_of(record),
+    )
+
+
+def _adopt_orphans(conn: Connection, records: list[CallRecord]) -> None:
+    """Re-parent each of ``records`` (new ingested spans, calls just merged) whose parent
+    is an LLM span folded into a call before they came, onto that call."""
+    batch = {r.id for r in records}
+    parents = {r.parent_id for r in records if r.parent_id} - batch
+    if not parents:
+        return
+    stored = set(conn.execute(sa.select(_C.id).where(_C.id.in_(list(parents)))).scalars())
+    missing = parents - stored
+    if not missing:
+        return
+    traces = list({r.trace_id for r in records if r.parent_id in missing})
+    not_spans = sa.or_(_C.merge_key.is_(None), ~_C.merge_key.startswith(SPAN_KEY_PREFIX))
+    holders: dict[tuple[str, str], str] = {}  # (trace, folded span id) -> call id
+    for row in _light(conn, sa.and_(_C.trace_id.in_(traces), _C.kind == "llm", not_spans)):
+        otel = row["attributes"].get(SPAN_KEY) if isinstance(row["attributes"], dict) else None
+        span_id = otel.get("span_id") if isinstance(otel, dict) else None
+        if not _ingested(row) and span_id in missing:
+            holders[(row["trace_id"], str(span_id))] = row["id"]
+    for record in records:
+        holder = holders.get((record.trace_id, record.parent_id or ""))
+        if holder is not None and holder != record.id:
+            conn.execute(sa.update(CALLS).where(_C.id == record.id).values(parent_id=holder))
