@@ -1,13 +1,15 @@
 """Access control and browser safety: who may use the server, and from which pages.
 
-One middleware per rule, in this order (``wiring.install``):
+One middleware (``guard``) runs the checks in this order (``wiring.install``); the first
+refusal answers:
 
-1. ``hosts.check_host``: only loopback names, IP addresses and ``--public-host`` names are
-   answered (DNS rebinding), on every path;
-2. ``origin.check_origin``: a state change from another site's page is refused (CSRF);
-3. ``auth.require_sign_in``: with ``--auth-token``, the API and UI need a bearer token or
+1. ``hosts.misdirected``: only loopback names, IP addresses and ``--public-host`` names
+   are answered (DNS rebinding), on every path;
+2. ``origin.cross_origin_refusal``: a state change from another site's page is refused
+   (CSRF);
+3. ``auth.sign_in_required``: with ``--auth-token``, the API and UI need a bearer token or
    a session from ``/signin`` (``signin``);
-4. ``proxy_token.require_proxy_token``: with ``--proxy-token``, ``/v1`` needs the
+4. ``proxy_token.missing_proxy_token``: with ``--proxy-token``, ``/v1`` needs the
    ``Wiretrace-Token`` header.
 
 ``browser_headers`` adds the framing, sniffing and content security headers to every

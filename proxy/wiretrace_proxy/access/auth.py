@@ -12,14 +12,13 @@ going>``. Always open: the proxy's paths (``/v1/*``: apps authenticate upstream,
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from yarl import URL
 
 from wiretrace_proxy.access.replies import is_api_path, is_proxy_request, refuse, under
 from wiretrace_proxy.access.sessions import COOKIE_PREFIX
 from wiretrace_proxy.access.state import ACCESS
 
-__all__ = ["bearer_token", "cookie_name", "is_signed_in", "require_sign_in"]
+__all__ = ["bearer_token", "cookie_name", "is_signed_in", "sign_in_required"]
 
 OPEN_PATHS = ("/healthz", "/signin", "/signout", "/assets")
 SIGNIN_PATH = "/signin"
@@ -62,10 +61,11 @@ def _is_open(request: web.Request) -> bool:
     return is_proxy_request(request) or any(under(path, prefix) for prefix in OPEN_PATHS)
 
 
-@web.middleware
-async def require_sign_in(request: web.Request, handler: Handler) -> web.StreamResponse:
+def sign_in_required(request: web.Request) -> web.StreamResponse | None:
+    """The 401 (API, writes) for a request that needs a sign-in it lacks, or raises the
+    redirect to ``/signin`` (pages); None if it may go on."""
     if _is_open(request) or is_signed_in(request):
-        return await handler(request)
+        return None
     if is_api_path(request.path) or request.method not in ("GET", "HEAD"):
         challenge = 'Bearer realm="wiretrace"'
         if bearer_token(request) is not None:

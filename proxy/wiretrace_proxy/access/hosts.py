@@ -7,19 +7,18 @@
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from wiretrace_proxy.access.names import host_allowed, host_name
 from wiretrace_proxy.access.replies import refuse
 from wiretrace_proxy.access.state import ACCESS
 
-__all__ = ["check_host"]
+__all__ = ["misdirected"]
 
 
-@web.middleware
-async def check_host(request: web.Request, handler: Handler) -> web.StreamResponse:
+def misdirected(request: web.Request) -> web.StreamResponse | None:
+    """The 421 for a request addressed to a name not allowed; None if it may go on."""
     if host_allowed(request.headers.get("Host"), request.app[ACCESS].public_hosts):
-        return await handler(request)
+        return None
     return refuse(
         request,
         421,

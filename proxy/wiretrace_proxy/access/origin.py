@@ -29,7 +29,6 @@ spend a keyless local upstream). Intercept mode's hand-overs are not browser req
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from yarl import URL
 
 from wiretrace_proxy.access.names import host_name, is_loopback_name
@@ -40,7 +39,7 @@ from wiretrace_proxy.access.replies import (
     under,
 )
 
-__all__ = ["check_origin", "from_own_page", "same_origin"]
+__all__ = ["cross_origin_refusal", "from_own_page", "same_origin"]
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _OWN_ACTION = frozenset({"same-origin", "none"})
@@ -96,12 +95,13 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-@web.middleware
-async def check_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+def cross_origin_refusal(request: web.Request) -> web.StreamResponse | None:
+    """The 403 for a state change from another site's page, or the 415 for an API write
+    that is not JSON; None if it may go on."""
     if request.method not in STATE_CHANGING:
-        return await handler(request)
+        return None
     if is_proxy_request(request) and not is_reverse_proxy_request(request):
-        return await handler(request)  # intercept mode: its child, guarded by a secret
+        return None  # intercept mode: its child, guarded by a secret
     if not from_own_page(request):
         return refuse(
             request,
@@ -120,4 +120,4 @@ async def check_origin(request: web.Request, handler: Handler) -> web.StreamResp
             f"{request.method} {request.path} takes a JSON body: send "
             "Content-Type: application/json",
         )
-    return await handler(request)
+    return None

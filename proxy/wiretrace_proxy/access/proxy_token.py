@@ -13,24 +13,23 @@ never recorded: the capture keeps only the headers it forwards. A refused call i
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from wiretrace_proxy.access.replies import is_reverse_proxy_request, refuse
 from wiretrace_proxy.access.state import ACCESS
 
-__all__ = ["HEADER", "require_proxy_token"]
+__all__ = ["HEADER", "missing_proxy_token"]
 
 HEADER = "Wiretrace-Token"
 
 
-@web.middleware
-async def require_proxy_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+def missing_proxy_token(request: web.Request) -> web.StreamResponse | None:
+    """The 401 for an app's call without the proxy token; None if it may go on."""
     tokens = request.app[ACCESS].proxy_tokens
     if not tokens or not is_reverse_proxy_request(request):  # intercept mode has its own
-        return await handler(request)
+        return None
     given = request.headers.get(HEADER)
     if given is not None and tokens.match(given.strip()) is not None:
-        return await handler(request)
+        return None
     what = "is not one this proxy accepts" if given else "is missing"
     return refuse(
         request,

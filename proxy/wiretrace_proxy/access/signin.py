@@ -10,7 +10,7 @@ Why ``SameSite=Lax`` and not ``Strict``: with ``Strict`` a link to a trace paste
 or a ticket opens on the sign-in page even for a signed-in user (the browser leaves the
 cookie off a navigation that starts on another site). ``Lax`` sends it on such a top-level
 GET, and GETs change nothing here; every state change is a POST that ``Lax`` keeps the
-cookie off when it comes from another site, and that ``origin.check_origin`` refuses on
+cookie off when it comes from another site, and that ``origin.cross_origin_refusal`` refuses on
 ``Origin`` and content type anyway.
 """
 

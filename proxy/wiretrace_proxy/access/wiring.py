@@ -5,11 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from wiretrace_proxy.access import signin
-from wiretrace_proxy.access.auth import is_signed_in, require_sign_in
+from wiretrace_proxy.access.auth import is_signed_in
 from wiretrace_proxy.access.browser_headers import add_browser_headers
-from wiretrace_proxy.access.hosts import check_host
-from wiretrace_proxy.access.origin import check_origin
-from wiretrace_proxy.access.proxy_token import require_proxy_token
+from wiretrace_proxy.access.guard import MAIN_CHECKS, SIDE_CHECKS, guard
 from wiretrace_proxy.access.state import ACCESS, Access, load_access
 from wiretrace_proxy.settings import Settings
 
@@ -21,7 +19,7 @@ def install(app: web.Application, settings: Settings) -> None:
 
     ``ConfigError`` if the token file cannot be read."""
     app[ACCESS] = load_access(settings)
-    app.middlewares.extend((check_host, check_origin, require_sign_in, require_proxy_token))
+    app.middlewares.append(guard(MAIN_CHECKS))
     app.on_response_prepare.append(add_browser_headers)
     signin.add_routes(app.router)
 
@@ -30,5 +28,5 @@ def guard_side_app(app: web.Application, main: web.Application) -> None:
     """The same host, origin and sign-in checks (and headers) for an app on a port of its
     own that takes data for ``main`` (the ``--otlp-port`` receiver)."""
     app[ACCESS] = main[ACCESS]
-    app.middlewares.extend((check_host, check_origin, require_sign_in))
+    app.middlewares.append(guard(SIDE_CHECKS))
     app.on_response_prepare.append(add_browser_headers)
