@@ -12,11 +12,13 @@ and ``endpoint`` (the path called).
 
 The replay rule: ``json.dumps(row["inputs"], ensure_ascii=False, separators=(",", ":"))``
 in UTF-8 (how the ``openai`` SDK serialises a body) gives back the bytes the app sent
-when the app sent them in that form (every ``openai`` SDK call does) and they were
-recorded verbatim: on SQLite, and with keys in their sent order, which PostgreSQL's
-``JSONB`` column for calls does not keep (it sorts keys; the value is the same, the bytes
-are not). A body with a secret in it was recorded redacted, and a ``NaN`` was recorded as
-the string ``"NaN"``: those rows hold what was recorded, not what was sent.
+when the app sent them in that form (every ``openai`` SDK call does), on SQLite and
+PostgreSQL alike: PostgreSQL's ``JSONB`` sorts the keys of ``calls.inputs``, so their
+order is stored beside it and put back here (``storage/key_order.py``; calls recorded
+before that came in read back in ``JSONB``'s order). A body with a secret in it was
+recorded redacted, a ``NaN`` as the string ``"NaN"``, and on PostgreSQL a number is read
+back as its value (``1e2`` as ``100.0``): those rows hold what was recorded, not what was
+sent.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
 from wiretrace_proxy.storage import datasets, listing
 from wiretrace_proxy.storage.datasets import DatasetVersion
 from wiretrace_proxy.storage.filters import FilterError, parse_filters
+from wiretrace_proxy.storage.key_order import in_key_order, stored_key_orders
 from wiretrace_proxy.storage.listing import Cursor, Sort
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "add_routes"]
@@ -138,7 +141,8 @@ async def dataset_from_calls(request: web.Request) -> web.Response:
         while len(rows) < limit:
             size = min(listing.MAX_LIMIT, limit - len(rows))
             page = listing.fetch_page(conn, f, sort, size, after)
-            rows.extend(_row_of(record) for record in page.records)
+            orders = stored_key_orders(conn, [record.id for record in page.records])
+            rows.extend(_row_of(record, orders.get(record.id)) for record in page.records)
             if page.next_cursor is None:
                 break
             after = Cursor.decode(page.next_cursor, sort)
@@ -151,11 +155,14 @@ async def dataset_from_calls(request: web.Request) -> web.Response:
     return await _store(request, project, given.name, rows, source)
 
 
-def _row_of(call: CallRecord) -> JSONObject:
+def _row_of(call: CallRecord, key_order: JSON) -> JSONObject:
+    """A dataset row of a call: its body in the order sent, the keys' order being stored
+    apart where the database sorts them (``storage/key_order.py``)."""
     request_meta = call.attributes.get("request")
     endpoint = request_meta.get("path") if isinstance(request_meta, dict) else None
+    inputs = call.inputs if key_order is None else in_key_order(call.inputs, key_order)
     return {
-        "inputs": call.inputs,
+        "inputs": inputs,
         "reference_output": call.output,
         "source_call_id": call.id,
         "model": call.model,

@@ -21,6 +21,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from wiretrace_proxy.storage.key_order import KeyOrderType
+
 __all__ = [
     "CALLS",
     "CALL_PROPERTIES",
@@ -146,6 +148,9 @@ class Call(SQLModel, table=True):
     prompt_digest: str | None = None
     """Digest of a call's prompt template: system/developer messages, tools and parameters
     (not the user turn), so calls from apps without the SDK group into prompt versions."""
+    inputs_key_order: object = Field(default=None, sa_type=KeyOrderType, nullable=True)
+    """The request body's key order on PostgreSQL, whose ``JSONB`` sorts keys; NULL on
+    SQLite (``key_order.py``): a dataset made from calls gives back the body as sent."""
 
 
 class OpVersion(SQLModel, table=True):

@@ -3,7 +3,8 @@
 Both directions are derived from the dataclass's fields, so a field added to ``CallRecord``
 (and to the table) needs no line here. The only reshaping is usage: one ``Usage`` on the
 record, five token columns in the table (so the UI filters, sorts and sums plain columns).
-One column has no field: ``merge_key``, derived from the record (``merge_key_of``).
+Two columns have no field: ``merge_key``, derived from the record (``merge_key_of``), and
+``inputs_key_order``, bound with the inputs, whose column type keeps only their key order.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def record_to_row(rec: CallRecord) -> dict[str, object]:
     for key in USAGE_KEYS:
         row[key] = getattr(usage, key) if usage is not None else None
     row["merge_key"] = merge_key_of(rec)
+    row["inputs_key_order"] = rec.inputs  # its column type keeps the order (``key_order``)
     return row
 
 

@@ -56,9 +56,11 @@ def test_table_is_calls_and_is_the_model_table() -> None:
 
 
 def test_columns_are_the_record_fields_with_usage_flattened() -> None:
-    """Plus ``merge_key``, derived from the record (``rows.merge_key_of``)."""
+    """Plus ``merge_key``, derived from the record (``rows.merge_key_of``), and
+    ``inputs_key_order``, the inputs' key order (``storage/key_order.py``)."""
     record_fields = {f.name for f in dataclasses.fields(CallRecord)} - {"usage"}
-    assert set(CALLS.c.keys()) == record_fields | set(USAGE_KEYS) | {"merge_key"}
+    derived = {"merge_key", "inputs_key_order"}
+    assert set(CALLS.c.keys()) == record_fields | set(USAGE_KEYS) | derived
 
 
 def test_required_columns_are_not_nullable_and_the_rest_are() -> None:
@@ -106,6 +108,7 @@ EXPECTED_COLUMNS = [
     ("model_version", "VARCHAR"),
     ("merge_key", "VARCHAR"),
     ("prompt_digest", "VARCHAR"),
+    ("inputs_key_order", "JSON"),
 ]
 """The ``calls`` DDL, column by column; ``{time}`` and ``{json}`` differ by dialect."""
 
