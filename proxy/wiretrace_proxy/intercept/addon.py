@@ -32,6 +32,40 @@ from intercept_protocol import (  # this folder: mitmproxy puts it on sys.path
 )
 from mitmproxy import ctx, http
 
+UNUSED_ADDONS = frozenset(
+    {
+        "AntiCache",
+        "AntiComp",
+        "Browser",
+        "BlockList",
+        "ClientPlayback",
+        "CommandHistory",
+        "Comment",
+        "Cut",
+        "Dumper",
+        "Export",
+        "KeepServing",
+        "MapLocal",
+        "MapRemote",
+        "ModifyBody",
+        "ModifyHeaders",
+        "Onboarding",
+        "ReadFileStdin",
+        "Save",
+        "SaveHar",
+        "ServerPlayback",
+        "StickyAuth",
+        "StickyCookie",
+        "StripDnsHttpsRecords",
+        "UpdateAltSvc",
+    }
+)
+"""mitmdump's built-in addons this proxy never uses (their options stay at their defaults).
+mitmproxy offers every event to every addon in its chain, a third of its CPU per call in a
+profile; without these a mitmdump spent 15 to 25% less CPU per call. The ones left are
+the proxy itself, TLS, the layer choice, proxy authorization, the client address block,
+DNS and logging."""
+
 
 class Forwarder:
     """Sends decrypted LLM requests to the wiretrace server, streams every response."""
@@ -41,6 +75,7 @@ class Forwarder:
 
     def load(self, loader: Any) -> None:  # mitmproxy.addonmanager.Loader
         loader.add_option("wiretrace_server", str, "", "host:port of the wiretrace server")
+        _drop_unused_addons()
         token = os.environ.get(TOKEN_ENV)
         if token:  # before the proxy listens: no client is ever let in without it
             ctx.options.update(proxyauth=f"{PROXY_USER}:{token}")
@@ -68,6 +103,13 @@ class Forwarder:
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         flow.response.stream = True
+
+
+def _drop_unused_addons() -> None:
+    """Take ``UNUSED_ADDONS`` out of the event chain before the proxy runs: they never
+    get ``running`` (nothing of theirs starts, so there is nothing to stop)."""
+    manager = ctx.master.addons
+    manager.chain = [a for a in manager.chain if type(a).__name__ not in UNUSED_ADDONS]
 
 
 def _exit_with_parent() -> None:
