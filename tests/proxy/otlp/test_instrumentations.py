@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,3 +79,27 @@ def test_spans_alone_give_model_usage_messages_and_cost(servers: Servers, peer: 
     choice = span.output["choices"][0]
     assert choice["message"]["content"] == app["content"]
     assert choice["finish_reason"] == "stop"
+
+
+def test_an_instrumentation_that_records_no_response_id_is_folded_by_likeness(
+    tmp_path: Path,
+) -> None:
+    """OpenInference with its outputs hidden gives no response id, and it sends no
+    ``traceparent``: its span and the proxied call are paired by model, time and tokens
+    (the calls filed under the app's ``service.name``, so the projects agree)."""
+    servers = Servers(f"sqlite:///{tmp_path / 'w.db'}", key_salt="s", project="shop")
+    try:
+        endpoint = servers.proxy_url + "/otlp/v1/traces"
+        env = {"OPENINFERENCE_HIDE_OUTPUTS": "true"}
+        app = run_peer("openinference", endpoint, servers.base_url, "shop", "hi", **env)
+        records = servers.records(trace_id=app["trace_id"])
+        [call] = [r for r in records if r.kind == "llm"]
+        assert call.id == app["call_id"] and call.parent_id == app["root_id"]
+        otel: Any = call.attributes["otel"]
+        assert otel["merged_by"] == "heuristic" and "response_id" not in otel
+        assert call.usage is not None and call.usage.prompt_tokens == app["prompt_tokens"]
+        assert call.output is not None  # the wire's answer, which the span hid
+        stats = get_json(f"{servers.proxy_url}/api/stats?group_by=model")
+        assert stats["totals"]["calls"] == len(servers.records()) == 2
+    finally:
+        servers.close()
