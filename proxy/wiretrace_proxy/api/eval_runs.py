@@ -8,11 +8,15 @@ computes from its rows with the SDK's own rules (``wiretrace._summaries``).
 
 A run's ``usage``, ``cost_usd`` and each row's ``call_ids`` are read from the calls the
 proxy recorded with the run's ``Wiretrace-Eval-Run`` header (``storage/eval_calls.py``);
-``latency_ms`` from the rows' reported latencies.
+``latency_ms`` from the rows' reported latencies. The finish answer first waits (a bounded
+``FINISH_FLUSH_S``) for the writer to store the calls this server proxied before it, so its
+totals are the run's whole; a call proxied through another replica is counted once that
+replica's writer stores it (any later read of the run has it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -38,7 +42,7 @@ from wiretrace_proxy.api.jsonio import BodyTooLarge, json_response
 from wiretrace_proxy.api.openapi import operation, path_param, query
 from wiretrace_proxy.api.reads import read
 from wiretrace_proxy.api.schemas import ref
-from wiretrace_proxy.appkeys import ENGINE
+from wiretrace_proxy.appkeys import ENGINE, WRITER
 from wiretrace_proxy.callrecord import JSON, JSONObject
 from wiretrace_proxy.storage import eval_calls, eval_runs
 from wiretrace_proxy.storage.eval_runs import (
@@ -53,6 +57,9 @@ from wiretrace_proxy.storage.eval_runs import (
 __all__ = ["OPENAPI_PATHS", "add_routes", "run_summary", "scorer_names"]
 
 MAX_BODY = 64 * 1024 * 1024
+FINISH_FLUSH_S = 2.0
+"""How long a finish waits for this server's writer to store the calls proxied before it,
+so that the answer's usage and cost (which the SDK puts in its summary) count them."""
 T = TypeVar("T")
 
 
@@ -234,6 +241,9 @@ async def finish_run(request: web.Request) -> web.Response:
         return exc.response()
     except BadParameter as exc:
         return bad_request(exc)
+
+    # Before the transaction: on SQLite the writer needs the write lock to store them.
+    await asyncio.to_thread(request.app[WRITER].flush, FINISH_FLUSH_S)
 
     def store(conn: Connection, now: datetime) -> JSONObject | None:
         run = eval_runs.get_run(conn, run_id)

@@ -96,3 +96,28 @@ def test_row_headers_are_an_index_and_an_optional_trial(
     header: str, parsed: tuple[int, int] | None
 ) -> None:
     assert parse_eval_row(header) == parsed
+
+
+def test_the_finish_answer_counts_calls_the_writer_had_not_stored_yet(db_url: str) -> None:
+    """The writer here stores only every 30 s (or when flushed): the calls are still
+    pending when the finish is posted, and its answer (the SDK's summary) counts them."""
+    servers = Servers(db_url, key_salt="test-salt", flush_interval=30.0)
+    try:
+        base = servers.proxy_url
+        client = openai.OpenAI(api_key=KEY, base_url=servers.base_url, max_retries=0)
+        new_run(base, "lagging-run")
+        ids = [tagged_call(client, "lagging-run", str(i), f"question {i}") for i in range(3)]
+        rows = [{"row_index": i, "output": "a", "scores": {"exact_match": True}} for i in range(3)]
+        ok(base, "POST", "/api/evaluations/runs/lagging-run/rows", {"rows": rows})
+        assert ok(base, "GET", "/api/evaluations/runs/lagging-run")["usage"]["total_tokens"] is None
+
+        finished = ok(
+            base, "POST", "/api/evaluations/runs/lagging-run/finish", {"status": "finished"}
+        )
+        calls = [servers.record(i) for i in ids]
+        assert all(c.usage is not None and c.cost_usd is not None for c in calls)
+        tokens = sum(c.usage.total_tokens or 0 for c in calls if c.usage)
+        assert finished["usage"]["total_tokens"] == tokens > 0
+        assert finished["cost_usd"] == pytest.approx(math.fsum(c.cost_usd or 0 for c in calls))
+    finally:
+        servers.close()
