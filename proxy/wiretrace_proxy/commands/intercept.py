@@ -166,6 +166,7 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     assert settings.intercept_port is not None
     server = None
     if not _answers(settings.host, settings.intercept_port):
+        serve.check_access(parser, settings)  # the server's one-line refusals, not its log
         server = _start_server(parser, args, settings)
     try:
         try:

@@ -74,13 +74,17 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 def check_access(parser: argparse.ArgumentParser, settings: Settings) -> None:
     """Refuse, before anything starts: a token file that cannot be read, or an address
-    beyond loopback with no token (unless ``--insecure-no-auth``)."""
+    beyond loopback with no token, for the server or for the intercept proxy (unless
+    ``--insecure-no-auth``)."""
     from wiretrace_proxy.access.binding import unprotected_bind
     from wiretrace_proxy.access.state import load_access
+    from wiretrace_proxy.intercept.binding import unprotected_intercept
 
     try:
         load_access(settings)
     except ConfigError as exc:
         fail(parser, f"--auth-token-file/WIRETRACE_AUTH_TOKEN_FILE: {exc}")
     if (reason := unprotected_bind(settings)) is not None:
+        fail(parser, reason)
+    if (reason := unprotected_intercept(settings)) is not None:
         fail(parser, reason)
