@@ -29,6 +29,7 @@ never recorded (an app's own OpenTelemetry span sent through ``traceparent``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -107,6 +109,9 @@ class CallFilter:
     q: str | None = None
     roots_only: bool = False
     feedback: Literal["up", "down", "any", "none"] | None = None
+    many_text_matches: bool = False
+    """``q`` is in so many calls that a page in sort order is found faster by reading calls
+    in that order than by fetching every match and sorting (``probe_text_matches``)."""
 
 
 def parse_filters(query: Mapping[str, str], extra: tuple[str, ...] = ()) -> CallFilter:
@@ -203,7 +208,7 @@ def apply_filters(stmt: sa.Select[Any], f: CallFilter) -> sa.Select[Any]:
     for column, high in f.maximum.items():
         stmt = stmt.where(CALLS.c[column] <= high)
     if f.q:
-        stmt = stmt.where(_text_search(f.q))
+        stmt = stmt.where(_text_search(f.q, f.many_text_matches))
     if f.roots_only:
         stmt = stmt.where(_is_root())
     if f.feedback is not None:
@@ -229,12 +234,44 @@ TRIGRAM = 3
 """The shortest text the trigram indexes can find."""
 
 
-def _text_search(q: str) -> sa.ColumnElement[bool]:
-    spellings = sorted({json_text_pattern(q), json.dumps(q, ensure_ascii=False)[1:-1]})
+FEW_TEXT_MATCHES = 2_000
+"""Candidate calls a page in sort order fetches and sorts rather than read calls in order."""
+
+
+def _spellings(q: str) -> list[str]:
+    return sorted({json_text_pattern(q), json.dumps(q, ensure_ascii=False)[1:-1]})
+
+
+def _text_search(q: str, many: bool) -> sa.ColumnElement[bool]:
+    spellings = _spellings(q)
     exact = text_scan(spellings)
-    if min(len(s) for s in spellings) < TRIGRAM:
-        return exact
+    if many or min(len(s) for s in spellings) < TRIGRAM:
+        return exact  # many: the first calls in sort order hold it, no list of all needed
     return sa.and_(TrigramPrefilter(spellings), exact)
+
+
+def probe_text_matches(conn: Connection, f: CallFilter) -> CallFilter:
+    """``f``, marked ``many_text_matches`` if SQLite's text index has more than
+    ``FEW_TEXT_MATCHES`` candidates for ``f.q``: for a page in sort order.
+
+    Why: the planner cannot tell a rare word from a common one. A rare word's page is a
+    few rowid lookups and a sort of them (well under a millisecond at a million calls),
+    a common word's is the first calls in sort order that hold it, checked without the
+    index (whose list of every match would cost more than the page); each plan is the
+    other's disaster. Counting stops at the threshold, so a common word costs little."""
+    if not f.q or conn.dialect.name != "sqlite":
+        return f
+    spellings = _spellings(f.q)
+    if min(len(s) for s in spellings) < TRIGRAM:
+        return f
+    found = conn.execute(_COUNT_CANDIDATES, {"phrases": fts_phrases(spellings)}).scalar_one()
+    return dataclasses.replace(f, many_text_matches=found > FEW_TEXT_MATCHES)
+
+
+_COUNT_CANDIDATES = sa.text(
+    "SELECT (SELECT count(*) FROM (SELECT rowid FROM call_text WHERE call_text MATCH :phrases"
+    f" LIMIT {FEW_TEXT_MATCHES + 1})) + (SELECT count(*) FROM call_text_pending)"
+)
 
 
 def text_scan(spellings: list[str]) -> sa.ColumnElement[bool]:
@@ -283,6 +320,7 @@ class PropertyEquals(sa.ColumnElement[bool]):
     """``attributes.properties[key] == value``, key case-insensitive, both bound."""
 
     type = sa.Boolean()
+    _is_implicitly_boolean = True  # SQL that is a condition: no "= 1" wrapper on SQLite
     inherit_cache = True
     _traverse_internals = [
         ("name", InternalTraversal.dp_clauseelement),
@@ -320,6 +358,7 @@ class TextContains(sa.ColumnElement[bool]):
     ignores it (no ``lower()`` copy of every row's text), PostgreSQL gets ``ILIKE``."""
 
     type = sa.Boolean()
+    _is_implicitly_boolean = True  # SQL that is a condition: no "= 1" wrapper on SQLite
     inherit_cache = True
     _traverse_internals = [
         ("text", InternalTraversal.dp_clauseelement),
@@ -351,6 +390,7 @@ class TrigramPrefilter(sa.ColumnElement[bool]):
     its trigram indexes serve the ``ILIKE`` itself."""
 
     type = sa.Boolean()
+    _is_implicitly_boolean = True  # SQL that is a condition: no "= 1" wrapper on SQLite
     inherit_cache = True
     _traverse_internals = [("phrases", InternalTraversal.dp_clauseelement)]
 

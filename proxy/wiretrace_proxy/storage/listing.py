@@ -32,7 +32,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from wiretrace_proxy.callrecord import CallRecord
-from wiretrace_proxy.storage.filters import CallFilter, FilterError, apply_filters
+from wiretrace_proxy.storage.filters import (
+    CallFilter,
+    FilterError,
+    apply_filters,
+    probe_text_matches,
+)
 from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.rows import row_to_record
 
@@ -256,6 +261,7 @@ def fetch_page(
     conn: Connection, f: CallFilter, sort: Sort, limit: int, after: Cursor | None = None
 ) -> Page:
     """Up to ``limit`` records after ``after`` in ``sort`` order, and the next cursor."""
+    f = probe_text_matches(conn, f)
     rows: list[RowMapping] = []
     for part, cursor in _parts(sort, after):
         wanted = limit + 1 - len(rows)
@@ -277,6 +283,7 @@ def iter_batches(
     streaming cursor (server-side on PostgreSQL) so memory does not grow with the result.
 
     ``raw_json`` reads JSON columns as their stored JSON text (None for SQL NULL)."""
+    f = probe_text_matches(conn, f)
     streaming = conn.execution_options(stream_results=True, yield_per=batch_size)
     for part, _ in _parts(sort, None):
         result = streaming.execute(_select(f, sort, part, None, raw_json)).mappings()

@@ -17,9 +17,16 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Engine
 from wiretrace_proxy.callrecord import CallRecord
-from wiretrace_proxy.storage import migrate
+from wiretrace_proxy.storage import listing, migrate
 from wiretrace_proxy.storage.engine import create_engine_for, write_transaction
-from wiretrace_proxy.storage.filters import CallFilter
+from wiretrace_proxy.storage.filters import (
+    FEW_TEXT_MATCHES,
+    CallFilter,
+    apply_filters,
+    parse_filters,
+    probe_text_matches,
+    text_scan,
+)
 from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.purge import purge
 from wiretrace_proxy.storage.text_index import TextIndexer, index_all, index_pending
@@ -175,3 +182,35 @@ def test_downgrade_indexes_the_queue_and_upgrade_queues_again(engine: Engine) ->
     assert write_batch(engine, [more]).written == 1
     assert queued(engine) == 1
     assert_search_is_the_scan(engine, ("after the upgrade", "capital", "café"))
+
+
+def test_a_page_of_a_rare_word_and_of_a_common_one_is_the_scan_in_order(engine: Engine) -> None:
+    """Rare: the index drives (rowid lookups); common, past ``FEW_TEXT_MATCHES``: the calls
+    are read in sort order and checked. Either way the page is what the scan gives."""
+    common = [
+        make_record(n, inputs={"messages": [{"content": f"common walrus {n}"}]})
+        for n in range(1, FEW_TEXT_MATCHES + 60)
+    ]
+    rare = [
+        make_record(10_000 + n, inputs={"messages": [{"content": "rare narwhal"}]}) for n in (1, 2)
+    ]
+    assert write_batch(engine, common + rare).written == len(common) + 2
+    index_all(engine)
+    sort = listing.Sort.parse(None)
+    with engine.connect() as conn:
+        for q, many in (("walrus", True), ("narwhal", False)):
+            f = parse_filters({"q": q})
+            assert probe_text_matches(conn, f).many_text_matches is many
+            page = listing.fetch_page(conn, f, sort, 50)
+            in_order = conn.scalars(
+                sa.select(CALLS.c.id)
+                .where(text_scan([q]))
+                .order_by(CALLS.c.started_at.desc(), CALLS.c.id.desc())
+                .limit(50)
+            ).all()
+            assert [r.id for r in page.records] == in_order and in_order
+            probed = probe_text_matches(conn, f)
+            stmt = apply_filters(sa.select(CALLS.c.id), probed).order_by(CALLS.c.started_at.desc())
+            compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})
+            plan = " ".join(r[3] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+            assert ("call_text" in plan) is not many, plan
