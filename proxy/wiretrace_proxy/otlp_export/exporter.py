@@ -13,8 +13,16 @@ Not exported: a ``running`` record (its final one is), a record ingested over OT
 (``attributes["wiretrace.source"] == "otlp"``: it came from the app's own instrumentation,
 which exports it itself), and a record whose ids are not W3C hex. An ingested LLM span
 folded into its proxied call (``storage/llm_merge.py``) is not exported either; the call
-is, once, as it was when stored: folding happens in the transaction that stores the later
-of the two, and a fold updates the call's row without storing a new record.
+is, once, as it is after the fold: in the app's trace, under the app's span.
+
+A fold can come after the call is stored (the app's span arrives seconds later: a batch
+span processor waits 5 s by default), and a span once exported cannot be moved to another
+trace. So, given ``current`` (the stored version of records, by id), the exporter holds
+each proxied LLM call back for ``MERGE_WINDOW_S`` (only its id: memory stays flat, up to
+``MAX_HELD`` ids, beyond which calls are exported as offered), then exports its stored
+version, folded or not. A span that arrives after the window is still folded in the
+database, but the call has gone out in wiretrace's own trace. A flush or a stop exports
+what is held at once.
 
 ``stop(timeout)`` exports what is queued until the timeout, then counts the rest dropped
 and says how many.
@@ -26,7 +34,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from wiretrace_proxy.callrecord import CallRecord
@@ -38,7 +46,7 @@ from wiretrace_proxy.otlp_export.encode import (
 )
 from wiretrace_proxy.otlp_export.sender import Outcome, Sender
 
-__all__ = ["ExportStats", "OtlpExporter", "is_ingested"]
+__all__ = ["ExportStats", "OtlpExporter", "StoredLookup", "is_ingested"]
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +56,16 @@ SCHEDULE_DELAY_S = 1.0
 EXPORT_TIMEOUT_S = 30.0
 """A batch's tries, retries included, end this long after its first."""
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
+MERGE_WINDOW_S = 10.0
+"""How long a proxied LLM call is held back for its app's span to arrive and be folded
+in: twice a batch span processor's default delay."""
+MAX_HELD = 65_536
 SOURCE_KEY = "wiretrace.source"
 OTLP_SOURCE = "otlp"
+
+
+StoredLookup = Callable[[Sequence[str]], Mapping[str, CallRecord]]
+"""The stored records with these ids (those still stored), read on the export thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +75,7 @@ class ExportStats:
     url: str
     """Where spans are sent."""
     queued: int
-    """Spans waiting to be sent (or being sent)."""
+    """Spans waiting to be sent (or being sent), those held back for a fold included."""
     sent: int
     """Spans the backend accepted."""
     dropped: int
@@ -91,6 +107,8 @@ class OtlpExporter:
         schedule_delay: float = SCHEDULE_DELAY_S,
         export_timeout: float = EXPORT_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
+        current: StoredLookup | None = None,
+        merge_window: float | None = None,
     ) -> None:
         self._sender = sender
         self._url = url
@@ -102,6 +120,10 @@ class OtlpExporter:
         self._schedule_delay = schedule_delay
         self._export_timeout = export_timeout
         self._clock = clock
+        self._current = current
+        self._merge_window = MERGE_WINDOW_S if merge_window is None else merge_window
+        self._held: deque[tuple[float, str]] = deque()  # (when due, call id), in due order
+        self._flushes: deque[threading.Event] = deque()
         self._queue: deque[CallRecord | threading.Event] = deque()
         self._drop_marks: deque[None] = deque()  # appended from any thread: atomic
         self._wake = threading.Event()
@@ -119,19 +141,28 @@ class OtlpExporter:
             for record in records:
                 if is_ingested(record) or not exportable(record):
                     continue
-                if self._stopping.is_set() or len(self._queue) >= self._max_queue:
+                if self._stopping.is_set():
                     self._drop_marks.append(None)
-                    continue
-                self._queue.append(record)
+                elif self._holds(record):
+                    self._held.append((self._clock() + self._merge_window, record.id))
+                elif len(self._queue) >= self._max_queue:
+                    self._drop_marks.append(None)
+                else:
+                    self._queue.append(record)
             if len(self._queue) >= self._batch_size:
                 self._wake.set()
         except Exception:  # fail-open boundary: storing must never fail for the exporter
             log.exception("otlp: cannot queue records for export")
 
+    def _holds(self, record: CallRecord) -> bool:
+        """Whether ``record`` is held back for a fold (a proxied LLM call)."""
+        return self._current is not None and record.kind == "llm" and len(self._held) < MAX_HELD
+
     def stats(self) -> ExportStats:
         return ExportStats(
             url=self._url,
-            queued=len(self._queue) + self._in_hand,  # (a flush marker counts: tests only)
+            # (a flush marker counts: tests only)
+            queued=len(self._queue) + len(self._held) + self._in_hand,
             sent=self._sent,
             dropped=self._dropped + len(self._drop_marks),
             retries=self._retries,
@@ -149,9 +180,9 @@ class OtlpExporter:
         ``timeout`` passed first or the thread is not running."""
         thread = self._thread
         if thread is None or not thread.is_alive():
-            return not self._queue
+            return not self._queue and not self._held
         marker = threading.Event()
-        self._queue.append(marker)
+        self._flushes.append(marker)  # queued after what is held, by the thread
         self._wake.set()
         return marker.wait(timeout)
 
@@ -167,6 +198,7 @@ class OtlpExporter:
         if thread is not None:
             thread.join(max(0.0, timeout) + 1.0)  # a request in flight ends by its timeout
         else:
+            self._release(everything=True)
             self._drain()
         stats = self.stats()
         left = stats.dropped - before + stats.queued
@@ -180,13 +212,45 @@ class OtlpExporter:
                 self._wake.wait(self._schedule_delay)
                 self._wake.clear()
             try:
+                flushes = [self._flushes.popleft() for _ in range(len(self._flushes))]
+                self._release(everything=bool(flushes) or self._stopping.is_set())
+                self._queue.extend(flushes)
                 self._drain()
             except Exception:  # fail-open boundary: an exporter bug must not end the thread
                 self._count_dropped(self._in_hand)
                 self._in_hand = 0
                 log.exception("otlp: unexpected error, a batch was dropped")
-            if self._stopping.is_set() and not self._queue:
+            if self._stopping.is_set() and not self._queue and not self._held:
                 return
+
+    def _release(self, *, everything: bool) -> None:
+        """Queue the stored version of each held call whose window has passed (of every
+        held call if ``everything``), a batch's worth per read."""
+        now = self._clock()
+        while self._held and (everything or self._held[0][0] <= now):
+            ids: list[str] = []
+            while self._held and len(ids) < self._batch_size:
+                if not everything and self._held[0][0] > now:
+                    break
+                ids.append(self._held.popleft()[1])
+            self._queue_stored(ids)
+
+    def _queue_stored(self, ids: list[str]) -> None:
+        assert self._current is not None
+        try:
+            stored = self._current(ids)
+        except Exception as exc:  # fail-open boundary: a failing read loses these, counted
+            self._count_dropped(len(ids))
+            self._last_error = f"cannot read stored calls to export: {exc}"
+            if self._first_time("read"):
+                log.warning("otlp: %d calls not exported: %s", len(ids), self._last_error)
+            return
+        for call_id in ids:
+            record = stored.get(call_id)
+            if record is None:
+                self._count_dropped(1)  # deleted since (a purge)
+            elif not is_ingested(record) and exportable(record):
+                self._queue.append(record)
 
     def _drain(self) -> None:
         """Send everything queued now, a batch at a time; past the stop's deadline, count

@@ -1,24 +1,29 @@
 """The exporter as the server runs it: built from ``Settings``, started before the writer
 and stopped after it (``cleanup_ctx`` order in ``app.py``), so the writer's last records
-are still exported, within what is left of the stop's deadline (``stopping``).
+are still exported, within what is left of the stop's deadline (``stopping``). It reads
+the stored version of the proxied calls it held back for a fold from the server's
+database (``stored``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.engine import Engine
 
-from wiretrace_proxy.appkeys import OTLP_EXPORTER, SETTINGS, STOPPING
+from wiretrace_proxy.appkeys import ENGINE, OTLP_EXPORTER, SETTINGS, STOPPING
 from wiretrace_proxy.otlp_export.encode import EncodeOptions
 from wiretrace_proxy.otlp_export.endpoint import traces_url
 from wiretrace_proxy.otlp_export.exporter import OtlpExporter
 from wiretrace_proxy.otlp_export.genai import provider_name
 from wiretrace_proxy.otlp_export.sender import Sender
+from wiretrace_proxy.otlp_export.stored import stored_records
 from wiretrace_proxy.providers import HostTable
 from wiretrace_proxy.settings import Settings
 
@@ -34,8 +39,9 @@ def upstream_provider(upstream: str) -> str:
     return provider_name(HostTable.build().provider_for(host))
 
 
-def build_exporter(settings: Settings) -> OtlpExporter | None:
-    """The exporter ``settings`` ask for (not started), or None when export is off."""
+def build_exporter(settings: Settings, engine: Engine | None = None) -> OtlpExporter | None:
+    """The exporter ``settings`` ask for (not started), or None when export is off; with
+    ``engine``, proxied LLM calls are held back for a fold and exported as stored."""
     if not settings.otlp_export:
         return None
     upstream = urlsplit(settings.upstream)
@@ -53,13 +59,14 @@ def build_exporter(settings: Settings) -> OtlpExporter | None:
         gzip_body=settings.otlp_export_gzip,
         interrupt=interrupt,
     )
-    return OtlpExporter(sender, url, options, interrupt=interrupt)
+    current = functools.partial(stored_records, engine) if engine is not None else None
+    return OtlpExporter(sender, url, options, interrupt=interrupt, current=current)
 
 
 async def otlp_export(app: web.Application) -> AsyncIterator[None]:
     """``cleanup_ctx``: start the exporter (if asked for); on stop, flush it to the deadline."""
     settings = app[SETTINGS]
-    exporter = build_exporter(settings)
+    exporter = build_exporter(settings, app.get(ENGINE))
     if exporter is None:
         yield
         return
