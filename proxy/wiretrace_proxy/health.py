@@ -61,7 +61,7 @@ class PurgeCounts(schemas.Closed):
     calls: int
     feedback: int
     call_rollups: int
-    """Stats rollup cells left with no call (SQLite keeps rollups; PostgreSQL none)."""
+    """Stats rollup cells left with no call."""
 
 
 class RetentionRun(schemas.Closed):

@@ -10,13 +10,13 @@ recursive query: a child that started after the cutoff would otherwise be left a
 whose parent is gone) and the feedback given on any of them. Op and model versions stay:
 they are the code's history, not the calls'.
 
-Rollups (SQLite only; PostgreSQL keeps none, ``storage.rollups``): the delete trigger of
-migration 0005 subtracts each deleted call from its cell inside the same transaction, so
+Rollups (``storage.rollups``): the delete trigger (migration 0005 on SQLite, 0015 on
+PostgreSQL) subtracts each deleted call from its cell inside the same transaction, so
 counts, token sums and histogram buckets stay exact, and removes a cell or bucket it
 leaves at zero (a recount would not have it). A cost sum is a float, which a subtraction cannot
 bring back exactly to the sum of the calls left, so each cell that kept calls gets its
-``cost_usd`` summed anew from them at the end, in insert order, as ``rollup_writes``
-sums it: the rollups then equal ``rollup_writes.recount``.
+``cost_usd`` summed anew from them at the end, on SQLite in insert order, as
+``rollup_writes`` sums it: the rollups then equal ``rollup_writes.recount``.
 
 PostgreSQL: each batch first takes a transaction-level advisory lock, so replicas purging
 at the same time take turns batch by batch instead of deadlocking on the same rows.
@@ -65,7 +65,7 @@ class PurgeCounts:
     calls: int = 0
     feedback: int = 0
     call_rollups: int = 0
-    """Rollup cells (an hour and dimensions) left with no call and removed (SQLite)."""
+    """Rollup cells (an hour and dimensions) left with no call and removed."""
 
     def add(self, other: PurgeCounts) -> None:
         for f in fields(self):
@@ -165,10 +165,8 @@ def purge_batch(
             sa.delete(FEEDBACK).where(FEEDBACK.c.call_id.in_(ids))
         ).rowcount
         counts.calls = conn.execute(sa.delete(CALLS).where(CALLS.c.id.in_(ids))).rowcount
-        kept: set[Cell] = set()
-        if conn.dialect.name == "sqlite":
-            kept = _kept(conn, cells)
-            counts.call_rollups = len(cells) - len(kept)
+        kept = _kept(conn, cells)
+        counts.call_rollups = len(cells) - len(kept)
     return counts, kept
 
 
@@ -204,15 +202,17 @@ def _calls_of(cell: Cell) -> sa.ColumnElement[bool]:
 
 def resum_costs(engine: Engine, cells: Iterable[Cell]) -> None:
     """Set each cell's ``cost_usd`` to the sum of its calls' costs, added in insert order
-    (``rowid``) as ``rollup_writes`` adds them; one short transaction per cell."""
+    (``rowid``) as ``rollup_writes`` adds them on SQLite (in id order on PostgreSQL, which
+    adds them in commit order); one short transaction per cell."""
     for cell in sorted(cells, key=repr):
         with write_transaction(engine) as conn:
+            # The cell's row first: a replica adding to it waits, or has committed its call.
+            conn.execute(
+                sa.select(ROLLUPS.c.calls).where(_cell_match(ROLLUPS, cell)).with_for_update()
+            )
+            order = CALLS.c.id if conn.dialect.name == "postgresql" else sa.literal_column("rowid")
             costs: Sequence[float | None] = (
-                conn.execute(
-                    sa.select(CALLS.c.cost_usd)
-                    .where(_calls_of(cell))
-                    .order_by(sa.literal_column("rowid"))
-                )
+                conn.execute(sa.select(CALLS.c.cost_usd).where(_calls_of(cell)).order_by(order))
                 .scalars()
                 .all()
             )

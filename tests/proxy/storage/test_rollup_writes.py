@@ -330,19 +330,6 @@ def test_with_the_insert_trigger_back_the_rollups_are_not_trusted(writer_db: Eng
         assert not rollups.usable(conn, "model", parse_filters({}))
 
 
-def test_postgresql_keeps_no_rollups() -> None:
-    """``add_calls`` is a no-op off SQLite (0005 gives PostgreSQL no rollups to keep)."""
-
-    class Conn:
-        class dialect:  # noqa: N801
-            name = "postgresql"
-
-        def exec_driver_sql(self, *_: object) -> None:
-            raise AssertionError("no SQL")
-
-    rollup_writes.add_calls(Conn(), [record_to_row(make_record(1))])  # type: ignore[arg-type]
-
-
 def test_a_cell_is_the_stored_utc_hour_with_empty_strings_for_nulls() -> None:
     local = datetime(2026, 3, 2, 0, 30, tzinfo=UTC).astimezone(ZONE)  # 1 March, local
     row = record_to_row(make_record(1, started_at=local, model=None, op_version=None))

@@ -17,14 +17,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy.engine import Engine
 from wiretrace_proxy.callrecord import USAGE_KEYS, CallRecord
-from wiretrace_proxy.storage import purge, rollups
+from wiretrace_proxy.storage import migrate, purge, rollups
 from wiretrace_proxy.storage.engine import create_engine_for
 from wiretrace_proxy.storage.filters import parse_filters
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.pricing import store_costs
+from wiretrace_proxy.storage.rows import record_to_row
 from wiretrace_proxy.storage.stats import compute_stats
 from wiretrace_proxy.storage.writes import upsert_records, write_batch
 
@@ -205,6 +207,28 @@ def test_deletes_and_a_purge_cut_inside_an_hour(seeded: Engine) -> None:
     assert_exact(seeded)
     purge.purge(seeded, datetime(2100, 1, 1, tzinfo=UTC))
     assert stored(seeded) == ({}, {}, Counter())
+
+
+def test_the_migration_counts_the_calls_stored_before_it(seeded: Engine) -> None:
+    """Down to 0014 (PostgreSQL: no triggers, empty tables, stats read ``calls``), calls
+    written meanwhile, then up again: the backfill counts every call, days apart too."""
+    config = migrate.alembic_config(seeded)
+    command.downgrade(config, "0014")
+    postgres = seeded.dialect.name == "postgresql"
+    with seeded.connect() as conn:
+        assert rollups.usable(conn, "hour", parse_filters({})) is not postgres
+    if postgres:
+        assert stored(seeded) == ({}, {}, Counter())
+        with seeded.begin() as conn:  # what a replica of the older version writes meanwhile
+            there = {column["name"] for column in sa.inspect(conn).get_columns("calls")}
+            rows = [record_to_row(r) for r in varied(200, seed=5)]
+            conn.execute(
+                sa.insert(CALLS), [{k: v for k, v in r.items() if k in there} for r in rows]
+            )
+    command.upgrade(config, "head")
+    with seeded.connect() as conn:
+        assert rollups.usable(conn, "hour", parse_filters({}))
+    assert_exact(seeded)
 
 
 @pytest.fixture
