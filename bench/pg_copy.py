@@ -31,7 +31,8 @@ from wiretrace_proxy.storage.engine import create_engine_for
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE_SEARCH = "0011"
 TABLES = ("calls", "op_versions", "model_versions")
-"""What ``gen_calls.py`` writes (the rollups are unused on PostgreSQL)."""
+"""What ``gen_calls.py`` writes. The rollups are not copied: the upgrade after the copy builds
+them from the calls (migration 0015), so ``--revision`` must come before it."""
 CHUNK = 20_000
 
 
