@@ -12,10 +12,16 @@ For code that does not fit ``Evaluation.evaluate`` (an existing harness, another
 framework): each prediction becomes a row of a run on the server, sent in the background
 as it finishes, with the same summary rules. While a prediction is open, OpenAI calls made
 in the same context carry the run's headers, so their tokens and cost count for its row.
+
+The trace has ``evaluate``'s shape (after ``init()``): an ``Evaluation.evaluate`` span
+from the logger's creation to ``log_summary()``, and under it one
+``Evaluation.predict_and_score`` span per prediction, current while it is open, so ops
+and proxied calls made for the prediction nest under it.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,10 +31,43 @@ from ._dataset import Dataset, canonical_digest
 from ._eval_report import RunReporter
 from ._evaluation import CLOSE_TIMEOUT, UNREACHABLE_CLOSE_TIMEOUT, _quiet, server_url
 from ._model import Model
+from ._record import end_error, end_ok
 from ._serialize import serialize
+from ._span import Span, new_trace_id
 from ._summaries import summarize_rows
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._serialize import JSON
+
 __all__ = ["EvaluationLogger", "ScoreLogger"]
+
+log = logging.getLogger(__name__)
+
+
+def _open_span(name: str, parent: Span | None, inputs: dict[str, JSON]) -> Span | None:
+    """A span started under ``parent`` (else the current span, else a new trace) and
+    sent; None without ``init()`` or if that failed."""
+    from ._state import STATE
+
+    exporter = STATE.exporter
+    if exporter is None:
+        return None
+    try:
+        parent = parent or _context.current_span()
+        remote = _context.remote_parent()
+        if parent is not None:
+            trace_id, parent_id = parent.trace_id, parent.id
+        elif remote is not None:
+            trace_id, parent_id = remote.trace_id, remote.span_id
+        else:
+            trace_id, parent_id = new_trace_id(), None
+        span = Span(name, trace_id, parent_id, STATE.project, inputs)
+        exporter.submit(span, False)
+        return span
+    except Exception:  # fail-open boundary: the evaluation goes on untraced
+        log.debug("wiretrace: could not start a span for %s", name, exc_info=True)
+        return None
 
 
 def _named(value: object, default: str) -> dict[str, str]:
@@ -60,6 +99,13 @@ class ScoreLogger:
         self.scores: dict[str, Any] = {}
         self.scorer_errors: dict[str, str] = {}
         self.model_error: dict[str, str] | None = None
+        self.span = _open_span(
+            "Evaluation.predict_and_score",
+            logger.span,
+            {"row_index": index, "trial": 0, "example": inputs},
+        )
+        """This prediction's span (None without ``init()``)."""
+        self._span_token = _context.CURRENT.set(self.span) if self.span is not None else None
         self._token = _context.EVAL_ROW.set((logger.run_id, f"{index}:0"))
         self._finished = False
 
@@ -78,8 +124,12 @@ class ScoreLogger:
         self._finished = True
         try:
             _context.EVAL_ROW.reset(self._token)
+            if self._span_token is not None:
+                _context.CURRENT.reset(self._span_token)
         except ValueError:  # finished in another context than it started in
             pass
+        if self.span is not None:
+            end_ok(self.span, {"output": self.output, "scores": self.scores})
         self._logger._report(self)
 
     def __enter__(self) -> ScoreLogger:
@@ -110,6 +160,10 @@ class EvaluationLogger:
         self._next_index = 0
         self._ended = False
         self._reporter = RunReporter(self.url, self.run_id)
+        self.span = _open_span(
+            "Evaluation.evaluate", None, {"name": self.name, "run_id": self.run_id}
+        )
+        """The run's root span (None without ``init()``), ended by ``log_summary``/``fail``."""
         model_ref = _named(model, "model")
         dataset_ref = _named(dataset, f"{self.name}-dataset")
         scope = project or STATE.project
@@ -162,6 +216,8 @@ class EvaluationLogger:
             "scorer_errors": prediction.scorer_errors,
             "model_error": prediction.model_error,
         }
+        if prediction.span is not None:
+            row["trace_id"], row["span_id"] = prediction.span.trace_id, prediction.span.id
         self._scorer_names.update(dict.fromkeys(prediction.scores))
         self._scorer_names.update(dict.fromkeys(prediction.scorer_errors))
         self._rows.append(row)
@@ -176,12 +232,18 @@ class EvaluationLogger:
 
     def fail(self, error: BaseException | str) -> None:
         """End the run as failed."""
+        if self.span is not None and not self._ended:
+            failure = error if isinstance(error, BaseException) else RuntimeError(error)
+            end_error(self.span, failure)
+            self.span = None  # ended: ``_end`` leaves it
         self._end("failed", None)
 
     def _end(self, status: str, summary: dict[str, Any] | None) -> None:
         if self._ended:
             return
         self._ended = True
+        if self.span is not None:
+            end_ok(self.span, summary if summary is not None else {"status": status})
         body: dict[str, Any] = {"status": status}
         if summary is not None:
             body["summary"] = summary

@@ -69,3 +69,44 @@ def test_calls_inside_an_open_prediction_carry_its_row(monkeypatch: pytest.Monke
     rows = [seen.headers.get("wiretrace-eval-row") for seen in fake.seen]
     assert rows == ["0:0", "1:0", None]
     assert {seen.headers.get("wiretrace-eval-run") for seen in fake.seen[:2]} == {ev.run_id}
+
+
+def test_the_trace_has_a_run_span_and_one_span_per_prediction(traced: ContractServer) -> None:
+    @wiretrace.op(name="shout")
+    def shout(text: str) -> str:
+        return text.upper()
+
+    ev = wiretrace.EvaluationLogger(name="traced-manual")
+    for letter in ("a", "b", "c"):
+        with ev.log_prediction(inputs={"q": letter}) as pred:
+            pred.output = shout(letter)  # an op made for the prediction nests under it
+            pred.log_score("upper", pred.output.isupper())
+    outside = shout("after")  # no prediction open: a root of its own
+    summary = ev.log_summary()
+    assert wiretrace.finish(10) and outside == "AFTER"
+
+    (root,) = traced.spans_named("Evaluation.evaluate")
+    assert root["inputs"]["run_id"] == ev.run_id and root["output"] == summary
+    rows = traced.spans_named("Evaluation.predict_and_score")
+    assert {r["parent_id"] for r in rows} == {root["id"]}
+    assert {r["trace_id"] for r in rows} == {root["trace_id"]}
+    assert sorted(r["inputs"]["row_index"] for r in rows) == [0, 1, 2]
+    by_id = {r["id"]: r for r in rows}
+    shouts = traced.spans_named("shout")
+    inner = [s for s in shouts if s["inputs"]["text"] != "after"]
+    assert sorted(by_id[s["parent_id"]]["inputs"]["example"]["q"] for s in inner) == ["a", "b", "c"]
+    (after,) = [s for s in shouts if s["inputs"]["text"] == "after"]
+    assert after["parent_id"] is None
+    stored = traced.stored(ev.run_id)
+    assert all(by_id[row["span_id"]]["inputs"]["row_index"] == row["row_index"] for row in stored)
+    assert all(by_id[row["span_id"]]["output"]["scores"] == row["scores"] for row in stored)
+
+
+def test_a_failed_run_ends_its_span_as_an_error(traced: ContractServer) -> None:
+    ev = wiretrace.EvaluationLogger(name="broken-manual")
+    ev.log_example({"q": "a"}, "A", {"exact": True})
+    ev.fail(RuntimeError("harness crashed"))
+    assert wiretrace.finish(10)
+    (root,) = traced.spans_named("Evaluation.evaluate")
+    assert root["status"] == "error" and root["error"]["message"] == "harness crashed"
+    assert traced.runs[ev.run_id]["status"] == "failed"
