@@ -47,9 +47,11 @@ from pathlib import Path
 from typing import Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usage
 from wiretrace_proxy.storage import rollup_writes, text_index, writes
 from wiretrace_proxy.storage.engine import create_engine_for
+from wiretrace_proxy.storage.key_order import KeyOrderType
 from wiretrace_proxy.storage.migrate import upgrade_to_head
 from wiretrace_proxy.storage.models import CALLS
 from wiretrace_proxy.storage.rows import record_to_row
@@ -60,7 +62,14 @@ DEFAULT_ROWS = 1_000_000
 DEFAULT_END = datetime(2026, 11, 25, tzinfo=UTC)
 CHUNK_ROWS = 20_000
 COLUMNS: Final = tuple(col.name for col in CALLS.c)
-JSON_COLUMNS: Final = frozenset(col.name for col in CALLS.c if isinstance(col.type, sa.JSON))
+JSON_COLUMNS: Final = frozenset(
+    col.name
+    for col in CALLS.c
+    if isinstance(col.type, sa.JSON) or isinstance(getattr(col.type, "impl", None), sa.JSON)
+)
+_KEY_ORDER: Final = [col.name for col in CALLS.c if isinstance(col.type, KeyOrderType)]
+"""Columns bound with a value their type turns into another (NULL on SQLite)."""
+_SQLITE: Final = sqlite_dialect.dialect()
 Row = tuple[object, ...]
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
@@ -303,6 +312,8 @@ _ENCODED: Final = tuple(
 def to_row(rec: CallRecord) -> Row:
     """One record as the DBAPI row the engine would store (``COLUMNS`` order)."""
     row = record_to_row(rec)
+    for name in _KEY_ORDER:
+        row[name] = KeyOrderType().process_bind_param(row[name], _SQLITE)
     return tuple(_encode(name, row[name]) if enc else row[name] for name, enc in _ENCODED)
 
 
