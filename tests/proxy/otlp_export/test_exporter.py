@@ -4,11 +4,13 @@ exports what is queued within its deadline and counts the rest."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
+from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.otlp_export.encode import EncodeOptions
 from wiretrace_proxy.otlp_export.exporter import OtlpExporter
 from wiretrace_proxy.otlp_export.sender import Sender
@@ -140,3 +142,49 @@ def test_records_offered_after_stop_are_counted_dropped(receiver: OtlpReceiver) 
     assert exporter.stop(5)
     exporter.offer([make_record(1)])
     assert exporter.stats().dropped == 1
+
+
+def test_llm_calls_are_held_back_and_exported_as_stored_then(receiver: OtlpReceiver) -> None:
+    """With a stored-records lookup, a proxied LLM call waits out the merge window and goes
+    out as it is stored by then (folded into the app's trace); an SDK span goes at once; a
+    call deleted meanwhile is counted dropped."""
+    stored = {f"{n:016x}": make_record(n) for n in (1, 2)}
+    lookup_calls: list[list[str]] = []
+
+    def lookup(ids: Sequence[str]) -> dict[str, CallRecord]:
+        lookup_calls.append(list(ids))
+        return {i: stored[i] for i in ids if i in stored}
+
+    exporter = exporter_for(receiver.url, schedule_delay=0.05, merge_window=60)
+    exporter._current = lookup  # the server passes its database's (``otlp_export/stored.py``)
+    exporter.start()
+    try:
+        exporter.offer([make_record(1), make_record(2, kind="op"), make_record(3)])
+        [(_, sdk_span)] = receiver.wait_spans(1)
+        assert sdk_span.span_id.hex() == f"{2:016x}"
+        deadline = time.monotonic() + 10
+        while exporter.stats().sent < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the thread counts the answer after the receiver has it
+        assert exporter.stats().queued == 2  # the two calls, held
+        stored[f"{1:016x}"] = dataclasses.replace(stored[f"{1:016x}"], trace_id="f" * 32)
+        assert exporter.flush(10)  # a flush does not wait for the window
+        assert lookup_calls == [[f"{1:016x}", f"{3:016x}"]]
+        spans = {span.span_id.hex(): span for _, span in receiver.spans()}
+        assert sorted(spans) == [f"{1:016x}", f"{2:016x}"]
+        assert spans[f"{1:016x}"].trace_id.hex() == "f" * 32  # the stored version
+        assert (exporter.stats().queued, exporter.stats().dropped) == (0, 1)
+    finally:
+        assert exporter.stop(5)
+
+
+def test_a_held_call_goes_out_when_its_window_passes(receiver: OtlpReceiver) -> None:
+    exporter = exporter_for(receiver.url, schedule_delay=0.05, merge_window=0.2)
+    exporter._current = lambda ids: {f"{1:016x}": make_record(1)}
+    exporter.start()
+    try:
+        started = time.monotonic()
+        exporter.offer([make_record(1)])
+        receiver.wait_spans(1)  # no flush asked for
+        assert time.monotonic() - started >= 0.2
+    finally:
+        assert exporter.stop(5)
