@@ -4,7 +4,8 @@ The mitmdump child (``intercept/addon.py``) sends each request it decrypted here
 server's secret; this handler checks the secret and that the host is an LLM host (the
 same ``HostTable`` that chose what to decrypt), then hands the call to the reverse
 proxy's own ``forward``, upstream ``https://<host>`` (or its ``--route``), so one handler,
-one capture and one recorder make every record. Anything else is refused with 403 and not
+one capture and one recorder make every record; a WebSocket upgrade is relayed, not
+recorded (``websocket_relay``). Anything else is refused with 403 and not
 forwarded: the route is no relay to arbitrary hosts.
 """
 
@@ -19,6 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from wiretrace_proxy.appkeys import Upstream
+from wiretrace_proxy.forward import websocket_relay
 from wiretrace_proxy.forward.handler import forward
 from wiretrace_proxy.intercept.intercept_protocol import ROUTE, SECRET_HEADER
 from wiretrace_proxy.providers import HostTable
@@ -52,6 +54,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if not slash or state.table.provider_for(host) is None:
         return _forbidden(f"wiretrace: {authority!r} is not an LLM API host")
     base = state.routes.get(host.lower()) or f"https://{authority}"
+    if websocket_relay.is_websocket_upgrade(request):
+        return await websocket_relay.relay(request, state.session, base + "/" + rest)
     return await forward(request, Upstream(state.session, base), "/" + rest, app_host=authority)
 
 
