@@ -193,7 +193,8 @@ def wiretrace(directory: Path, fake: str, ca_file: Path, stack: ExitStack) -> li
     proxied = httpx.Client(proxy=values["HTTPS_PROXY"], verify=values["SSL_CERT_FILE"])
     stack.callback(reverse.close)
     stack.callback(proxied.close)
-    everything = [server, *server.children(recursive=True)]
+    (child,) = [p for p in server.children() if "mitmdump" in " ".join(p.cmdline())]
+    everything = [server, child]
     return [
         Path_("reverse proxy", reverse, f"http://127.0.0.1:{port}", [server]),
         Path_("intercept", proxied, "https://api.openai.com", everything),
@@ -206,6 +207,8 @@ class Sample:
 
     cpu_ms: float
     """CPU time of the path's processes per call."""
+    cpu_ms_by_process: list[float]
+    """The same, per process (for intercept: the server, then its mitmdump child)."""
     latencies: list[float]
     chunk_delays: list[float]
     """Each stream chunk's milliseconds from the fake's write to the client's read."""
@@ -225,12 +228,9 @@ def call(path: Path_, stream: bool, delays: list[float]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def cpu_seconds(processes: Sequence[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
-        times = process.cpu_times()
-        total += times.user + times.system
-    return total
+def cpu_seconds(processes: Sequence[psutil.Process]) -> list[float]:
+    """Each process's CPU time so far (user + system)."""
+    return [sum(process.cpu_times()[:2]) for process in processes]
 
 
 def measure(path: Path_, stream: bool, calls: int) -> Sample:
@@ -240,8 +240,10 @@ def measure(path: Path_, stream: bool, calls: int) -> Sample:
     before = cpu_seconds(path.processes)
     latencies = [call(path, stream, delays) for _ in range(calls)]
     time.sleep(SETTLE_S)
-    cpu = cpu_seconds(path.processes) - before
-    return Sample(cpu * 1000 / calls, latencies, delays)
+    spent = [
+        (b - a) * 1000 / calls for a, b in zip(before, cpu_seconds(path.processes), strict=True)
+    ]
+    return Sample(sum(spent), spent, latencies, delays)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -277,6 +279,8 @@ def report(rounds: list[dict[str, dict[str, Sample]]], phase: str) -> None:
         ]
         target = "  (target at most 1.30)" if figure.startswith("cpu") else ""
         print(f"intercept / {BASELINE} {figure:12} {spread(ratios, 5)}{target}")
+    server, child = ([r[phase]["intercept"].cpu_ms_by_process[i] for r in rounds] for i in (0, 1))
+    print(f"intercept cpu ms/call: server {spread(server, 5)}, mitmdump child {spread(child, 5)}")
     if phase == "stream":
         extra = [
             FIGURES["chunk p99 ms"](r[phase]["intercept"])
