@@ -101,6 +101,12 @@ def _ingested(row: RowMapping) -> bool:
     return isinstance(attributes, dict) and attributes.get("wiretrace.source") == "otlp"
 
 
+def _merged(row: RowMapping) -> bool:
+    """A proxied call already folded with a span (it keeps what the span said)."""
+    attributes = row["attributes"]
+    return isinstance(attributes, dict) and SPAN_KEY in attributes
+
+
 def _llm_span(row: RowMapping) -> bool:
     return row["kind"] == "llm" and _ingested(row)
 
@@ -284,7 +290,7 @@ def _alike_pairs(
     near_calls = [
         _row_side(row)
         for row in _near(conn, windows, proxied, _C.attributes)
-        if row["id"] not in pairs and not _ingested(row) and SPAN_KEY not in row["attributes"]
+        if row["id"] not in pairs and not _ingested(row) and not _merged(row)
     ]
     found = unambiguous_pairs(new_spans, new_calls, near_spans, near_calls)
     for call_id, span_id in found.items():
