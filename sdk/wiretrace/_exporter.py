@@ -33,10 +33,13 @@ Wire format (the server's ``POST /api/spans`` accepts exactly this)::
     }
 
 Each span is sent twice with the same ``id``: its start (``status: "running"``, ``ended_at``,
-``output`` and ``error`` null) and its end (final fields). Every event is complete on its
-own. The two may arrive in either order and a child before its parent; the server upserts
-by ``id`` and never lets a ``running`` event overwrite a finished one. A batch holds at most
-``BATCH_SIZE`` events and about ``MAX_BODY`` bytes (a single bigger event goes alone).
+``output`` and ``error`` null) and its end (final fields); a span that ends while its start
+is still in the buffer is sent once, as its end (the buffered start is encoded when taken,
+as the span is then), so short spans take one place in the buffer, not two. Every event is
+complete on its own. The two may arrive in either order and a child before its parent;
+the server upserts by ``id`` and never lets a ``running`` event overwrite a finished one.
+A batch holds at most ``BATCH_SIZE`` events and about ``MAX_BODY`` bytes (a single bigger
+event goes alone).
 Responses: 2xx accepted; 408, 429, 5xx and network errors are retried; other 4xx drop the
 batch (counted). The exporter's requests use ``urllib`` and are never traced or injected.
 """
@@ -96,6 +99,8 @@ class Exporter:
         """Events lost: buffer full, batch rejected, or undeliverable at shutdown."""
         self.sent = 0
         """Events the server accepted."""
+        self.merged = 0
+        """Ends submitted while their span's start was still buffered (sent as one event)."""
         self._warned = False
         self._failing = False
         self._reset_runtime()
@@ -113,11 +118,17 @@ class Exporter:
     # -- app side: must be cheap and never raise ------------------------------------------
 
     def submit(self, span: Span, final: bool) -> None:
-        """Queue the start (``final=False``) or the end of ``span``."""
+        """Queue the start (``final=False``) or the end of ``span``; an end whose start is
+        still queued needs no place of its own (the start is sent as the span is then)."""
+        if final and span.queued:
+            with self._lock:  # uncontended but for ends in several threads at once
+                self.merged += 1
+            return
         queue = self._queue
         if len(queue) >= self.max_queue or self._closed:
             self._drop_submitted()
             return
+        span.queued = True
         queue.append((span, final))
         if self._thread is None:
             self._start()
@@ -219,6 +230,8 @@ class Exporter:
             if isinstance(item, _Marker):
                 return parts, item
             span, final = item
+            span.queued = False  # before reading the span: an end submitted after is queued
+            final = final or span.ended_ns is not None
             try:
                 data = json.dumps(span.to_event(final), separators=(",", ":"), default=str)
             except Exception:  # fail-open: a value json cannot take loses only its event

@@ -60,6 +60,7 @@ class Span:
         "parent_id",
         "pid",
         "project",
+        "queued",
         "started_ns",
         "status",
         "trace_id",
@@ -98,6 +99,8 @@ class Span:
         self.ended_ns: int | None = None
         self.pid = os.getpid()
         """Process that started the span: a forked child never ends its parent's spans."""
+        self.queued = False
+        """An event of this span waits in the exporter's buffer (its end then needs none)."""
 
     @property
     def traceparent(self) -> str:
