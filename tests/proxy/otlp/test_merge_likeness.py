@@ -258,8 +258,8 @@ async def test_a_span_stored_first_folds_into_the_alike_call_when_it_ends(
         assert asyncio.get_running_loop().time() < deadline, "no running record"
         await asyncio.sleep(0.05)  # the record appears after RUNNING_AFTER_S: nothing to await
     call_id, started = running[0].id, running[0].started_at
-    release_at = time.time() + 1.0  # the span says the call ends then; the test ends it then
-    ended = datetime.fromtimestamp(release_at, tz=started.tzinfo)
+    release_at = time.time() + 1.0  # the test ends the call then, and its span 0.5 s later
+    ended = datetime.fromtimestamp(release_at + 0.5, tz=started.tzinfo)
 
     def send_span() -> tuple[str, str]:
         with app_tracer(servers) as tracer, tracer.start_as_current_span("handle") as root:
