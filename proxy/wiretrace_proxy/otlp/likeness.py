@@ -2,7 +2,8 @@
 instrumentations that neither propagate their context to the proxy nor record the
 response id (OpenInference with its outputs hidden, a framework's own LLM spans).
 
-A span and a call are alike when they are in the same project, name a common model
+A span and a call are alike when they are in the same project (or the call was filed
+under the server's default project, no ``Wiretrace-Project`` given), name a common model
 (requested or answered), the call's time lies inside the span's (the client sends the
 request after its span starts and reads the answer before it ends) to within
 ``START_TOLERANCE`` and ``END_TOLERANCE``, and their token counts are equal when both
@@ -58,11 +59,16 @@ class Side:
     """Prompt and completion tokens counted by the upstream; None when it has none (no
     usage, or only an estimate)."""
     response_id: str | None
+    project_defaulted: bool = False
+    """A proxied call filed under the server's default project (no ``Wiretrace-Project``):
+    alike to a span of any project, whose project the folded record then takes."""
 
 
 def alike(span: Side, call: Side) -> bool:
     """Whether ``span`` and ``call`` may be one request (see the module docstring)."""
-    if span.project != call.project or not span.models & call.models:
+    if span.project != call.project and not call.project_defaulted:
+        return False
+    if not span.models & call.models:
         return False
     if span.response_id and call.response_id and span.response_id != call.response_id:
         return False

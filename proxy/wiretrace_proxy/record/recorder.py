@@ -327,6 +327,8 @@ def _attributes(
         "request": _request_meta(capture, meta),
         "response": _response_meta(capture),
     }
+    if meta.project is None:  # the server's default: an OTLP span may name the app's own
+        attributes["project_defaulted"] = True
     if estimate_method is not None:
         attributes["usage_estimate"] = estimate_method
     if meta.session_path:

@@ -337,6 +337,7 @@ def _row_side(row: RowMapping) -> Side:
         ended_at=row["ended_at"],
         tokens=tokens if counted and tokens != (None, None) else None,
         response_id=response_id,
+        project_defaulted=_project_defaulted(row.get("attributes")),
     )
 
 
@@ -353,7 +354,12 @@ def _record_side(record: CallRecord) -> Side:
         ended_at=record.ended_at,
         tokens=(usage.prompt_tokens, usage.completion_tokens) if usage and counted else None,
         response_id=response_id_of(record),
+        project_defaulted=_project_defaulted(record.attributes),
     )
+
+
+def _project_defaulted(attributes: object) -> bool:
+    return isinstance(attributes, dict) and attributes.get("project_defaulted") is True
 
 
 def _adopt_orphans(conn: Connection, records: list[CallRecord]) -> None:

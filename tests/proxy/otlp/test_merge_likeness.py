@@ -308,3 +308,24 @@ def test_a_child_span_arriving_after_its_llm_span_was_folded_hangs_under_the_cal
     [under] = top["children"]
     assert under["id"] == call.id
     assert [node["id"] for node in under["children"]] == [child_id]
+
+
+def test_a_call_in_the_default_project_folds_into_the_apps_span_and_takes_its_project(
+    db_url: str,
+) -> None:
+    """With no ``Wiretrace-Project`` the call is filed under the server's default, which
+    says nothing of the app: its span's project (``service.name``) wins. A project the app
+    named itself is never crossed (``test_no_fold_when_a_span_differs``)."""
+    s = Servers(db_url, key_salt="test-salt", project="default")
+    try:
+        call = proxied(s)
+        assert call.project == "default" and call.attributes["project_defaulted"] is True
+        with app_tracer(s) as tracer, tracer.start_as_current_span("handle") as root:
+            llm_span(
+                tracer, root, call.started_at, call.ended_at or call.started_at, tokens_of(call)
+            )
+        trace, root_id = ids(root)
+        merged = assert_folded(s, call, trace, root_id)
+        assert merged.project == "shop"
+    finally:
+        s.close()
