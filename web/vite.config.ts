@@ -57,5 +57,8 @@ export default defineConfig({
     environment: "jsdom",
     include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
     setupFiles: ["src/test-setup.ts"],
+    // jsdom renders of large lists take seconds on a busy 2-core machine; 5 s (the
+    // default) failed a correct test there.
+    testTimeout: 30_000,
   },
 });
