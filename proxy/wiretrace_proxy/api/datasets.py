@@ -17,8 +17,8 @@ PostgreSQL alike: PostgreSQL's ``JSONB`` sorts the keys of ``calls.inputs``, so 
 order is stored beside it and put back here (``storage/key_order.py``; calls recorded
 before that came in read back in ``JSONB``'s order). A body with a secret in it was
 recorded redacted, a ``NaN`` as the string ``"NaN"``, and on PostgreSQL a number is read
-back as PostgreSQL writes it (``1e2`` as ``100``): those rows hold what was recorded, not what was
-sent.
+back as PostgreSQL writes it (``1e2`` as ``100``): those rows hold what was recorded, not
+what was sent.
 """
 
 from __future__ import annotations
