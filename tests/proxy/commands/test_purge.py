@@ -13,9 +13,9 @@ from wiretrace_proxy.commands.purge import parse_before
 from tests.proxy.process import wiretrace_cmd
 from tests.proxy.storage.test_purge import (
     CUTOFF,
+    assert_rollups_exact,
     expected_doomed,
     feedback_calls,
-    recounted,
     rollup_tables,
     seeded_with_feedback,
     stored_ids,
@@ -81,11 +81,8 @@ def test_purge_deletes_and_reports_per_table(
     assert counts["calls"] == len(doomed)
     assert counts["feedback"] == sum(n for call, n in feedback.items() if call in doomed)
     assert stored_ids(seeded) == {r.id for r in records} - doomed
-    if seeded.dialect.name == "sqlite":
-        assert counts["call_rollups"] > 0
-        assert rollup_tables(seeded) == recounted(seeded)
-    else:
-        assert counts["call_rollups"] == 0  # PostgreSQL keeps no rollups
+    assert counts["call_rollups"] > 0
+    assert_rollups_exact(seeded)
 
 
 def test_purge_of_one_project(seeded: Engine, db_url: str, records: list[CallRecord]) -> None:

@@ -25,6 +25,7 @@ from wiretrace_proxy.storage.models import CALLS, FEEDBACK
 from wiretrace_proxy.storage.rollups import BUCKETS, ROLLUPS
 
 from tests.proxy import seed
+from tests.proxy.storage.test_rollups_both_databases import assert_exact
 
 pytestmark = pytest.mark.both_databases
 
@@ -137,6 +138,15 @@ def recounted(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     return tables
 
 
+def assert_rollups_exact(engine: Engine) -> None:
+    """SQLite: the rollups equal a recount, floats included (costs re-summed in insert
+    order). PostgreSQL adds costs in commit order: equal to a recount but for rounding."""
+    if engine.dialect.name == "sqlite":
+        assert rollup_tables(engine) == recounted(engine)
+    else:
+        assert_exact(engine)
+
+
 def test_purge_removes_old_calls_their_children_and_feedback(
     seeded: Engine, records: list[CallRecord]
 ) -> None:
@@ -153,14 +163,13 @@ def test_purge_removes_old_calls_their_children_and_feedback(
     assert counts.feedback == sum(n for call, n in feedback_before.items() if call in doomed)
     assert not set(feedback_calls(seeded)) & doomed
     assert sum(feedback_calls(seeded).values()) == sum(feedback_before.values()) - counts.feedback
-    if seeded.dialect.name == "sqlite":
-        assert counts.call_rollups > 0
-        assert rollup_tables(seeded) == recounted(seeded)
-        kept = Counter(r.project for r in records if r.id not in doomed)
-        with seeded.connect() as conn:
-            sums = sa.select(ROLLUPS.c.project, sa.func.sum(ROLLUPS.c.calls))
-            by_project = {p: n for p, n in conn.execute(sums.group_by(ROLLUPS.c.project))}
-        assert by_project == dict(kept)
+    assert counts.call_rollups > 0
+    assert_rollups_exact(seeded)
+    kept = Counter(r.project for r in records if r.id not in doomed)
+    with seeded.connect() as conn:
+        sums = sa.select(ROLLUPS.c.project, sa.func.sum(ROLLUPS.c.calls))
+        by_project = {p: n for p, n in conn.execute(sums.group_by(ROLLUPS.c.project))}
+    assert by_project == dict(kept)
 
 
 def test_purge_of_one_project_leaves_the_others(seeded: Engine, records: list[CallRecord]) -> None:
@@ -171,8 +180,7 @@ def test_purge_of_one_project_leaves_the_others(seeded: Engine, records: list[Ca
 
     assert stored_ids(seeded) == {r.id for r in records} - doomed
     assert counts.calls == len(doomed)
-    if seeded.dialect.name == "sqlite":
-        assert rollup_tables(seeded) == recounted(seeded)
+    assert_rollups_exact(seeded)
 
 
 def test_count_purge_counts_what_purge_removes_and_changes_nothing(
@@ -202,8 +210,7 @@ def test_a_purge_stopped_between_batches_leaves_exact_rollups(
 
     assert 0 < counts.calls < len(expected_doomed(records))
     assert len(stored_ids(seeded)) == len(records) - counts.calls
-    if seeded.dialect.name == "sqlite":
-        assert rollup_tables(seeded) == recounted(seeded)
+    assert_rollups_exact(seeded)
 
 
 def test_nothing_old_removes_nothing(seeded: Engine, records: list[CallRecord]) -> None:
