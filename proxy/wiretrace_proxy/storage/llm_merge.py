@@ -266,19 +266,21 @@ def _alike_pairs(
     finds nothing on a server no instrumentation exports to; the proxied calls near in time
     are read only when there is a span to match."""
     paired = set(pairs.values())
-    new_spans = [_record_side(s) for s in spans if s.id not in paired]
-    new_calls = [_record_side(c) for c in calls if c.id not in pairs]
-    new_spans = [s for s in new_spans if s.models and s.ended_at is not None]
-    new_calls = [c for c in new_calls if c.models and c.ended_at is not None]
-    if not new_spans and not new_calls:
+    span_records = [s for s in spans if s.id not in paired and _matchable(s)]
+    call_records = [c for c in calls if c.id not in pairs and _matchable(c)]
+    if not span_records and not call_records:
         return set()
-    windows = _windows([side.started_at for side in (*new_spans, *new_calls)])
-    names = {name for side in (*new_spans, *new_calls) for name in side.models}
+    windows = _windows([r.started_at for r in (*span_records, *call_records)])
+    names = {m for r in (*span_records, *call_records) for m in (r.model, r.response_model) if m}
     near_spans = [
         _row_side(row)
         for row in _near(conn, windows, sa.and_(_C.http_status.is_(None), _C.model.in_(names)))
         if row["id"] not in paired
     ]
+    if not span_records and not near_spans:  # no instrumentation exports here: the usual case
+        return set()
+    new_spans = [_record_side(s) for s in span_records]
+    new_calls = [_record_side(c) for c in call_records]
     if not new_spans and not any(alike(s, c) for s in near_spans for c in new_calls):
         return set()
     names |= {name for side in near_spans for name in side.models}
@@ -339,6 +341,11 @@ def _row_side(row: RowMapping) -> Side:
         response_id=response_id,
         project_defaulted=_project_defaulted(row.get("attributes")),
     )
+
+
+def _matchable(record: CallRecord) -> bool:
+    """Has what likeness compares: a model and an end."""
+    return bool(record.model or record.response_model) and record.ended_at is not None
 
 
 def _record_side(record: CallRecord) -> Side:
