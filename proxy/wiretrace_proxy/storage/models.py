@@ -239,8 +239,10 @@ class RollupCell(SQLModel):
 
 
 class CallRollup(RollupCell, table=True):
-    """Exact per-hour sums of calls, kept in step with ``calls`` on SQLite: inserts are
-    added by ``storage.rollup_writes``, updates and deletes by triggers.
+    """Per-hour sums of calls, kept in step with ``calls`` on both databases: inserts are
+    added by ``storage.rollup_writes``, updates and deletes by triggers (per row on SQLite,
+    per statement on PostgreSQL, 0015). Exact, but for cost sums on PostgreSQL, added in
+    commit order (equal to a recount up to rounding).
 
     One row per UTC hour and combination of the dimensions below, so ``/api/stats`` over a
     million calls reads thousands of rows instead of scanning every call (see
