@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from wiretrace_proxy.storage.engine import describe_error, write_transaction
 
-__all__ = ["BATCH", "TextIndexer", "index_pending"]
+__all__ = ["BATCH", "TextIndexer", "index_all", "index_pending"]
 
 log = logging.getLogger(__name__)
 

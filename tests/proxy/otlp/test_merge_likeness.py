@@ -15,7 +15,6 @@ import json
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -24,13 +23,13 @@ import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Tracer, set_span_in_context
 from wiretrace_proxy.appkeys import ENGINE, WRITER
 from wiretrace_proxy.callrecord import CallRecord
 from wiretrace_proxy.forward import handler
 
 from tests.harness import Servers, select_records
+from tests.proxy.otlp.app_tracer import app_tracer
 
 pytestmark = pytest.mark.both_databases
 
@@ -47,18 +46,6 @@ def servers(db_url: str) -> Iterator[Servers]:
         yield s
     finally:
         s.close()
-
-
-@contextmanager
-def app_tracer(servers: Servers) -> Iterator[Tracer]:
-    """The app's tracer: each span goes to wiretrace's OTLP route as it ends."""
-    provider = TracerProvider(resource=Resource.create({"service.name": "shop"}))
-    exporter = OTLPSpanExporter(endpoint=servers.proxy_url + "/otlp/v1/traces")
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    try:
-        yield provider.get_tracer("shop.app")
-    finally:
-        provider.shutdown()
 
 
 def proxied(servers: Servers, **headers: str) -> CallRecord:

@@ -11,21 +11,17 @@ on its own.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Tracer, set_span_in_context
 from wiretrace_proxy.appkeys import OTLP_EXPORTER
 from wiretrace_proxy.otlp_export import exporter as exporter_module
 
 from tests.harness import Servers
+from tests.proxy.otlp.app_tracer import app_tracer
 from tests.proxy.otlp_export.receiver import OtlpReceiver, otlp_receiver
 
 KEY = "sk-test-otlp-folded-0000000000000000"
@@ -50,17 +46,6 @@ def servers(
         yield s
     finally:
         s.close()
-
-
-@contextmanager
-def app_tracer(servers: Servers) -> Iterator[Tracer]:
-    provider = TracerProvider(resource=Resource.create({"service.name": "shop"}))
-    exporter = OTLPSpanExporter(endpoint=servers.proxy_url + "/otlp/v1/traces")
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    try:
-        yield provider.get_tracer("shop.app")
-    finally:
-        provider.shutdown()
 
 
 def hex_ids(span: Span) -> tuple[str, str]:
