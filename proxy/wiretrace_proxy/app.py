@@ -38,9 +38,10 @@ from wiretrace_proxy.errors import SchemaTooNew, StorageUnavailable
 from wiretrace_proxy.forward import handler as forward
 from wiretrace_proxy.forward import target
 from wiretrace_proxy.forward.refusals import REFUSALS, ParserRefusals
+from wiretrace_proxy.key_salt import load_key_salt
 from wiretrace_proxy.otlp_export.service import otlp_export
 from wiretrace_proxy.record.pricing import Pricer
-from wiretrace_proxy.record.recorder import Recorder, load_key_salt
+from wiretrace_proxy.record.recorder import Recorder
 from wiretrace_proxy.record.usage import TOKENIZERS
 from wiretrace_proxy.replica import Replica, default_replica_name
 from wiretrace_proxy.retention import Retention
@@ -121,7 +122,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 async def _writer(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    salt = await asyncio.to_thread(load_key_salt, settings)
+    salt = await asyncio.to_thread(load_key_salt, settings, app[ENGINE])
     # Tokenizers load on the first estimate that needs one (in the background): most calls
     # carry upstream usage, and an encoding costs tens of MiB of memory.
     # Loading the price database takes a moment: off the loop, once per server.

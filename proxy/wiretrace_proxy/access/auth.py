@@ -52,8 +52,9 @@ def is_signed_in(request: web.Request) -> bool:
     token = bearer_token(request)
     if token is not None and access.tokens.match(token) is not None:
         return True
-    session = request.cookies.get(cookie_name(request))
-    return session is not None and access.sessions.valid(session)
+    value = request.cookies.get(cookie_name(request))
+    session = access.sessions.check(value) if value is not None else None
+    return session is not None and not access.revocations.ended(session)
 
 
 def _is_open(request: web.Request) -> bool:

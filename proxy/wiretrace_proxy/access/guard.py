@@ -13,10 +13,12 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from wiretrace_proxy.access.auth import sign_in_required
+from wiretrace_proxy.access.auth import cookie_name, sign_in_required
 from wiretrace_proxy.access.hosts import misdirected
 from wiretrace_proxy.access.origin import cross_origin_refusal
 from wiretrace_proxy.access.proxy_token import missing_proxy_token
+from wiretrace_proxy.access.replies import is_proxy_request
+from wiretrace_proxy.access.state import ACCESS
 
 __all__ = ["MAIN_CHECKS", "SIDE_CHECKS", "Check", "guard"]
 
@@ -40,6 +42,9 @@ def guard(checks: Sequence[Check]) -> Middleware:
 
     @web.middleware
     async def check_access(request: web.Request, handler: Handler) -> web.StreamResponse:
+        access = request.app[ACCESS]
+        if access.tokens and access.revocations.due() and _has_session(request):
+            await access.revocations.refresh()
         for check in ordered:
             refusal = check(request)
             if refusal is not None:
@@ -47,3 +52,9 @@ def guard(checks: Sequence[Check]) -> Middleware:
         return await handler(request)
 
     return check_access
+
+
+def _has_session(request: web.Request) -> bool:
+    """A request that is checked against the ended sessions: one with a session cookie
+    that is not the proxy's (its calls never wait on the database)."""
+    return not is_proxy_request(request) and cookie_name(request) in request.cookies

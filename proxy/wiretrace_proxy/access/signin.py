@@ -153,6 +153,12 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 
 
 async def sign_out(request: web.Request) -> web.StreamResponse:
-    response = web.HTTPSeeOther("/signin" if request.app[ACCESS].tokens else "/")
+    """Delete the cookie, and end its session on every replica: a copy of it is refused."""
+    access = request.app[ACCESS]
+    value = request.cookies.get(cookie_name(request))
+    session = access.sessions.check(value) if value is not None and access.tokens else None
+    if session is not None:
+        await access.revocations.end(session)
+    response = web.HTTPSeeOther("/signin" if access.tokens else "/")
     response.del_cookie(cookie_name(request), path="/")
     raise response

@@ -11,14 +11,9 @@ the capture's metadata only through ``_Meta.of``, so neither can store it unmask
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import platformdirs
 
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject, Status, Usage, UsageSource
 from wiretrace_proxy.endpoints import GENERIC_OP, Endpoint, azure_deployment, op_name_for
@@ -44,7 +39,7 @@ from wiretrace_proxy.record.redact import (
 )
 from wiretrace_proxy.record.upstream import UpstreamNames
 from wiretrace_proxy.record.usage import Tokenizers, estimate_usage, normalise_usage
-from wiretrace_proxy.settings import MEMORY_URL, Settings
+from wiretrace_proxy.settings import Settings
 from wiretrace_proxy.tracecontext import new_trace_id, parse_traceparent
 
 
@@ -456,43 +451,3 @@ def _response_meta(capture: Capture) -> JSONObject:
         "bytes": capture.response_size,
         "truncated": capture.response_truncated,
     }
-
-
-def load_key_salt(settings: Settings) -> str:
-    """The fingerprint salt: configured, else a random one kept beside the SQLite file
-    (or in the user's data directory for a server database), so fingerprints stay stable
-    across restarts."""
-    if settings.key_salt:
-        return settings.key_salt
-    url = settings.database_url
-    if url == MEMORY_URL:
-        return secrets.token_hex(16)  # an in-memory store keeps nothing, fingerprints included
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///") + ".salt")
-    else:
-        path = Path(platformdirs.user_data_dir("wiretrace", appauthor=False)) / "key.salt"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        return _create_salt(path)
-
-
-def _create_salt(path: Path) -> str:
-    """A new salt written to ``path``, or the salt another process wrote there first.
-
-    Why a link: two servers on one SQLite file started together would each write a salt,
-    and the one whose file was replaced would fingerprint with a salt kept nowhere. The
-    salt is written whole to a file of this process's own, then linked into place, which
-    fails if ``path`` exists: then that one is read and used."""
-    salt = secrets.token_hex(16)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    own = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    own.write_text(salt)
-    own.chmod(0o600)
-    try:
-        os.link(own, path)
-    except FileExistsError:
-        return path.read_text().strip()
-    finally:
-        own.unlink(missing_ok=True)
-    return salt

@@ -36,6 +36,8 @@ __all__ = [
     "JSON_TYPE",
     "PROPERTY_KEY_LIMIT",
     "PROPERTY_VALUE_LIMIT",
+    "REVOKED_SESSIONS",
+    "SERVER_SETTINGS",
     "Call",
     "Feedback",
     "ModelVersion",
@@ -405,3 +407,20 @@ DATASET_ROWS: sa.Table = cast(sa.Table, DatasetRow.__table__)  # type: ignore[at
 EVALUATIONS: sa.Table = cast(sa.Table, Evaluation.__table__)  # type: ignore[attr-defined]
 EVAL_RUNS: sa.Table = cast(sa.Table, EvalRun.__table__)  # type: ignore[attr-defined]
 EVAL_RUN_ROWS: sa.Table = cast(sa.Table, EvalRunRow.__table__)  # type: ignore[attr-defined]
+
+SERVER_SETTINGS = sa.Table(
+    "server_settings",
+    SQLModel.metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+)
+"""Values every replica of a server database must share, made once by the first replica
+that needs them (the API key fingerprint salt: ``storage/shared_settings.py``)."""
+REVOKED_SESSIONS = sa.Table(
+    "revoked_sessions",
+    SQLModel.metadata,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+)
+"""Sign-in sessions ended by ``/signout`` before their cookie would expire, kept until then
+(``access/revocations.py``): every replica refuses them."""

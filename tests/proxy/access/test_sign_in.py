@@ -111,6 +111,9 @@ async def test_the_sign_in_form_sets_a_session_cookie_and_sign_out_ends_it(
             assert resp.status == 303 and resp.headers["Location"] == "/signin"
             cleared = SimpleCookie(resp.headers["Set-Cookie"])[name]
             assert cleared.value == "" and cleared["max-age"] == "0"
+        # A copy of the cookie kept from before is no use once its owner signed out.
+        async with session.get(f"{base}/api/calls", headers=signed_in) as resp:
+            assert resp.status == 401
 
 
 async def test_a_sign_in_form_from_another_site_is_refused(guarded: Servers) -> None:
