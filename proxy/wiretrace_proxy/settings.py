@@ -84,6 +84,8 @@ ENV_OTLP_EXPORT_OPENINFERENCE = "WIRETRACE_OTLP_EXPORT_OPENINFERENCE"
 """``--otlp-export-openinference``: add OpenInference keys (Phoenix) to exported spans."""
 ENV_OTLP_EXPORT_GZIP = "WIRETRACE_OTLP_EXPORT_GZIP"
 """``--otlp-export-gzip``: gzip each export request (on by default)."""
+ENV_OTLP_EXPORT_HOLD = "WIRETRACE_OTLP_EXPORT_HOLD"
+"""``--otlp-export-hold``: seconds a proxied LLM call waits for its app's span before export."""
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
@@ -183,6 +185,9 @@ class Settings:
     """Exported spans also carry OpenInference keys (``llm.*``, ``input.value``)."""
     otlp_export_gzip: bool = True
     """Exports are sent with ``Content-Encoding: gzip``."""
+    otlp_export_hold: float | None = None
+    """Seconds a proxied LLM call is held back before export, so its app's span can fold in
+    first (0: export at once); None: ``otlp_export.exporter.MERGE_WINDOW_S``."""
     otlp_port: int | None = None
     """A second port where OTLP/HTTP traces are taken at ``/v1/traces`` (on the server's
     own port they are at ``/otlp/v1/traces``); None: only there."""

@@ -42,6 +42,7 @@ from wiretrace_proxy.settings import (
     ENV_OTLP_EXPORT,
     ENV_OTLP_EXPORT_GZIP,
     ENV_OTLP_EXPORT_HEADERS,
+    ENV_OTLP_EXPORT_HOLD,
     ENV_OTLP_EXPORT_OPENINFERENCE,
     ENV_OTLP_PORT,
     ENV_PORT,
@@ -107,6 +108,13 @@ def parse_seconds(value: str) -> float:
     seconds = _number(value, float, "a number of seconds")
     if not 0 < seconds < float("inf"):  # also refuses nan
         raise ValueError("must be a positive number of seconds")
+    return seconds
+
+
+def parse_hold(value: str) -> float:
+    seconds = _number(value, float, "a number of seconds")
+    if not 0 <= seconds < float("inf"):  # also refuses nan
+        raise ValueError("must be 0 or a positive number of seconds")
     return seconds
 
 
@@ -441,6 +449,16 @@ OPTIONS: tuple[Option, ...] = (
         ENV_OTLP_EXPORT_GZIP,
         parse_bool,
         "gzip each export request",
+    ),
+    Option(
+        "otlp_export_hold",
+        "--otlp-export-hold",
+        ENV_OTLP_EXPORT_HOLD,
+        parse_hold,
+        "seconds a proxied LLM call is held back before export, so the span of the app "
+        "that made it can fold in first and the call goes out in the app's trace "
+        "(default 10, twice a batch span processor's delay; 0: export at once)",
+        "SECONDS",
     ),
     Option(
         "otlp_port",

@@ -58,7 +58,8 @@ EXPORT_TIMEOUT_S = 30.0
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 MERGE_WINDOW_S = 10.0
 """How long a proxied LLM call is held back for its app's span to arrive and be folded
-in: twice a batch span processor's default delay."""
+in, unless ``--otlp-export-hold`` says otherwise: twice a batch span processor's default
+delay."""
 MAX_HELD = 65_536
 SOURCE_KEY = "wiretrace.source"
 OTLP_SOURCE = "otlp"

@@ -60,7 +60,14 @@ def build_exporter(settings: Settings, engine: Engine | None = None) -> OtlpExpo
         interrupt=interrupt,
     )
     current = functools.partial(stored_records, engine) if engine is not None else None
-    return OtlpExporter(sender, url, options, interrupt=interrupt, current=current)
+    return OtlpExporter(
+        sender,
+        url,
+        options,
+        interrupt=interrupt,
+        current=current,
+        merge_window=settings.otlp_export_hold,
+    )
 
 
 async def otlp_export(app: web.Application) -> AsyncIterator[None]:

@@ -68,7 +68,9 @@ def test_the_variables_set_the_export_and_the_flags_win(monkeypatch: pytest.Monk
         "WIRETRACE_OTLP_EXPORT_HEADERS", "Authorization=Basic%20eA%3D%3D,x-team=a%2Cb"
     )
     monkeypatch.setenv("WIRETRACE_OTLP_EXPORT_OPENINFERENCE", "yes")
+    monkeypatch.setenv("WIRETRACE_OTLP_EXPORT_HOLD", "2.5")
     settings = parse_serve()
+    assert settings.otlp_export_hold == 2.5
     assert settings.otlp_export == "http://collector:4318/v1/traces"
     assert settings.otlp_export_headers == (("Authorization", "Basic eA=="), ("x-team", "a,b"))
     assert settings.otlp_export_openinference and settings.otlp_export_gzip
@@ -80,7 +82,10 @@ def test_the_variables_set_the_export_and_the_flags_win(monkeypatch: pytest.Monk
         "--otlp-export-headers",
         "k2=2",
         "--no-otlp-export-gzip",
+        "--otlp-export-hold",
+        "0",
     )
+    assert flagged.otlp_export_hold == 0.0
     assert flagged.otlp_export == "https://cloud.langfuse.com/api/public/otel/v1/traces"
     assert flagged.otlp_export_headers == (("k", "1"), ("k2", "2"))  # replace, not add to
     assert not flagged.otlp_export_gzip
@@ -96,3 +101,12 @@ def test_off_by_default_and_headers_never_shown_in_help(
         parse_serve("--help")
     shown = capsys.readouterr().out
     assert "--otlp-export-headers" in shown and "s3cret" not in shown
+
+
+@pytest.mark.parametrize("given", ["-1", "nan", "inf", "soon"])
+def test_a_bad_hold_is_refused_with_a_reason(
+    given: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_serve("--otlp-export-hold", given)
+    assert "--otlp-export-hold" in capsys.readouterr().err

@@ -21,7 +21,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from wiretrace import _state
 from wiretrace_proxy.appkeys import OTLP_EXPORTER
-from wiretrace_proxy.otlp_export import exporter as exporter_module
 from wiretrace_proxy.otlp_export.encode import any_value
 
 from tests.fakes.fake_streams import ANSWER
@@ -182,10 +181,7 @@ def call_latencies(servers: Servers, count: int) -> list[float]:
     return latencies
 
 
-def test_calls_do_not_wait_for_a_backend_that_is_down(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(exporter_module, "MERGE_WINDOW_S", 0.0)  # tried at once, not held
+def test_calls_do_not_wait_for_a_backend_that_is_down(tmp_path: Path) -> None:
     plain = Servers(f"sqlite:///{tmp_path / 'a.db'}", key_salt="s")
     try:
         baseline = call_latencies(plain, 8)
@@ -195,6 +191,7 @@ def test_calls_do_not_wait_for_a_backend_that_is_down(
         f"sqlite:///{tmp_path / 'b.db'}",
         key_salt="s",
         otlp_export=closed_port_url(),
+        otlp_export_hold=0.0,  # tried at once, not held for a span to fold in
         drain_timeout=1.0,  # the stop retries the down backend for this long, then drops
     )
     try:
