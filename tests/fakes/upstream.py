@@ -8,7 +8,9 @@ same request gets the same bytes. The endpoints answer under other providers' pa
 does, Groq's ``/openai/v1``, OpenRouter's ``/api/v1``, Gemini's ``/v1beta/openai``). A test
 picks a behaviour with the ``x-fake-scenario``
 request header (sent by the ``openai`` SDK via ``extra_headers``), e.g. ``drip_<seconds>``
-between events or ``linger_<seconds>`` between a stream's last event and its end of body.
+between events or ``linger_<seconds>`` between a stream's last event and its end of body,
+or ``first_429_<n>``: 429 to the first ``n`` tries of the ``openai`` SDK (its
+``x-stainless-retry-count``), then the answer.
 """
 
 from __future__ import annotations
@@ -202,6 +204,12 @@ async def _maybe_fail(request: web.Request) -> web.Response | None:
         response = json_response(error_body(status), status)
         response.headers.update(headers)
         return response
+    if scenario.startswith("first_429_"):  # e.g. first_429_1: the first try is limited
+        tries = int(scenario.removeprefix("first_429_"))
+        if int(request.headers.get("x-stainless-retry-count", "0")) < tries:
+            response = json_response(error_body(429), 429)
+            response.headers["retry-after"] = "0"
+            return response
     if scenario.startswith("slow_"):
         await asyncio.sleep(float(scenario.removeprefix("slow_")))
     return None

@@ -13,6 +13,10 @@ record looks for its partner among the rows already stored (the batch included).
 3. failing both, a span and a call alike in project, model, time and token counts, when
    neither has another such partner (``otlp.likeness``; the fold is marked heuristic).
 
+When several calls find one span (an SDK retried under one LLM span), the one the span
+reports takes it: the call that answered with its response id, else the last success, else
+the last try; the others stay calls of their own.
+
 The call's row is updated with ``otlp.merge.fold`` (the wire's values, the span's context)
 and the span's row deleted; children of the span are re-parented onto the call, those
 stored already at once and those that arrive later when they do (a span's id is kept on
@@ -81,6 +85,7 @@ def fold_new(conn: Connection, records: Sequence[CallRecord]) -> int:
     if spans:
         _pairs_for_spans(conn, spans, pairs)
     guessed = _alike_pairs(conn, spans, calls, pairs)
+    _one_call_per_span(conn, pairs, spans)
     taken: set[str] = set()
     merged: list[CallRecord] = []
     for call_id, span_id in pairs.items():
@@ -90,6 +95,35 @@ def fold_new(conn: Connection, records: Sequence[CallRecord]) -> int:
             merged += [folded] if folded is not None else []
     _adopt_orphans(conn, [r for r in records if is_ingested(r) and r.id not in taken] + merged)
     return len(merged)
+
+
+def _one_call_per_span(conn: Connection, pairs: dict[str, str], spans: list[CallRecord]) -> None:
+    """Where several calls found one span (an SDK's retries under one LLM span), keep the
+    call the span reports: the one that answered with the span's response id, else the
+    last that succeeded, else the last; the other tries stay calls of their own."""
+    by_span: dict[str, list[str]] = {}
+    for call_id, span_id in pairs.items():
+        by_span.setdefault(span_id, []).append(call_id)
+    contested = [ids for ids in by_span.values() if len(ids) > 1]
+    if not contested:
+        return
+    wanted = [call_id for ids in contested for call_id in ids]
+    columns = (_C.id, _C.status, _C.started_at, _C.merge_key)
+    found = conn.execute(sa.select(*columns).where(_C.id.in_(wanted))).mappings()
+    rows = {row["id"]: row for row in found}
+    answers = {s.id: response_id_of(s) for s in spans}
+    for ids in contested:
+        answer = answers.get(pairs[ids[0]])
+
+        def rank(call_id: str, answer: str | None = answer) -> tuple[bool, bool, datetime, str]:
+            row = rows[call_id]
+            said = answer is not None and row["merge_key"] == answer
+            return (said, row["status"] == "ok", row["started_at"], call_id)
+
+        keep = max((call_id for call_id in ids if call_id in rows), key=rank, default=None)
+        for call_id in ids:
+            if call_id != keep:
+                del pairs[call_id]
 
 
 def _light(conn: Connection, where: sa.ColumnElement[bool]) -> list[RowMapping]:

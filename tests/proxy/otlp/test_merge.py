@@ -138,6 +138,44 @@ def test_an_http_client_span_between_the_llm_span_and_the_call(servers: Servers)
     assert http_record.parent_id == call_id  # re-parented onto the call
 
 
+def test_of_retried_calls_under_one_span_the_answered_one_takes_it(servers: Servers) -> None:
+    """The SDK's retry after a 429: two proxied calls under the span's HTTP client span. The
+    span reports the answer, so the call that got it takes the span; the limited try stays
+    a call of its own in the same trace."""
+    trace, app_span, llm, http = new_trace_id(), new_span_id(), new_span_id(), new_span_id()
+    traceparent = f"00-{trace}-{http}-01"
+    call_id, response_id, tokens = proxied(
+        servers, traceparent=traceparent, **{"x-fake-scenario": "first_429_1"}
+    )
+    servers.flush()
+    tries = [r for r in servers.records(trace_id=trace) if r.kind == "llm"]
+    assert sorted(r.status for r in tries) == ["error", "ok"]
+    http_span = span(
+        trace,
+        http,
+        "POST",
+        parent_id=llm,
+        kind=3,
+        attributes={"http.request.method": "POST", "url.full": servers.base_url},
+    )
+    sent = export(
+        span(trace, app_span, "handle"), llm_span(trace, llm, app_span, response_id), http_span
+    )
+    assert post(url(servers), sent)[0] == 200
+    servers.flush()
+    llm_records = {r.id: r for r in servers.records(trace_id=trace) if r.kind == "llm"}
+    assert set(llm_records) == {r.id for r in tries}
+    answered = llm_records[call_id]
+    assert answered.status == "ok" and answered.parent_id == app_span
+    assert answered.session_id == "conv-7" and answered.usage is not None
+    assert answered.usage.prompt_tokens == tokens
+    [limited] = [r for r in llm_records.values() if r.id != call_id]
+    assert limited.status == "error" and limited.session_id is None
+    assert limited.parent_id == http  # under the HTTP span, itself now under the answer
+    [http_record] = servers.records(id=http)
+    assert http_record.parent_id == call_id
+
+
 def test_a_proxied_call_without_a_span_stays_as_it_is(servers: Servers) -> None:
     call_id, _, _ = proxied(servers)
     [record] = servers.records(id=call_id)
