@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import numpy as np
 from aiohttp import web
 from sqlalchemy.engine import Connection
 from wiretrace._summaries import summarize_rows
@@ -104,6 +103,8 @@ def run_summary(run: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> JS
 def _latency(values: Sequence[float]) -> JSONObject:
     if not values:
         return {"mean": None, "p50": None, "p95": None}
+    import numpy as np  # here, not at the top: see bootstrap.py
+
     array = np.asarray(values, dtype=np.float64)
     p50, p95 = np.percentile(array, [50, 95])
     return {"mean": float(array.mean()), "p50": float(p50), "p95": float(p95)}

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
+if TYPE_CHECKING:  # numpy is imported by the first compare: 15 MiB a server may never need
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = [
     "BLOCK",
@@ -69,6 +71,8 @@ def paired_differences(
     series: Sequence[Sequence[float]], *, seed: int = SEED, resamples: int = RESAMPLES
 ) -> list[PairedDifference]:
     """``paired_difference`` of each series, in order (see the module docstring)."""
+    import numpy as np
+
     out: list[PairedDifference | None] = [None] * len(series)
     by_length: dict[int, list[tuple[int, NDArray[np.float64]]]] = {}
     for i, given in enumerate(series):
@@ -99,6 +103,8 @@ def paired_differences(
 
 
 def _interval(values: NDArray[np.float64], means: NDArray[np.float64]) -> PairedDifference:
+    import numpy as np
+
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return PairedDifference(len(values), float(values.mean()), float(low), float(high))
