@@ -26,9 +26,9 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from wiretrace_proxy.access import wiring as access
 from wiretrace_proxy.api.jsonio import BodyTooLarge as RawTooLarge
@@ -36,16 +36,11 @@ from wiretrace_proxy.api.jsonio import read_body
 from wiretrace_proxy.appkeys import PRICER, SETTINGS, WRITER
 from wiretrace_proxy.callrecord import CallRecord, JSONObject
 from wiretrace_proxy.otlp.body import MAX_BODY, BodyTooLarge, UnsupportedEncoding, decompress
-from wiretrace_proxy.otlp.decode import (
-    JSON_TYPE,
-    PROTOBUF_TYPE,
-    BadPayload,
-    decode_request,
-    encode_response,
-    media_type,
-)
 from wiretrace_proxy.otlp.mapping import Mapper
-from wiretrace_proxy.otlp.spans import Rejected, read_spans
+from wiretrace_proxy.otlp.media import JSON_TYPE, PROTOBUF_TYPE, BadPayload, media_type
+
+if TYPE_CHECKING:
+    from wiretrace_proxy.otlp.spans import Rejected
 
 __all__ = ["OPENAPI_PATHS", "PATH", "PORT_PATH", "add_routes", "port_app", "receive", "start_port"]
 
@@ -99,7 +94,8 @@ async def _receive_on_port(request: web.Request) -> web.Response:
 @dataclass(frozen=True, slots=True)
 class _Decoded:
     records: list[CallRecord]
-    rejected: list[Rejected]
+    answer: bytes
+    """The 200's body, made in the thread too (protobuf is loaded there, not on the loop)."""
 
 
 async def receive(request: web.Request) -> web.Response:
@@ -133,10 +129,15 @@ async def _receive(request: web.Request, app: web.Application) -> web.Response:
         status, code = (503, _UNAVAILABLE) if stopping else (429, _RESOURCE_EXHAUSTED)
         message = "server stopping" if stopping else "recording queue busy, retry later"
         return _error(media, status, code, message, retry_after=True)
-    return _ok(media, decoded.rejected, len(decoded.records))
+    return web.Response(body=decoded.answer, content_type=media)
 
 
 def _decode(raw: bytes, encoding: str, media: str, mapper: Mapper, project: str | None) -> _Decoded:
+    """On a worker thread. Protobuf's modules are imported here, by the first export: a
+    server no instrumentation sends to never loads them (several MiB in every replica)."""
+    from wiretrace_proxy.otlp.decode import decode_request
+    from wiretrace_proxy.otlp.spans import Rejected, read_spans
+
     body = decompress(raw, encoding, MAX_BODY)
     batch = read_spans(decode_request(body, media))
     records: list[CallRecord] = []
@@ -149,10 +150,16 @@ def _decode(raw: bytes, encoding: str, media: str, mapper: Mapper, project: str 
             if type(exc).__name__ not in _LOGGED:  # logged once per kind, then only answered
                 _LOGGED.add(type(exc).__name__)
                 log.exception("otlp: span %s %s", span.span_id, reason)
-    return _Decoded(records, batch.rejected)
+    return _Decoded(records, _ok(media, batch.rejected, len(records)))
 
 
-def _ok(media: str, rejected: list[Rejected], accepted: int) -> web.Response:
+def _ok(media: str, rejected: list[Rejected], accepted: int) -> bytes:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceResponse,
+    )
+
+    from wiretrace_proxy.otlp.decode import encode_response
+
     response = ExportTraceServiceResponse()
     if rejected:
         shown = "; ".join(f"{r.span_id}: {r.reason}" for r in rejected[:_SHOWN])
@@ -163,7 +170,7 @@ def _ok(media: str, rejected: list[Rejected], accepted: int) -> web.Response:
             f"{len(rejected)} span(s) rejected, {accepted} accepted: {shown}{more}"
         )
         log.warning("otlp: %s", partial.error_message)
-    return web.Response(body=encode_response(response, media), content_type=media)
+    return encode_response(response, media)
 
 
 def _error(

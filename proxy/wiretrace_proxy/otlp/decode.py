@@ -28,6 +28,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from wiretrace_proxy.otlp.media import JSON_TYPE, PROTOBUF_TYPE, BadPayload, WrongSignal, media_type
+
 __all__ = [
     "JSON_TYPE",
     "PROTOBUF_TYPE",
@@ -38,8 +40,6 @@ __all__ = [
     "media_type",
 ]
 
-PROTOBUF_TYPE = "application/x-protobuf"
-JSON_TYPE = "application/json"
 _HEX = re.compile(r"^[0-9a-fA-F]*$")
 _ID_KEYS = ("traceId", "spanId", "parentSpanId")
 _OTHER_SIGNALS = {
@@ -49,24 +49,6 @@ _OTHER_SIGNALS = {
     "resource_metrics": "metrics",
     "resourceProfiles": "profiles",
 }
-
-
-class BadPayload(ValueError):
-    """A body that is not an OTLP traces export; the message says why (a 400)."""
-
-
-class WrongSignal(BadPayload):
-    """A logs or metrics export sent to the traces endpoint."""
-
-
-def media_type(content_type: str) -> str | None:
-    """``PROTOBUF_TYPE``, ``JSON_TYPE`` or None for a ``Content-Type`` header value."""
-    essence = content_type.split(";", 1)[0].strip().lower()
-    if essence in (PROTOBUF_TYPE, "application/protobuf", "application/vnd.google.protobuf"):
-        return PROTOBUF_TYPE
-    if essence == JSON_TYPE or essence.endswith("+json"):
-        return JSON_TYPE
-    return None
 
 
 def decode_request(body: bytes, media: str) -> ExportTraceServiceRequest:

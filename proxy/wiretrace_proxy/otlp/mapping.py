@@ -17,6 +17,7 @@ non-finite numbers are spelled as strings (``jsonsafe.finite``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wiretrace_proxy import jsonsafe
 from wiretrace_proxy.callrecord import JSON, CallRecord, JSONObject
@@ -24,9 +25,11 @@ from wiretrace_proxy.otlp import SOURCE, SOURCE_KEY, SPAN_KEY
 from wiretrace_proxy.otlp.conventions import llm_facts
 from wiretrace_proxy.otlp.kinds import kind_of
 from wiretrace_proxy.otlp.messages import llm_inputs, llm_output
-from wiretrace_proxy.otlp.spans import OtlpSpan
 from wiretrace_proxy.record.pricing import Pricer
 from wiretrace_proxy.record.redact import redact_json
+
+if TYPE_CHECKING:  # (spans loads protobuf: the receiver imports it on its first export)
+    from wiretrace_proxy.otlp.spans import OtlpSpan
 
 __all__ = ["Mapper", "project_of"]
 

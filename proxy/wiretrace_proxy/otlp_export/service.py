@@ -12,20 +12,21 @@ import functools
 import logging
 import threading
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from wiretrace_proxy.appkeys import ENGINE, OTLP_EXPORTER, SETTINGS, STOPPING
-from wiretrace_proxy.otlp_export.encode import EncodeOptions
 from wiretrace_proxy.otlp_export.endpoint import traces_url
-from wiretrace_proxy.otlp_export.exporter import OtlpExporter
 from wiretrace_proxy.otlp_export.genai import provider_name
-from wiretrace_proxy.otlp_export.sender import Sender
 from wiretrace_proxy.otlp_export.stored import stored_records
 from wiretrace_proxy.providers import HostTable
 from wiretrace_proxy.settings import Settings
+
+if TYPE_CHECKING:
+    from wiretrace_proxy.otlp_export.exporter import OtlpExporter
 
 __all__ = ["build_exporter", "otlp_export", "upstream_provider"]
 
@@ -44,6 +45,11 @@ def build_exporter(settings: Settings, engine: Engine | None = None) -> OtlpExpo
     ``engine``, proxied LLM calls are held back for a fold and exported as stored."""
     if not settings.otlp_export:
         return None
+    # Here, not at the top: they load protobuf, which a server that exports nothing lacks.
+    from wiretrace_proxy.otlp_export.encode import EncodeOptions
+    from wiretrace_proxy.otlp_export.exporter import OtlpExporter
+    from wiretrace_proxy.otlp_export.sender import Sender
+
     upstream = urlsplit(settings.upstream)
     options = EncodeOptions(
         provider=upstream_provider(settings.upstream),
